@@ -1,0 +1,18 @@
+"""voltools: measure the storage containers keep their data on, and fit volume models to it.
+
+The measuring side (`voltools.sweep`) needs Docker; the analysis side (`load_run`, models, plots)
+does not, and importing voltools does not import Docker.
+"""
+from .errors import VoltoolsError
+
+__all__ = ["VoltoolsError", "sweep", "load_run"]
+
+
+def __getattr__(name):
+    if name == "sweep":
+        from .measure import sweep
+        return sweep
+    if name == "load_run":
+        from .store import load_run
+        return load_run
+    raise AttributeError(f"module 'voltools' has no attribute {name!r}")

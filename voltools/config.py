@@ -1,0 +1,37 @@
+"""Paths and fixed names, in one place; environment variables override the defaults."""
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LABEL = "voltools.run"
+ROLE_LABEL = "voltools.role"
+IMAGE_LABEL = "voltools.image"
+PROBE_REPO = "voltools-probe"
+DATA_MOUNT = "/data"
+NOBODY_UID = 65534
+
+
+def data_dir():
+    """Root of data/ (raw runs under raw/, derived tables under processed/)."""
+    return Path(os.environ.get("VOLTOOLS_DATA_DIR", REPO_ROOT / "data"))
+
+
+def raw_dir():
+    """Where runs are written, one write-once folder per run id."""
+    return data_dir() / "raw"
+
+
+def state_dir():
+    """Machine state voltools owns: dockerd log and pid, loop images, host-target files."""
+    default = "/var/lib/voltools" if os.geteuid() == 0 else Path.home() / ".local/state/voltools"
+    return Path(os.environ.get("VOLTOOLS_STATE_DIR", default))
+
+
+def loop_dir():
+    """Backing files of loop targets; `voltools clean` detaches anything backed from here."""
+    return state_dir() / "loop"
+
+
+def host_dir():
+    """Default parent of the files a `host` target reads."""
+    return state_dir() / "host"

@@ -1,0 +1,59 @@
+"""Byte sizes: parse '64k', '1g', '512' (binary multiples) and format them back."""
+import re
+
+from .errors import UsageError
+
+_SUFFIX = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
+_NAMES = ["B", "KiB", "MiB", "GiB", "TiB"]
+
+
+def parse_size(text, what="size"):
+    """Return the byte count of '4k', '64KiB', '1m', '1g' or a plain integer (>= 1)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    else:
+        match = _SIZE_RE.match(str(text))
+        if not match:
+            raise UsageError(
+                f"{what} {text!r} is not a size: use a whole number of bytes "
+                "with an optional binary suffix k, m, g or t (e.g. 4k, 64k, 1m, 2g)"
+            )
+        value = int(match.group(1)) * _SUFFIX[match.group(2).lower()]
+    if value <= 0:
+        raise UsageError(f"{what} {text!r} must be at least 1 byte (e.g. 4k)")
+    return value
+
+
+def parse_size_list(text, what="size"):
+    """Parse a comma-separated list of sizes, keeping order and dropping repeats."""
+    items = [item for item in str(text).split(",") if item.strip()]
+    if not items:
+        raise UsageError(f"{what} list {text!r} is empty: give one or more sizes, e.g. 4k,64k,1m")
+    return list(dict.fromkeys(parse_size(item, what) for item in items))
+
+
+def parse_count_list(text, what="count"):
+    """Parse a comma-separated list of positive integers, keeping order and dropping repeats."""
+    values = []
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item.isdigit() or int(item) <= 0:
+            raise UsageError(f"{what} {item!r} in {text!r} must be a whole number >= 1, e.g. 1,16,256")
+        values.append(int(item))
+    return list(dict.fromkeys(values))
+
+
+def format_bytes(value, digits=4):
+    """Format a byte count in binary units: 4096 -> '4 KiB', 1536 -> '1.5 KiB'."""
+    value = float(value)
+    for name in _NAMES:
+        if abs(value) < 1024 or name == _NAMES[-1]:
+            return f"{value:.{digits}g} {name}"
+        value /= 1024
+    return f"{value:.{digits}g} {_NAMES[-1]}"
+
+
+def fio_size(value):
+    """Write a byte count the way fio reads it unambiguously: plain bytes."""
+    return str(int(value))
