@@ -1,0 +1,88 @@
+"""`voltools clean`: remove what voltools made, found by its label, and nothing else."""
+import shutil
+from dataclasses import dataclass, field
+
+from . import loop
+from .config import IMAGE_LABEL, LABEL, host_dir
+
+
+@dataclass
+class Removed:
+    containers: list = field(default_factory=list)
+    volumes: list = field(default_factory=list)
+    loop_devices: list = field(default_factory=list)
+    files: list = field(default_factory=list)
+    images: list = field(default_factory=list)
+
+    def total(self):
+        return sum(len(v) for v in vars(self).values())
+
+
+def label_filter(run_id=None):
+    return {"label": f"{LABEL}={run_id}" if run_id else LABEL}
+
+
+def clean(client=None, run_id=None, images=False):
+    """Remove labeled containers and volumes, voltools loop devices and host files; return what went."""
+    removed = Removed()
+    if client is not None:
+        _remove_containers(client, run_id, removed)
+        _remove_volumes(client, run_id, removed)
+        if images:
+            _remove_images(client, removed)
+    for device in loop.ours():
+        if run_id is None or f"voltools-{run_id}-" in _backing(device):
+            loop.detach(device)
+            removed.loop_devices.append(device)
+    for image in loop.leftover_images() if run_id is None else []:
+        image.unlink(missing_ok=True)
+        removed.files.append(str(image))
+    _remove_host_files(run_id, removed)
+    return removed
+
+
+def _remove_containers(client, run_id, removed):
+    from docker.errors import NotFound
+    for container in client.containers.list(all=True, filters=label_filter(run_id)):
+        try:
+            container.remove(force=True)
+            removed.containers.append(container.name)
+        except NotFound:
+            pass
+
+
+def _remove_volumes(client, run_id, removed):
+    from docker.errors import NotFound
+    for volume in client.volumes.list(filters=label_filter(run_id)):
+        try:
+            volume.remove(force=True)
+            removed.volumes.append(volume.name)
+        except NotFound:
+            pass
+
+
+def _remove_images(client, removed):
+    for image in client.images.list(filters={"label": IMAGE_LABEL}):
+        client.images.remove(image.id, force=True)
+        removed.images.append(",".join(image.tags) or image.short_id)
+
+
+def _remove_host_files(run_id, removed):
+    folder = host_dir()
+    pattern = f"voltools-{run_id}-*" if run_id else "voltools-*"
+    for path in sorted(folder.glob(pattern)) if folder.is_dir() else []:
+        shutil.rmtree(path, ignore_errors=True)
+        removed.files.append(str(path))
+
+
+def _backing(device):
+    return {d["name"]: d.get("back-file") or "" for d in loop.attached()}.get(device, "")
+
+
+def leftovers(client, run_id=None):
+    """Count of labeled containers and volumes and voltools loop devices still present."""
+    count = len(loop.ours())
+    if client is not None:
+        count += len(client.containers.list(all=True, filters=label_filter(run_id)))
+        count += len(client.volumes.list(filters=label_filter(run_id)))
+    return count

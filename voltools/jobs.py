@@ -1,0 +1,40 @@
+"""fio command lines as argv lists (never a shell string): lay-out writes and read points."""
+import math
+
+LAYOUT_MAX_BS = 1 << 20
+PERCENTILES = "50:99:99.9"
+
+
+def data_file(workdir, size_bytes):
+    """The file holding exactly `size_bytes` of laid-out data."""
+    return f"{workdir}/vt-{int(size_bytes)}.dat"
+
+
+def layout_argv(workdir, sizes):
+    """One fio call writing one file per size, sequentially, fsynced at the end of each."""
+    argv = ["fio", "--output-format=json", "--ioengine=psync", "--rw=write", "--end_fsync=1"]
+    for size in sorted(sizes):
+        argv += [f"--name=layout-{size}", f"--filename={data_file(workdir, size)}",
+                 f"--size={size}", f"--bs={math.gcd(size, LAYOUT_MAX_BS)}", "--stonewall"]
+    return argv
+
+
+def ioengine(iodepth):
+    """psync at queue depth 1 (one syscall per block); libaio above, where depth is real."""
+    return "psync" if iodepth == 1 else "libaio"
+
+
+def read_argv(workdir, points):
+    """One fio call reading each point's file once, cold, one job per point, in order."""
+    argv = ["fio", "--output-format=json", "--readonly"]
+    for index, point in enumerate(points):
+        argv += [f"--name=p{index}", f"--filename={data_file(workdir, point.size_bytes)}",
+                 f"--rw={point.rw}", f"--bs={point.bs_bytes}", f"--size={point.size_bytes}",
+                 f"--direct={point.direct}", f"--iodepth={point.iodepth}",
+                 f"--ioengine={ioengine(point.iodepth)}", "--invalidate=1", "--randrepeat=1",
+                 "--lat_percentiles=1", f"--percentile_list={PERCENTILES}", "--stonewall"]
+    return argv
+
+
+def version_argv():
+    return ["fio", "--version"]

@@ -1,0 +1,209 @@
+"""A sweep: for each target, set it up, lay the data out once, read every point, store each call."""
+import socket
+from dataclasses import dataclass
+
+import pandas as pd
+
+from . import engine, fio, jobs, probe, provenance
+from .errors import FioParseError, TargetError
+from .naming import check_name, new_run_id
+from .plan import SweepPlan
+from .sessions import open_session
+from .store import RunStore
+from .targets import parse_targets, prepare
+from .units import parse_count_list, parse_size, parse_size_list
+
+ENOSPC_TEXT = "No space left on device"
+
+
+@dataclass
+class Layout:
+    """What lay-out left on a target: the folder, bytes allocated per size, filesystem totals."""
+
+    workdir: str
+    allocated: dict
+    fs_total_bytes: int
+    fs_avail_bytes: int
+
+
+def make_plan(targets, bs, blocks, rw="read", direct="1", iodepth="1", repeat=3, memory=None, batch=32):
+    """A validated SweepPlan from CLI-style values (lists or comma-separated strings)."""
+    plan = SweepPlan(
+        targets=parse_targets([targets] if isinstance(targets, str) else list(targets)),
+        bs=parse_size_list(_csv(bs), "block size"), blocks=parse_count_list(_csv(blocks), "blocks"),
+        rw=[m.strip() for m in _csv(rw).split(",")], direct=_direct(direct),
+        iodepth=parse_count_list(_csv(iodepth), "iodepth"), repeat=_int(repeat, "repeat"), batch=_int(batch, "batch"),
+        memory_bytes=parse_size(memory, "--memory") if memory else None)
+    return plan.validate()
+
+
+def sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1", repeat=3,
+          memory=None, run_id=None, data_dir=None, image=None, batch=32, progress=None):
+    """Measure every point of the grid on every target; return the run's points table.
+
+    `progress`, if given, is called as progress(points_done_now, description) after each fio call.
+    """
+    plan = make_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch)
+    run_id = check_name(run_id or new_run_id())
+    client = engine.connect() if any(t.in_docker for t in plan.targets) else None
+    image = probe.ensure_image(client, image) if client else None
+    store = RunStore.create(run_id, data_dir)
+    meta = _start_meta(run_id, plan, client, image)
+    store.write_meta(meta)
+    seq = 0
+    try:
+        for spec in plan.targets:
+            seq = _measure_target(client, image, spec, plan, store, run_id, seq, progress)
+    finally:
+        meta["finished_at"] = provenance.utc_now()
+        meta["points_stored"] = seq
+        store.write_meta(meta)
+    return store.points()
+
+
+def _measure_target(client, image, spec, plan, store, run_id, seq, progress):
+    prepared = prepare(client, spec, run_id)
+    try:
+        session = open_session(client, image, prepared, plan.memory_bytes)
+        try:
+            layout = lay_out(session, spec, plan.sizes(), run_id)
+            for index, points in enumerate(plan.batches(spec.name)):
+                result = session.run(jobs.read_argv(layout.workdir, points))
+                raw = store.write_raw(f"{spec.name}-{index:04d}", result.stdout or result.stderr)
+                rows = point_rows(points, result, raw, spec, layout, plan, run_id, seq)
+                store.append_points(rows)
+                seq += len(points)
+                if progress:
+                    progress(len(points), f"{spec.name} {points[0].rw} r{points[0].repeat}")
+        finally:
+            _remove_workdir(session, spec, run_id)
+            session.close()
+    finally:
+        prepared.teardown()
+    return seq
+
+
+def workdir_of(session, run_id):
+    return f"{session.root}/voltools-{run_id}"
+
+
+def lay_out(session, spec, sizes, run_id):
+    """Write one file per size (holder, read-write), then stat them and the filesystem."""
+    workdir = workdir_of(session, run_id)
+    _checked(session.run(["mkdir", "-p", workdir], "holder"), spec, "mkdir")
+    result = session.run(jobs.layout_argv(workdir, sizes), "holder")
+    if ENOSPC_TEXT in result.stdout + result.stderr:
+        raise TargetError(f"target {spec.name} ran out of space laying out {len(sizes)} files: "
+                          "raise its size= or lower --bs/--blocks")
+    _checked(result, spec, "fio lay-out")
+    files = [jobs.data_file(workdir, s) for s in sizes]
+    stats = _checked(session.run(["stat", "-c", "%s %b %B", *files], "holder"), spec, "stat").split()
+    allocated = {int(stats[i]): int(stats[i + 1]) * int(stats[i + 2]) for i in range(0, len(stats), 3)}
+    fs = _checked(session.run(["stat", "-f", "-c", "%S %b %a", workdir], "holder"), spec, "stat -f").split()
+    return Layout(workdir, allocated, int(fs[0]) * int(fs[1]), int(fs[0]) * int(fs[2]))
+
+
+def point_rows(points, result, raw_file, spec, layout, plan, run_id, seq):
+    """One row per point from one fio call; a failed or unreadable call gives error rows."""
+    try:
+        parsed = fio.parse(result.stdout)
+    except FioParseError as exc:
+        parsed = pd.DataFrame(columns=["job_index"])
+        failure = f"fio exit {result.exit_code}: {(result.stderr.strip() or str(exc)).splitlines()[-1][:200]}"
+    else:
+        failure = ""
+    rows = []
+    for index, point in enumerate(points):
+        match = parsed[parsed["job_index"] == index]
+        job = match.iloc[0].to_dict() if len(match) else None
+        rows.append(_row(point, job, failure or "no result for this job", raw_file, index, spec,
+                         layout, plan, run_id, seq + index))
+    return pd.DataFrame(rows)
+
+
+def _row(point, job, failure, raw_file, index, spec, layout, plan, run_id, seq):
+    row = dict(
+        run_id=run_id, seq=seq, target=spec.name, target_kind=spec.kind, driver_opts=spec.describe(),
+        engine="fio", orchestrator="host" if spec.kind == "host" else "docker", node=socket.gethostname(),
+        rw=point.rw, direct=point.direct, iodepth=point.iodepth, numjobs=1, bs_bytes=point.bs_bytes,
+        blocks=point.blocks, size_bytes=point.size_bytes, allocated_bytes=layout.allocated.get(point.size_bytes),
+        target_size_bytes=spec.size_bytes, fs_total_bytes=layout.fs_total_bytes,
+        fs_avail_bytes=layout.fs_avail_bytes, memory_limit_bytes=plan.memory_bytes, repeat=point.repeat,
+        raw_file=raw_file, raw_job_index=index, finished_at=provenance.utc_now())
+    if job is None:
+        return dict(row, error=-1, error_msg=failure)
+    time_s, source = read_time(job, point)
+    return dict(row, read_time_s=time_s, read_time_source=source,
+                runtime_s=_num(job.get("runtime_ms")) / 1000, bw_bytes=job.get("bw_bytes"),
+                iops=job.get("iops"), lat_mean_ns=job.get("lat_mean_ns"),
+                lat_p50_ns=job.get("lat_p50_ns"), lat_p99_ns=job.get("lat_p99_ns"),
+                lat_p999_ns=job.get("lat_p999_ns"), fio_version=job.get("fio_version"),
+                error=int(job.get("error") or 0), error_msg=_short_check(job, point))
+
+
+def read_time(job, point):
+    """T_d: the sum of per-I/O latencies at queue depth 1 (ns resolution), else fio's runtime (ms)."""
+    lat, ios = _num(job.get("lat_mean_ns")), _num(job.get("total_ios"))
+    if point.iodepth == 1 and lat == lat and ios == ios and ios > 0:
+        return lat * ios / 1e9, "lat_sum"
+    return _num(job.get("runtime_ms")) / 1000, "runtime_ms"
+
+
+def _short_check(job, point):
+    ios = _num(job.get("total_ios"))
+    return "" if ios == point.blocks else f"fio did {ios:.0f} I/Os, expected {point.blocks}"
+
+
+def _remove_workdir(session, spec, run_id):
+    """Delete the laid-out files; on `bind` and `host` they are on the user's own filesystem."""
+    if spec.kind in ("bind", "layer", "local", "tmpfs", "loop"):
+        try:
+            session.run(["rm", "-rf", workdir_of(session, run_id)], "holder")
+        except Exception:  # the container may be gone; teardown removes the volume anyway
+            pass
+
+
+def _start_meta(run_id, plan, client, image):
+    return {
+        "run_id": run_id, "started_at": provenance.utc_now(), "host": provenance.host_facts(),
+        "docker_engine_version": engine.engine_version(client) if client else None,
+        "probe_image": image, "fio_version": probe.fio_version_text(),
+        "targets": [{"name": t.name, "kind": t.kind, "options": t.describe()} for t in plan.targets],
+        "grid": {"bs_bytes": plan.bs, "blocks": plan.blocks, "rw": plan.rw, "direct": plan.direct,
+                 "iodepth": plan.iodepth, "repeat": plan.repeat, "memory_bytes": plan.memory_bytes},
+        "points_planned": plan.total_points(),
+    }
+
+
+def _checked(result, spec, what):
+    if result.exit_code != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or [""]
+        raise TargetError(f"{what} on target {spec.name} failed (exit {result.exit_code}): {detail[0][:200]}")
+    return result.stdout
+
+
+def _num(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _csv(value):
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _direct(value):
+    from .errors import UsageError
+    items = [v.strip() for v in _csv(value).split(",")]
+    if any(v not in ("0", "1") for v in items):
+        raise UsageError(f"--direct {value!r} is not accepted: use 0 (buffered), 1 (O_DIRECT) or 0,1")
+    return [int(v) for v in dict.fromkeys(items)]
+
+
+def _int(value, name):
+    from .errors import UsageError
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--{name} {value!r} is not a whole number") from None

@@ -1,0 +1,129 @@
+"""data/raw/<run_id>/: write-once run folders holding raw fio output, the points table and run.json.
+
+The points table is a folder `points.parquet/` of part files; each part is written to a temporary
+name, fsynced and renamed, so a kill never leaves a half-written table behind.
+"""
+import gzip
+import json
+import os
+from pathlib import Path
+
+from .config import raw_dir
+from .errors import StoreError
+from .naming import check_name
+
+POINT_COLUMNS = [
+    "run_id", "seq", "target", "target_kind", "driver_opts", "engine", "orchestrator", "node",
+    "rw", "direct", "iodepth", "numjobs", "bs_bytes", "blocks", "size_bytes", "allocated_bytes",
+    "target_size_bytes", "fs_total_bytes", "fs_avail_bytes", "memory_limit_bytes", "repeat",
+    "read_time_s", "read_time_source", "runtime_s", "bw_bytes", "iops", "lat_mean_ns",
+    "lat_p50_ns", "lat_p99_ns", "lat_p999_ns", "fio_version", "error", "error_msg",
+    "raw_file", "raw_job_index", "finished_at",
+]
+POINTS = "points.parquet"
+META = "run.json"
+
+
+class RunStore:
+    """One run's folder: raw outputs, points table parts, provenance."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, run_id, root=None):
+        """A new run folder; refuses a run id that exists (data/raw is write-once)."""
+        path = Path(root or raw_dir()) / check_name(run_id)
+        try:
+            (path / POINTS).mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            raise StoreError(f"run {run_id} exists in {path.parent}: data/raw is write-once; "
+                             "choose another --run-id or carry it on with --resume") from None
+        (path / "fio").mkdir()
+        return cls(path)
+
+    @classmethod
+    def open(cls, run_id, root=None):
+        """An existing run folder, or StoreError naming where it was looked for."""
+        path = Path(root or raw_dir()) / check_name(run_id)
+        if not (path / POINTS).is_dir():
+            raise StoreError(f"no run {run_id} in {path.parent}: list runs with 'ls {path.parent}'")
+        return cls(path)
+
+    def write_raw(self, name, text):
+        """Keep fio's output as printed (gzip-compressed); return its path inside the run."""
+        relative = f"fio/{check_name(name, 'raw file name')}.json.gz"
+        _atomic_write(self.path / relative, gzip.compress(text.encode(), mtime=0))
+        return relative
+
+    def append_points(self, frame):
+        """Add rows as a new part file; earlier parts are never rewritten."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        part = self.path / POINTS / f"part-{len(self.parts()):06d}.parquet"
+        table = pa.Table.from_pandas(frame.reindex(columns=POINT_COLUMNS), preserve_index=False)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        _atomic_write(part, sink.getvalue().to_pybytes())
+
+    def parts(self):
+        return sorted((self.path / POINTS).glob("part-*.parquet"))
+
+    def write_meta(self, meta):
+        _atomic_write(self.path / META, (json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n").encode())
+
+    def read_meta(self):
+        try:
+            return json.loads((self.path / META).read_text())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{self.path / META} cannot be read: {exc}") from None
+
+    def points(self):
+        return load_points(self.path)
+
+
+def load_points(run_path):
+    """The points table of a run folder as one DataFrame, parts in order."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+    path = Path(run_path)
+    parts = sorted((path / POINTS).glob("part-*.parquet"))
+    if not (path / POINTS).is_dir():
+        raise StoreError(f"{path} is not a voltools run folder (no {POINTS}/ in it)")
+    frames = []
+    for part in parts:
+        try:
+            frames.append(pq.read_table(part).to_pandas())
+        except Exception as exc:
+            raise StoreError(f"points part {part} is unreadable ({str(exc)[:120]}): "
+                             "remove it and resume the run to measure its points again") from None
+    if not frames:
+        return pd.DataFrame(columns=POINT_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_run(run_id, root=None):
+    """Points of a run by id, from data/raw (or `root`)."""
+    return RunStore.open(run_id, root).points()
+
+
+def list_runs(root=None):
+    """Run ids under data/raw, oldest first."""
+    root = Path(root or raw_dir())
+    return sorted(p.name for p in root.glob("*") if (p / POINTS).is_dir()) if root.is_dir() else []
+
+
+def _atomic_write(path, data):
+    """Write bytes to a temporary name, fsync, rename into place, fsync the folder."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
