@@ -30,10 +30,9 @@ def clean(client=None, run_id=None, images=False):
         _remove_volumes(client, run_id, removed)
         if images:
             _remove_images(client, removed)
-    for device in loop.ours():
-        if run_id is None or f"voltools-{run_id}-" in _backing(device):
-            loop.detach(device)
-            removed.loop_devices.append(device)
+    for device in loop.ours(run_id):
+        loop.detach(device)
+        removed.loop_devices.append(device)
     for image in loop.leftover_images() if run_id is None else []:
         image.unlink(missing_ok=True)
         removed.files.append(str(image))
@@ -75,13 +74,9 @@ def _remove_host_files(run_id, removed):
         removed.files.append(str(path))
 
 
-def _backing(device):
-    return {d["name"]: d.get("back-file") or "" for d in loop.attached()}.get(device, "")
-
-
 def leftovers(client, run_id=None):
     """Count of labeled containers and volumes and voltools loop devices still present."""
-    count = len(loop.ours())
+    count = len(loop.ours(run_id))
     if client is not None:
         count += len(client.containers.list(all=True, filters=label_filter(run_id)))
         count += len(client.volumes.list(filters=label_filter(run_id)))

@@ -22,7 +22,9 @@ def attach(name, size_bytes, fs):
         handle.truncate(size_bytes)
     try:
         _run(MKFS[fs] + [str(image)], f"mkfs.{fs}")
-        return _run(["losetup", "--find", "--show", str(image)], "losetup").strip()
+        # direct-io: the loop device reads its backing file with O_DIRECT, so reads reach the disk
+        # instead of the host page cache that holds the freshly written image.
+        return _run(["losetup", "--find", "--show", "--direct-io=on", str(image)], "losetup").strip()
     except TargetError:
         image.unlink(missing_ok=True)
         raise
@@ -33,7 +35,7 @@ def detach(device):
     backing = {d["name"]: d.get("back-file") for d in attached()}.get(device)
     _run(["losetup", "-d", device], "losetup -d")
     if backing and _is_ours(backing):
-        Path(backing.split(" ")[0]).unlink(missing_ok=True)
+        Path(backing.split(" (deleted)")[0]).unlink(missing_ok=True)
 
 
 def attached():
@@ -47,20 +49,23 @@ def attached():
     return json.loads(out.stdout).get("loopdevices", [])
 
 
-def ours():
-    """Loop devices whose backing file lies in voltools' loop folder."""
-    return [d["name"] for d in attached() if _is_ours(d.get("back-file") or "")]
+def ours(run_id=None):
+    """Loop devices backed by a voltools image (of one run, if given), wherever the image lies."""
+    prefix = f"voltools-{run_id}-" if run_id else "voltools-"
+    return [d["name"] for d in attached() if _is_ours(d.get("back-file") or "", prefix)]
 
 
 def leftover_images():
     """Backing images in the loop folder that no device holds any more."""
-    held = {(d.get("back-file") or "").split(" ")[0] for d in attached()}
+    held = {(d.get("back-file") or "").split(" (deleted)")[0] for d in attached()}
     folder = loop_dir()
     return [p for p in sorted(folder.glob("voltools-*.img")) if str(p) not in held] if folder.exists() else []
 
 
-def _is_ours(backing):
-    return str(backing).startswith(str(loop_dir()) + "/voltools-")
+def _is_ours(backing, prefix="voltools-"):
+    """True for a backing file named voltools-*.img (losetup may append ' (deleted)')."""
+    name = Path(str(backing).split(" (deleted)")[0]).name
+    return name.startswith(prefix) and name.endswith(".img")
 
 
 def _run(argv, what):
