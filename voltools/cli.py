@@ -76,18 +76,16 @@ def _raise_interrupt(signum, frame):
 def cmd_sweep(args):
     from tqdm import tqdm
 
-    from .measure import make_plan, sweep
+    from .measure import start_sweep
     from .summary import target_summary
-    plan = make_plan(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
-                     args.repeat, args.memory, args.batch)
-    with tqdm(total=plan.total_points(), unit="pt", file=sys.stderr, dynamic_ncols=True) as bar:
+    run = start_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
+                      args.repeat, args.memory, args.run_id, args.data_dir, args.image, args.batch)
+    with tqdm(total=run.plan.total_points(), unit="pt", file=sys.stderr, dynamic_ncols=True) as bar:
         def progress(done, label):
             bar.set_description(label)
             bar.update(done)
-        points = sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
-                       args.repeat, args.memory, args.run_id, args.data_dir, args.image,
-                       args.batch, progress)
-    print(f"run {points['run_id'].iloc[0]}: {len(points)} points")
+        points = run.run(progress)
+    print(f"run {run.run_id}: {len(points)} points in {run.store.path}")
     print(target_summary(points).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 

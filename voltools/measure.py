@@ -37,28 +37,46 @@ def make_plan(targets, bs, blocks, rw="read", direct="1", iodepth="1", repeat=3,
     return plan.validate()
 
 
-def sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1", repeat=3,
-          memory=None, run_id=None, data_dir=None, image=None, batch=32, progress=None):
-    """Measure every point of the grid on every target; return the run's points table.
+class Sweep:
+    """A validated sweep, ready to run: plan, run id, engine, probe image and its run folder."""
 
-    `progress`, if given, is called as progress(points_done_now, description) after each fio call.
-    """
+    def __init__(self, plan, run_id, client, image, store):
+        self.plan, self.run_id, self.client, self.image, self.store = plan, run_id, client, image, store
+
+    def run(self, progress=None):
+        """Measure every point on every target; return the run's points table.
+
+        `progress`, if given, is called as progress(points_done_now, description) after each fio call.
+        """
+        meta = _start_meta(self.run_id, self.plan, self.client, self.image)
+        self.store.write_meta(meta)
+        seq = 0
+        try:
+            for spec in self.plan.targets:
+                seq = _measure_target(self.client, self.image, spec, self.plan, self.store,
+                                      self.run_id, seq, progress)
+        finally:
+            meta["finished_at"] = provenance.utc_now()
+            meta["points_stored"] = seq
+            self.store.write_meta(meta)
+        return self.store.points()
+
+
+def start_sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1",
+                repeat=3, memory=None, run_id=None, data_dir=None, image=None, batch=32):
+    """Check everything that can be checked, then create the run folder; nothing is made before."""
     plan = make_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch)
     run_id = check_name(run_id or new_run_id())
     client = engine.connect() if any(t.in_docker for t in plan.targets) else None
     image = probe.ensure_image(client, image) if client else None
-    store = RunStore.create(run_id, data_dir)
-    meta = _start_meta(run_id, plan, client, image)
-    store.write_meta(meta)
-    seq = 0
-    try:
-        for spec in plan.targets:
-            seq = _measure_target(client, image, spec, plan, store, run_id, seq, progress)
-    finally:
-        meta["finished_at"] = provenance.utc_now()
-        meta["points_stored"] = seq
-        store.write_meta(meta)
-    return store.points()
+    return Sweep(plan, run_id, client, image, RunStore.create(run_id, data_dir))
+
+
+def sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1", repeat=3,
+          memory=None, run_id=None, data_dir=None, image=None, batch=32, progress=None):
+    """Measure a grid of read points on real targets; return the points table (one row per point)."""
+    return start_sweep(targets, bs, blocks, rw, direct, iodepth, repeat, memory, run_id, data_dir,
+                       image, batch).run(progress)
 
 
 def _measure_target(client, image, spec, plan, store, run_id, seq, progress):
