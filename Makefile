@@ -1,0 +1,54 @@
+# voltools — `make report` measures and renders; `make test` runs every test. Both set themselves up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RUN_ID ?= $(shell date -u +%Y%m%dT%H%M%SZ)-report
+REPORT_TARGETS ?= local tmpfs:size=512m loop:fs=ext4,size=1g host
+SWEEP ?= --bs 4k,16k,64k,256k,1m --blocks 1,16,64,256 --rw read,randread --direct 1 --iodepth 1 --repeat 3
+DATASET_SIZE ?= 40g
+DATASET_BS ?= 64k
+
+.PHONY: help venv engine report sample test test-unit bench doctor clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name voltools --display-name "voltools (.venv)" >/dev/null
+	@touch $@
+
+venv: $(STAMP) ## create .venv and install voltools with its dev tools
+
+engine: ## make sure a Docker Engine answers (installs docker.io, fio, busybox-static as root)
+	@scripts/ensure-engine.sh
+
+report: $(STAMP) ## measure the default targets and render the capacity report
+	@if scripts/ensure-engine.sh; then targets="$(REPORT_TARGETS)"; \
+	  [ "$$(id -u)" = 0 ] || { targets=$$(tr ' ' '\n' <<<"$$targets" | grep -v '^loop' | tr '\n' ' '); echo "report: not root: no loop target"; }; \
+	else echo "report: no Docker Engine can be had here: measuring the host target only"; targets="host"; fi; \
+	args=(); for t in $$targets; do args+=(--target "$$t"); done; \
+	$(BIN)/voltools sweep "$${args[@]}" $(SWEEP) --run-id $(RUN_ID)
+	$(BIN)/voltools report --run-id $(RUN_ID) --dataset-size $(DATASET_SIZE) --bs $(DATASET_BS) -o reports/$(RUN_ID).html
+
+sample: $(STAMP) engine ## re-measure the committed sample run under data/raw (make report's sweep)
+	$(BIN)/voltools sweep $(foreach t,$(REPORT_TARGETS),--target $(t)) $(SWEEP) --run-id sample
+
+test: $(STAMP) engine ## unit, real-engine integration and notebook (nbval) tests
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-unit: $(STAMP) ## the tests that need no Docker Engine
+	$(BIN)/pytest -q -p no:cacheprovider -m "not docker"
+
+doctor: $(STAMP) ## what is here and what is missing
+	$(BIN)/voltools doctor
+
+clean: $(STAMP) ## remove every container, volume and loop device voltools made
+	$(BIN)/voltools clean

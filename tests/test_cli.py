@@ -1,0 +1,70 @@
+"""The command line: bad input is one line on stderr, exit status 2, nothing created."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from voltools.cli import main
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "fio-json-corpus"
+
+BAD_SWEEPS = [
+    (["--target", "nfs"], "unknown kind 'nfs'"),
+    (["--target", "tmpfs", "--bs", "0"], "at least 1 byte"),
+    (["--target", "tmpfs", "--bs=-4k"], "not a size"),
+    (["--target", "tmpfs", "--bs", "fast"], "not a size"),
+    (["--target", "tmpfs", "--bs", "1000"], "not a multiple of 512"),
+    (["--target", "tmpfs", "--blocks", "0"], "whole number >= 1"),
+    (["--target", "tmpfs", "--blocks", "-1"], "whole number >= 1"),
+    (["--target", "tmpfs:size=16m", "--bs", "1m", "--blocks", "64"], "holds 16 MiB"),
+    (["--target", "tmpfs:speed=1"], "not key=value"),
+    (["--target", "local", "--run-id", "a;rm -rf ~"], "not accepted"),
+    (["--target", "local", "--run-id", "../up"], "not accepted"),
+    (["--target", "local", "--run-id", "x" * 60], "not accepted"),
+    (["--target", "local:name=a/b"], "not accepted"),
+    (["--target", "bind:path=data"], "absolute"),
+    (["--target", "bind:path=/no/such/place"], "not an existing directory"),
+    (["--target", "local", "--rw", "write"], "--rw 'write'"),
+    (["--target", "local", "--direct", "yes"], "--direct"),
+    (["--target", "local", "--memory", "much"], "--memory"),
+    ([], "required: --target"),
+]
+
+
+@pytest.mark.parametrize("args,needle", BAD_SWEEPS)
+def test_bad_sweep_input(args, needle, raw_root, capsys):
+    assert main(["sweep", *args, "--data-dir", str(raw_root)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and err.startswith("voltools: error: ")
+    assert not raw_root.exists(), "a refused sweep creates nothing"
+
+
+def test_no_engine_is_one_line_exit_2(raw_root, tmp_path):
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/none.sock", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "voltools.cli", "sweep", "--target", "local",
+                          "--data-dir", str(raw_root)], capture_output=True, text=True, env=env)
+    assert out.returncode == 2
+    assert out.stderr.startswith("voltools: error: no Docker Engine answers") and out.stderr.count("\n") == 1
+    assert "Traceback" not in out.stderr and not raw_root.exists()
+
+
+def test_unknown_command_and_missing_run(capsys, raw_root):
+    assert main(["frobnicate"]) == 2
+    assert main(["summary", "--run-id", "nope", "--data-dir", str(raw_root)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "invalid choice" in err[0] and "no run nope" in err[1]
+
+
+def test_parse_fio_prints_csv(capsys):
+    assert main(["parse-fio", str(CORPUS / "fio-2.18-randread-1job-usec.json")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("source,fio_version,jobname") and len(lines) == 2
+    assert ",random-io,0,read,randread,4096," in lines[1]
+
+
+def test_parse_fio_refuses_non_fio(tmp_path, capsys):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello\n")
+    assert main(["parse-fio", str(bad)]) == 2
+    assert f"fio output {bad}: no JSON object found" in capsys.readouterr().err
