@@ -58,3 +58,13 @@ def test_missing_run_and_bad_id(raw_root):
     with pytest.raises(UsageError):
         RunStore.create("../escape", raw_root)
     assert not raw_root.exists() or not any(raw_root.iterdir())
+
+
+def test_parts_share_one_schema_even_with_all_missing_columns(raw_root):
+    store = RunStore.create("r", raw_root)
+    first = rows(2).assign(memory_limit_bytes=None, target_size_bytes=None)
+    store.append_points(first)
+    store.append_points(rows(1, start=2).assign(memory_limit_bytes=256 << 20, target_size_bytes=1 << 30))
+    table = pd.read_parquet(store.path / "points.parquet")
+    assert len(table) == 3 and str(table["memory_limit_bytes"].dtype) == "Int64"
+    assert table["memory_limit_bytes"].isna().sum() == 2

@@ -12,14 +12,22 @@ from .config import raw_dir
 from .errors import StoreError
 from .naming import check_name
 
-POINT_COLUMNS = [
-    "run_id", "seq", "target", "target_kind", "driver_opts", "engine", "orchestrator", "node",
-    "rw", "direct", "iodepth", "numjobs", "bs_bytes", "blocks", "size_bytes", "allocated_bytes",
-    "target_size_bytes", "fs_total_bytes", "fs_avail_bytes", "memory_limit_bytes", "repeat",
-    "read_time_s", "read_time_source", "runtime_s", "bw_bytes", "iops", "lat_mean_ns",
-    "lat_p50_ns", "lat_p99_ns", "lat_p999_ns", "fio_version", "error", "error_msg",
-    "raw_file", "raw_job_index", "finished_at",
-]
+_INT = "Int64"
+_FLOAT = "float64"
+_STR = "string"
+# The points table's columns and their types: units in the names, integers where they can be.
+POINT_SCHEMA = {
+    "run_id": _STR, "seq": _INT, "target": _STR, "target_kind": _STR, "driver_opts": _STR,
+    "engine": _STR, "orchestrator": _STR, "node": _STR, "rw": _STR, "direct": _INT,
+    "iodepth": _INT, "numjobs": _INT, "bs_bytes": _INT, "blocks": _INT, "size_bytes": _INT,
+    "allocated_bytes": _INT, "target_size_bytes": _INT, "fs_total_bytes": _INT,
+    "fs_avail_bytes": _INT, "memory_limit_bytes": _INT, "repeat": _INT, "read_time_s": _FLOAT,
+    "read_time_source": _STR, "runtime_s": _FLOAT, "bw_bytes": _INT, "iops": _FLOAT,
+    "lat_mean_ns": _FLOAT, "lat_p50_ns": _INT, "lat_p99_ns": _INT, "lat_p999_ns": _INT,
+    "fio_version": _STR, "error": _INT, "error_msg": _STR, "raw_file": _STR,
+    "raw_job_index": _INT, "finished_at": _STR,
+}
+POINT_COLUMNS = list(POINT_SCHEMA)
 POINTS = "points.parquet"
 META = "run.json"
 
@@ -61,7 +69,7 @@ class RunStore:
         import pyarrow as pa
         import pyarrow.parquet as pq
         part = self.path / POINTS / f"part-{len(self.parts()):06d}.parquet"
-        table = pa.Table.from_pandas(frame.reindex(columns=POINT_COLUMNS), preserve_index=False)
+        table = pa.Table.from_pandas(typed(frame), preserve_index=False)
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
         _atomic_write(part, sink.getvalue().to_pybytes())
@@ -82,6 +90,17 @@ class RunStore:
         return load_points(self.path)
 
 
+def typed(frame):
+    """The frame with exactly the points table's columns, in order, each of its type."""
+    frame = frame.reindex(columns=POINT_COLUMNS)
+    for column, dtype in POINT_SCHEMA.items():
+        if dtype == _INT:
+            frame[column] = frame[column].astype(_FLOAT).round().astype(_INT)
+        else:
+            frame[column] = frame[column].astype(dtype)
+    return frame
+
+
 def load_points(run_path):
     """The points table of a run folder as one DataFrame, parts in order."""
     import pandas as pd
@@ -93,12 +112,12 @@ def load_points(run_path):
     frames = []
     for part in parts:
         try:
-            frames.append(pq.read_table(part).to_pandas())
+            frames.append(typed(pq.read_table(part).to_pandas()))
         except Exception as exc:
             raise StoreError(f"points part {part} is unreadable ({str(exc)[:120]}): "
                              "remove it and resume the run to measure its points again") from None
     if not frames:
-        return pd.DataFrame(columns=POINT_COLUMNS)
+        return typed(pd.DataFrame())
     return pd.concat(frames, ignore_index=True)
 
 
