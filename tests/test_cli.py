@@ -28,7 +28,8 @@ BAD_SWEEPS = [
     (["--target", "local", "--rw", "write"], "--rw 'write'"),
     (["--target", "local", "--direct", "yes"], "--direct"),
     (["--target", "local", "--memory", "much"], "--memory"),
-    ([], "required: --target"),
+    ([], "sweep needs --target"),
+    (["--resume", "r1", "--target", "local"], "give no --target"),
 ]
 
 

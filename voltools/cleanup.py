@@ -1,9 +1,10 @@
 """`voltools clean`: remove what voltools made, found by its label, and nothing else."""
 import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import loop
-from .config import IMAGE_LABEL, LABEL, host_dir
+from .config import IMAGE_LABEL, LABEL, host_dir, marker_dir
 
 
 @dataclass
@@ -67,16 +68,24 @@ def _remove_images(client, removed):
 
 
 def _remove_host_files(run_id, removed):
-    folder = host_dir()
+    """Folders of host and bind targets: the default host folder, and any a marker names."""
     pattern = f"voltools-{run_id}-*" if run_id else "voltools-*"
-    for path in sorted(folder.glob(pattern)) if folder.is_dir() else []:
-        shutil.rmtree(path, ignore_errors=True)
-        removed.files.append(str(path))
+    folder, markers = host_dir(), marker_dir()
+    paths = sorted(folder.glob(pattern)) if folder.is_dir() else []
+    for marker in sorted(markers.glob(pattern)) if markers.is_dir() else []:
+        paths.append(Path(marker.read_text().strip()))
+        marker.unlink()
+    for path in paths:
+        if path.name.startswith("voltools-") and path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.files.append(str(path))
 
 
 def leftovers(client, run_id=None):
     """Count of labeled containers and volumes and voltools loop devices still present."""
     count = len(loop.ours(run_id))
+    markers = marker_dir()
+    count += len(list(markers.glob(f"voltools-{run_id or ''}*"))) if markers.is_dir() else 0
     if client is not None:
         count += len(client.containers.list(all=True, filters=label_filter(run_id)))
         count += len(client.volumes.list(filters=label_filter(run_id)))

@@ -37,7 +37,7 @@ def build_parser():
 
 def _add_sweep(sub):
     p = sub.add_parser("sweep", help="measure read points on one or more targets")
-    p.add_argument("--target", action="append", required=True, metavar="SPEC",
+    p.add_argument("--target", action="append", metavar="SPEC",
                    help="kind[:key=value,...]; kinds: local, tmpfs:size=, loop:fs=,size=, bind:path=, layer, host")
     p.add_argument("--bs", default=DEFAULTS["bs"], help="block sizes B, e.g. 4k,64k,1m")
     p.add_argument("--blocks", default=DEFAULTS["blocks"], help="block counts N, e.g. 1,16,256")
@@ -49,7 +49,9 @@ def _add_sweep(sub):
     p.add_argument("--run-id", default=None, help="id of the run (default: UTC time + random)")
     p.add_argument("--data-dir", default=None, help="folder for runs (default data/raw)")
     p.add_argument("--image", default=None, help="use this local image (with fio on PATH) as the probe")
-    p.add_argument("--batch", default=32, help="points per fio call")
+    p.add_argument("--batch", default=1, help="points per fio call (more is ~65 ms/point faster; a kill loses the call)")
+    p.add_argument("--resume", metavar="RUN_ID", default=None,
+                   help="carry on a stopped run with its own settings: skips finished points")
 
 
 def main(argv=None):
@@ -76,17 +78,30 @@ def _raise_interrupt(signum, frame):
 def cmd_sweep(args):
     from tqdm import tqdm
 
-    from .measure import start_sweep
     from .summary import target_summary
-    run = start_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
-                      args.repeat, args.memory, args.run_id, args.data_dir, args.image, args.batch)
-    with tqdm(total=run.plan.total_points(), unit="pt", file=sys.stderr, dynamic_ncols=True) as bar:
+    run = _resumed(args) if args.resume else _started(args)
+    with tqdm(total=run.plan.total_points(), unit="pt", file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
         def progress(done, label):
             bar.set_description(label)
             bar.update(done)
         points = run.run(progress)
     print(f"run {run.run_id}: {len(points)} points in {run.store.path}")
     print(target_summary(points).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def _started(args):
+    from .measure import start_sweep
+    if not args.target:
+        raise UsageError("sweep needs --target KIND[:key=value] (or --resume RUN_ID), see 'voltools sweep --help'")
+    return start_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
+                       args.repeat, args.memory, args.run_id, args.data_dir, args.image, args.batch)
+
+
+def _resumed(args):
+    from .measure import resume_sweep
+    if args.target or args.run_id:
+        raise UsageError("--resume RUN_ID carries on a run with its own settings: give no --target or --run-id")
+    return resume_sweep(args.resume, args.data_dir)
 
 
 def cmd_parse_fio(args):

@@ -35,3 +35,8 @@ def loop_dir():
 def host_dir():
     """Default parent of the files a `host` target reads."""
     return state_dir() / "host"
+
+
+def marker_dir():
+    """One small file per host folder voltools made (bind, host targets), holding its path."""
+    return state_dir() / "paths"

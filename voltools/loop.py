@@ -1,6 +1,7 @@
 """Loop devices for `loop` targets: a sized image file, formatted, attached; detached after."""
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -8,12 +9,23 @@ from .config import loop_dir
 from .errors import TargetError
 
 MKFS = {"ext4": ["mkfs.ext4", "-q", "-F"], "xfs": ["mkfs.xfs", "-q", "-f"]}
+PACKAGES = {"ext4": "e2fsprogs", "xfs": "xfsprogs"}
+
+
+def check_usable(filesystems):
+    """Raise TargetError unless this host can make loop targets of these filesystems."""
+    if os.geteuid() != 0:
+        raise TargetError("loop targets need root (losetup and mkfs): run as root or drop the loop target")
+    for fs in sorted(filesystems):
+        if not shutil.which(MKFS[fs][0]):
+            raise TargetError(f"{MKFS[fs][0]} is not installed: apt-get install {PACKAGES[fs]}, or use another fs")
+    if not shutil.which("losetup"):
+        raise TargetError("losetup is not installed: apt-get install util-linux")
 
 
 def attach(name, size_bytes, fs):
     """Create <loop_dir>/<name>.img of size_bytes, make `fs` on it, attach it; return /dev/loopN."""
-    if os.geteuid() != 0:
-        raise TargetError("loop targets need root (losetup and mkfs): run as root or drop the loop target")
+    check_usable({fs})
     image = loop_dir() / f"{name}.img"
     image.parent.mkdir(parents=True, exist_ok=True)
     if image.exists():

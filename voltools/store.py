@@ -77,6 +77,29 @@ class RunStore:
     def parts(self):
         return sorted((self.path / POINTS).glob("part-*.parquet"))
 
+    def next_seq(self):
+        """The sequence number the next point gets (one past the highest stored)."""
+        seq = self.points()["seq"]
+        return int(seq.max()) + 1 if len(seq) else 0
+
+    def compact(self):
+        """Merge the parts into one new part, then drop the old ones (load de-duplicates by seq)."""
+        old = self.parts()
+        if len(old) > 1:
+            self.append_points(self.points())
+            for part in old:
+                part.unlink()
+
+    def remove(self):
+        """Delete the whole run folder (only for a run that stored no point)."""
+        import shutil
+        shutil.rmtree(self.path)
+
+    def discard_partial_writes(self):
+        """Remove temporary files a killed run left half-written; finished parts are untouched."""
+        for tmp in self.path.rglob(".*.tmp"):
+            tmp.unlink()
+
     def write_meta(self, meta):
         _atomic_write(self.path / META, (json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n").encode())
 
@@ -118,7 +141,8 @@ def load_points(run_path):
                              "remove it and resume the run to measure its points again") from None
     if not frames:
         return typed(pd.DataFrame())
-    return pd.concat(frames, ignore_index=True)
+    table = pd.concat(frames, ignore_index=True)
+    return table.drop_duplicates("seq", keep="first", ignore_index=True)
 
 
 def load_run(run_id, root=None):

@@ -148,6 +148,8 @@ def prepare(client, spec, run_id):
             _create_volume(client, prepared)
         if spec.kind == "host":
             _prepare_host(prepared)
+        if spec.kind == "bind":
+            _remember_host_path(prepared, Path(spec.option("path")) / f"voltools-{run_id}")
     except Exception:
         prepared.teardown()
         raise
@@ -179,6 +181,16 @@ def _prepare_host(prepared):
 
     from .config import host_dir
     root = Path(prepared.spec.option("path") or host_dir()) / f"voltools-{prepared.run_id}-{prepared.spec.name}"
+    _remember_host_path(prepared, root)
     root.mkdir(parents=True, exist_ok=False)
     prepared.host_root = str(root)
     prepared.undo.append(lambda: shutil.rmtree(root, ignore_errors=True))
+
+
+def _remember_host_path(prepared, path):
+    """Note a folder voltools makes on the host, so `voltools clean` finds it after a kill."""
+    from .config import marker_dir
+    marker = marker_dir() / f"voltools-{prepared.run_id}-{prepared.spec.name}"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(path))
+    prepared.undo.append(lambda: marker.unlink(missing_ok=True))
