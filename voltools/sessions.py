@@ -85,15 +85,20 @@ class ContainerSession:
         return ExecResult(code, _text(out), _text(err))
 
     def close(self):
-        """Remove the containers, reader first; ignore ones already gone."""
-        from docker.errors import NotFound
+        """Remove the containers, reader first; ignore ones already gone; raise the first failure."""
+        from docker.errors import DockerException, NotFound
+        failed = []
         for role in ("reader", "holder"):
             container = self.containers.pop(role, None)
-            if container is not None:
-                try:
+            try:
+                if container is not None:
                     container.remove(force=True)
-                except NotFound:
-                    pass
+            except NotFound:
+                pass
+            except DockerException as exc:
+                failed.append(f"{container.name}: {str(exc).splitlines()[0][:160]}")
+        if failed:
+            raise EngineError(f"could not remove {failed[0]}; run 'voltools clean' once the engine answers")
 
 
 def open_session(client, image, prepared, memory_bytes=None):
