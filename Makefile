@@ -11,7 +11,7 @@ SWEEP ?= --bs 4k,16k,64k,256k,1m --blocks 1,16,64,256 --rw read,randread --direc
 DATASET_SIZE ?= 40g
 DATASET_BS ?= 64k
 
-.PHONY: help venv engine report sample test test-unit bench doctor clean
+.PHONY: help venv engine report sample notebooks test test-unit bench doctor clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,11 +41,20 @@ report: $(STAMP) ## measure the default targets and render the capacity report
 sample: $(STAMP) engine ## re-measure the committed sample run under data/raw (make report's sweep)
 	$(BIN)/voltools sweep $(foreach t,$(REPORT_TARGETS),--target $(t)) $(SWEEP) --run-id sample
 
+NBVAL := --nbval-lax --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/
+
 test: $(STAMP) engine ## unit, real-engine integration and notebook (nbval) tests
+	@scripts/ensure-chromium.sh || echo "test: no Chromium: the report screenshot test will fail"
 	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider $(NBVAL)
 
 test-unit: $(STAMP) ## the tests that need no Docker Engine
 	$(BIN)/pytest -q -p no:cacheprovider -m "not docker"
+	$(BIN)/pytest -q -p no:cacheprovider $(NBVAL)
+
+notebooks: $(STAMP) ## re-execute the notebooks on the committed sample, saving their outputs
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.kernel_name=python3 \
+	  --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
 
 doctor: $(STAMP) ## what is here and what is missing
 	$(BIN)/voltools doctor

@@ -28,6 +28,7 @@ def build_parser():
     p = sub.add_parser("summary", help="print the per-target summary of a run")
     p.add_argument("--run-id", required=True)
     p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
+    _add_report(sub)
     sub.add_parser("doctor", help="what is here and what is missing")
     p = sub.add_parser("clean", help="remove every container, volume and loop device voltools made")
     p.add_argument("--run-id", default=None, help="only this run's objects")
@@ -52,6 +53,16 @@ def _add_sweep(sub):
     p.add_argument("--batch", default=1, help="points per fio call (more is ~65 ms/point faster; a kill loses the call)")
     p.add_argument("--resume", metavar="RUN_ID", default=None,
                    help="carry on a stopped run with its own settings: skips finished points")
+
+
+def _add_report(sub):
+    p = sub.add_parser("report", help="render the capacity report of a run as HTML")
+    p.add_argument("--run-id", required=True)
+    p.add_argument("--dataset-size", default="40g", help="size of the dataset to plan for, e.g. 40g")
+    p.add_argument("--bs", default="64k", help="block size the dataset is read in, e.g. 64k")
+    p.add_argument("--objective", default="600", help="read-time objective in seconds")
+    p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
+    p.add_argument("-o", "--output", default=None, help="HTML file (default reports/<run-id>.html)")
 
 
 def main(argv=None):
@@ -116,6 +127,13 @@ def cmd_summary(args):
     print(target_summary(points).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
+def cmd_report(args):
+    from .report import render
+    out = render(args.run_id, args.output or f"reports/{args.run_id}.html", args.dataset_size,
+                 args.bs, args.objective, args.data_dir)
+    print(f"report: {out}")
+
+
 def cmd_doctor(args):
     from .doctor import checks
     results = checks()
@@ -141,7 +159,7 @@ def cmd_clean(args):
     print(f"{removed.total()} object(s) removed")
 
 
-COMMANDS = {"sweep": cmd_sweep, "parse-fio": cmd_parse_fio, "summary": cmd_summary,
+COMMANDS = {"sweep": cmd_sweep, "parse-fio": cmd_parse_fio, "summary": cmd_summary, "report": cmd_report,
             "doctor": cmd_doctor, "clean": cmd_clean}
 
 if __name__ == "__main__":

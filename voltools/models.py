@@ -80,7 +80,7 @@ def _size_arg(value, what):
 
 def _fmt_values(values, limit=6):
     vals = sorted(values)
-    text = ", ".join(f"{v:g}" for v in vals[:limit])
+    text = ", ".join(f"{v:.0f}" if float(v).is_integer() else f"{v:g}" for v in vals[:limit])
     return text + (", ..." if len(vals) > limit else "")
 
 

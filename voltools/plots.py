@@ -14,6 +14,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogFormatter, LogLocator, NullFormatter
 
+from .report_tables import duration, sig, size_text
 from .units import format_bytes
 
 # Okabe-Ito, yellow last (weak on white); black kept for the 7th target.
@@ -318,3 +319,48 @@ def residuals(fits, ax=None, colors=None, max_points=2000):
            title="residuals" + (" (medians per N·B)" if aggregated else ""))
     _key_legend(ax, colors, [f.key for f in fits.values()], rw_line=False)
     return ax
+
+
+def baseline_bars(compare, baseline=None, objective_s=None, ax=None, colors=None):
+    """Horizontal bars of the predicted full-read time per (target, rw) with 95% interval
+    whiskers, the ratio to the baseline at each bar, and the objective as a dashed line."""
+    ax = _axes(ax)
+    c = compare.sort_values(["target", "rw"], ascending=False).reset_index(drop=True)
+    colors = colors or target_colors(c["target"])
+    y = np.arange(len(c))
+    err = np.vstack([c["predicted_s"] - c["low_s"], c["high_s"] - c["predicted_s"]])
+    bars = ax.barh(y, c["predicted_s"], xerr=err, capsize=4, height=0.7,
+                   color=[colors.get(str(t), "#000000") for t in c["target"]],
+                   edgecolor=["black" if t == baseline else "none" for t in c["target"]],
+                   error_kw={"elinewidth": 1.2, "ecolor": "#333333"})
+    for bar, rw in zip(bars, c["rw"]):
+        if rw != "read":
+            bar.set_hatch("//")
+    for yi, (_, r) in zip(y, c.iterrows()):
+        ax.text(r["high_s"], yi, f"  {duration(r['predicted_s'])}  ×{sig(r['ratio_to_baseline'])}"
+                + (" *" if r["extrapolates"] else ""), va="center", fontsize="small")
+    ax.set_yticks(y, [f"{t} · {rw}" for t, rw in zip(c["target"], c["rw"])])
+    right = float(c["high_s"].max()) * 1.35
+    title = (f"full read of {size_text(c['dataset_bytes'].iloc[0])} in "
+             f"{size_text(c['bs_bytes'].iloc[0])} blocks (whiskers: 95% prediction)")
+    if objective_s is not None:
+        if objective_s <= 4 * right:
+            ax.axvline(objective_s, color="#D55E00", linestyle="--",
+                       label=f"objective {duration(objective_s)}")
+            right = max(right, objective_s * 1.1)
+            ax.legend(loc="lower right", fontsize="small")
+        else:
+            title += f"\nobjective {duration(objective_s)}: beyond the axis, right of every bar"
+    ax.set_xlim(0, right)
+    note = "\n* extrapolated beyond the measured N or B" if c["extrapolates"].any() else ""
+    ax.set(xlabel="read time (s)" + note, title=title)
+    return ax
+
+
+def notebook_style():
+    """Fixed figure size and resolution, and pandas display options, for reproducible outputs."""
+    plt.rcParams.update({"figure.figsize": (8.0, 4.5), "figure.dpi": 100, "savefig.dpi": 100,
+                         "font.size": 10, "svg.hashsalt": "voltools"})
+    pd.set_option("display.width", 160)
+    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.max_colwidth", 200)

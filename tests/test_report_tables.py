@@ -1,0 +1,273 @@
+"""Display helpers and notebook analysis helpers: rounding, units, tables, prose, the bar chart."""
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+
+from voltools import analysis, plots  # noqa: E402
+from voltools import report_tables as rt  # noqa: E402
+from voltools.models import fit_groups, outlier_mask, summarise_points  # noqa: E402
+
+GIB, MIB, KIB = 1024**3, 1024**2, 1024
+NS = (1, 4, 16, 64, 256)
+BS = (4096, 16384, 65536, 262144, 1048576)
+T0, ALPHA, BETA = 2e-4, 8e-5, 1.5e9
+
+
+def points(targets=("host", "loop"), repeats=3, seed=3, noise=0.005):
+    """Synthetic points: T_d = T0 + N (ALPHA + B / BETA) with small relative noise."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for target in targets:
+        n, b, r = (a.ravel() for a in np.meshgrid(NS, BS, range(repeats), indexing="ij"))
+        t = (T0 + n * (ALPHA + b / BETA)) * (1 + noise * rng.standard_normal(n.size))
+        sized = target == "loop"
+        parts.append(pd.DataFrame(dict(
+            target=target, target_kind=target, driver_opts="{}", rw="read", direct=1, iodepth=1,
+            bs_bytes=b, blocks=n, size_bytes=n * b, allocated_bytes=n * b, repeat=r,
+            read_time_s=t, error=0, target_size_bytes=GIB if sized else pd.NA,
+            fs_total_bytes=973 * MIB if sized else 100 * GIB,
+            fs_avail_bytes=500 * MIB if sized else 80 * GIB)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def first_number(text):
+    return float(text.split()[0].replace(",", ""))
+
+
+@pytest.fixture(scope="module")
+def df():
+    return points()
+
+
+@pytest.fixture(scope="module")
+def fits(df):
+    return fit_groups(df)
+
+
+def compare_frame(pred=(10.0, 50.0, 100.0, 300.0), rel=0.2, extrapolates=True):
+    """A compare_to_baseline-shaped frame; the first row is the baseline."""
+    p = np.array(pred)
+    return pd.DataFrame({
+        "target": ["host", "a", "b", "c"][: len(p)], "rw": "read", "direct": 1, "iodepth": 1,
+        "dataset_bytes": 40 * GIB, "bs_bytes": 64 * KIB, "blocks": 40 * GIB // (64 * KIB),
+        "predicted_s": p, "low_s": p * (1 - rel), "high_s": p * (1 + rel),
+        "extrapolates": extrapolates, "reason": "N 655360 outside the measured 1..256",
+        "baseline_s": p[0], "ratio_to_baseline": p / p[0]})
+
+
+# ---------------------------------------------------------------- numbers
+
+@pytest.mark.parametrize("value, text", [
+    (1489.65, "1490"), (0.023344, "0.0233"), (59.5256, "59.5"), (999.6, "1000"), (1.0, "1.00"),
+    (-0.5, "-0.500"), (0, "0"), (math.nan, "–"), (None, "–"), (math.inf, "∞"),
+    (1234567.0, "1.23e+06"), (0.00012345, "1.23e-04")])
+def test_sig_rounds_to_three_significant_figures(value, text):
+    assert rt.sig(value) == text
+
+
+def test_sig_trim_drops_trailing_zeros():
+    assert rt.sig(40.0, trim=True) == "40"
+    assert rt.sig(1.5, trim=True) == "1.5"
+
+
+@pytest.mark.parametrize("value, text", [
+    (40 * GIB, "40 GiB"), (73189, "71.5 KiB"), (512, "512 B"), (1020702720, "973 MiB"),
+    (3 * 1024**4, "3 TiB"), (math.nan, "–")])
+def test_size_text_uses_binary_units(value, text):
+    assert rt.size_text(value) == text
+
+
+def test_rate_text():
+    assert rt.rate_text(1.5 * GIB) == "1.5 GiB/s"
+    assert rt.rate_text(712 * MIB) == "712 MiB/s"
+
+
+@pytest.mark.parametrize("seconds, text", [
+    (46.2e-6, "46.2 µs"), (0.85, "850 ms"), (59.5256, "59.5 s"), (600, "10.0 min"),
+    (7380, "2.05 h"), (math.nan, "–")])
+def test_duration_picks_a_readable_unit(seconds, text):
+    assert rt.duration(seconds) == text
+
+
+def test_table_shows_no_index():
+    table = rt.Table(pd.DataFrame({"target": ["host"], "n": [3]}, index=[7]))
+    html, text = table._repr_html_(), repr(table)
+    assert "<th>target</th>" in html and ">7<" not in html
+    assert text.split() == ["target", "n", "host", "3"]
+
+
+def test_key_columns_keep_varying_keys_only():
+    frame = pd.DataFrame({"target": ["a", "b"], "rw": ["read"] * 2, "direct": [1, 1], "iodepth": [1, 4]})
+    assert rt.key_columns(frame) == ["target", "rw", "iodepth"]
+
+
+# ---------------------------------------------------------------- tables from fits
+
+def test_fits_display_converts_units(fits):
+    table = rt.fits_display(fits).frame
+    assert list(table.columns[:2]) == ["target", "rw"]
+    row = table.iloc[0]
+    assert first_number(row["T₀ (µs)"]) == pytest.approx(T0 * 1e6, rel=0.05)
+    assert first_number(row["α (µs)"]) == pytest.approx(ALPHA * 1e6, rel=0.05)
+    assert first_number(row["β (MiB/s)"]) == pytest.approx(BETA / MIB, rel=0.05)
+    assert first_number(row["B_half (KiB)"]) == pytest.approx(ALPHA * BETA / KIB, rel=0.05)
+    assert row["T₀ (µs)"].count("[") == 1 and row["n"] == len(NS) * len(BS) * 3
+
+
+def test_size_fits_display_and_prose(df):
+    from voltools.models import fit_size_groups
+    size_fits = fit_size_groups(df)
+    table = rt.size_fits_display(size_fits).frame
+    assert table["slope"].str.startswith("1.00").all()
+    assert "holds for the files on host and loop" in rt.size_md(size_fits)
+
+
+def test_capacity_table_and_display(df):
+    cap = analysis.capacity_table(df, dataset_bytes=40 * GIB)
+    loop = cap.set_index("target").loc["loop"]
+    data = sum(sorted({n * b for n in NS for b in BS}))
+    assert loop["data_bytes"] == data
+    assert loop["holds_bytes"] == 500 * MIB + data
+    assert loop["holds_share"] == pytest.approx((500 * MIB + data) / GIB)
+    assert not loop["dataset_fits"] and cap.set_index("target").loc["host", "dataset_fits"]
+    shown = rt.capacity_display(cap).frame.set_index("target")
+    assert shown.loc["host", "volume"] == "unsized" and shown.loc["loop", "volume"] == "1 GiB"
+    text = rt.capacity_md(cap, 40 * GIB)
+    assert "**loop** (1 GiB volume)" in text and "does **not fit** on loop" in text
+
+
+def test_per_block_comparison_shows_the_missing_fixed_cost(df, fits):
+    table = analysis.per_block_comparison(df, fits, "64k")
+    row = table.iloc[0]
+    assert row["n_min"] == 1 and row["n_max"] == 256
+    measured = T0 + ALPHA + 65536 / BETA
+    assert row["n_min_tb_error"] < -0.4       # N x T_b has no T_0: far too small at N = 1
+    assert abs(row["n_min_full_error"]) < 0.05
+    assert row["per_block_s"] == pytest.approx(measured - T0, rel=0.05)
+    assert "At N = 1 the article's N × T_b is off by" in rt.per_block_md(table)
+    assert list(rt.per_block_display(table).frame.columns[:3]) == ["target", "rw", "T_b (µs)"]
+
+
+def test_half_peak_block_is_a_power_of_two_above_the_upper_bound(fits):
+    half = analysis.half_peak_table(fits)
+    for _, row in half.iterrows():
+        use = row["bs_at_half_bytes"]
+        assert use >= row["b_half_high_bytes"] and math.log2(use).is_integer()
+        assert use / 2 < max(row["b_half_high_bytes"], 512)
+    assert "Blocks of **128 KiB** or larger" in rt.half_peak_md(half)
+
+
+def test_fit_checks_flag_a_poor_fit():
+    noisy = points(targets=("tmpfs",), noise=0.3, seed=1)
+    checks = analysis.fit_checks(fit_groups(noisy))
+    assert not checks["holds"].iloc[0]
+    assert "relative scatter" in checks["why"].iloc[0]
+    assert "does **not** hold well for 1 of 1" in rt.checks_md(checks)
+
+
+def test_fit_checks_pass_a_good_fit(fits):
+    checks = analysis.fit_checks(fits)
+    assert checks["holds"].all()
+    assert rt.checks_md(checks).startswith("The linear model")
+    assert (rt.checks_display(checks).frame["why not"] == "–").all()
+
+
+def test_spread_and_outlier_helpers(df):
+    spread = summarise_points(df)
+    by_target = analysis.spread_by_target(spread)
+    assert list(by_target["cells"]) == [len(NS) * len(BS)] * 2
+    assert list(analysis.cv_by_blocks(spread).columns) == ["target", "rw", *NS]
+    mask = outlier_mask(df)
+    assert "outliers" in rt.outliers_md(analysis.outliers_by_repeat(df, mask), len(df), int(mask.sum()))
+
+
+def test_outliers_md_names_clusters():
+    by_repeat = pd.DataFrame({"target": ["tmpfs"], "rw": ["read"], "repeat 0": [6], "repeat 1": [0]})
+    text = rt.outliers_md(by_repeat, 480, 6)
+    assert "6 of 480 points (1.25%)" in text and "tmpfs read: 6 in repeat 0" in text
+
+
+def test_run_overview(df):
+    overview = analysis.run_overview(df).set_index("target")
+    assert overview.loc["host", "points"] == len(NS) * len(BS) * 3
+    assert overview.loc["host", "block counts"] == "1, 4, 16, 64, 256"
+
+
+# ---------------------------------------------------------------- objective, baseline
+
+def test_objective_verdicts():
+    c = analysis.objective_verdicts(compare_frame(pred=(10.0, 50.0, 100.0, 300.0), rel=0.2), 110.0)
+    # high: 12, 60, 120, 360; low: 8, 40, 80, 240
+    assert list(c["meets"]) == ["yes", "yes", "likely", "no"]
+    assert c["headroom"].iloc[0] == pytest.approx(11.0)
+    c = analysis.objective_verdicts(compare_frame(pred=(100.0,), rel=0.2), 90.0)
+    assert list(c["meets"]) == ["unlikely"]
+
+
+def test_compare_display_and_prose():
+    c = analysis.objective_verdicts(compare_frame(), 110.0)
+    shown = rt.compare_display(c).frame
+    assert list(shown.columns) == ["target", "rw", "predicted", "95% interval", "× baseline",
+                                   "extrapolated", "meets objective"]
+    assert shown["predicted"].iloc[0] == "10.0 s" and shown["95% interval"].iloc[0] == "8.00 s – 12.0 s"
+    text = rt.read_time_md(c, "host")
+    assert "**40 GiB** in **64 KiB** blocks" in text and "**Extrapolated** (4 of 4" in text
+    assert "Extrapolated" not in rt.read_time_md(compare_frame(extrapolates=False), "host")
+    objective = rt.objective_md(c, 110.0)
+    assert "Misses it even at the lower 95% bound: c read." in objective
+    assert "over the objective by" in objective
+    assert "all 4 target/mode pairs" in rt.objective_md(analysis.objective_verdicts(c, 1000.0), 1000.0)
+
+
+def test_baseline_md_says_faster_slower_or_within():
+    c = compare_frame(pred=(100.0, 105.0, 10.0, 500.0), rel=0.2)
+    text = rt.baseline_md(c, "host")
+    assert "**a** read: 105 s, within the interval of host" in text
+    assert "**10.0× faster** than host" in text and "**5.00× slower** than host" in text
+
+
+def test_baseline_bars_draw_one_bar_per_row_with_whiskers():
+    c = compare_frame()
+    ax = plots.baseline_bars(c, "host", objective_s=350.0)
+    assert isinstance(ax, Axes)
+    assert len(ax.patches) == len(c)
+    assert any(line.get_label().startswith("objective") for line in ax.get_lines())
+    assert ax.get_xlim()[1] >= 350.0
+    assert "95% prediction" in ax.get_title()
+    ax = plots.baseline_bars(c, "host", objective_s=1e5)
+    assert "beyond the axis" in ax.get_title()
+    matplotlib.pyplot.close("all")
+
+
+def test_summary_and_intro(df, fits):
+    from voltools.models import compare_to_baseline
+    c = analysis.objective_verdicts(compare_to_baseline(fits, "host", dataset_bytes="40g",
+                                                        bs_bytes="64k"), 600.0)
+    cap = analysis.capacity_table(df, 40 * GIB)
+    text = rt.summary_md(c, analysis.half_peak_table(fits), cap, analysis.fit_checks(fits), "host", 600.0)
+    share = rt.percent(cap.set_index("target").loc["loop", "holds_share"])
+    assert text.count("\n- ") == 4 and f"loop {share} of 1 GiB" in text
+    assert "2 of 2 target/mode pairs meet it" in text
+    assert "The dataset does not fit on loop." in text
+    meta = {"host": {"cpu": "X", "cpu_count": 2}, "started_at": "2026-01-02T03:04:05Z"}
+    assert rt.intro_md("r1", meta, df).startswith("Run **r1**, measured on 2026-01-02 (X, 2 CPUs)")
+    shown = rt.provenance_display(meta).frame.set_index("item")
+    assert shown.loc["started", "value"] == "2026-01-02T03:04:05Z" and shown.loc["fio", "value"] == "–"
+
+
+def test_pick_baseline(fits):
+    assert analysis.pick_baseline(fits) == "host"
+    assert analysis.pick_baseline(fits, preferred="nfs") == "host"
+    assert analysis.pick_baseline({}) is None
+
+
+def test_counts_display_formats_bytes_and_floats():
+    table = rt.counts_display(pd.DataFrame({"bs_bytes": [65536], "cv": [0.123456], "n": [3]})).frame
+    assert table.iloc[0].tolist() == ["64 KiB", "0.123", 3]

@@ -1,0 +1,211 @@
+"""Numbers the notebooks need beyond voltools.models: run overview, spread across repeats,
+capacity of sized volumes, the article's T_d = N x T_b beside the full fit, fit checks,
+half-peak block sizes and read-time objective verdicts. Pure functions on DataFrames and fits.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from . import models
+from .errors import FitError
+from .units import parse_size
+
+R2_MIN = 0.9         # weighted R^2 below this: the line misses much of the variation
+REL_SD_MAX = 0.25    # relative scatter above this: one read is a rough guide only
+
+
+def _usable(points):
+    """Rows with error == 0 and a read time."""
+    return points[(points["error"].fillna(0) == 0) & points["read_time_s"].notna()]
+
+
+def _values(series):
+    return ", ".join(str(v) for v in sorted(series.dropna().unique()))
+
+
+def _match(points, key):
+    """Rows of `points` matching every column of a fit key."""
+    mask = np.ones(len(points), dtype=bool)
+    for col, val in key.items():
+        if col in points.columns:
+            mask &= (points[col] == val).fillna(False).to_numpy(dtype=bool)
+    return points[mask]
+
+
+def fit_usable(points):
+    """models.fit_groups leaving out groups that cannot be fitted; FitError with the reason
+    when no group can be (an empty run, or one block size only)."""
+    if points.empty:
+        raise FitError("the run has no points to fit")
+    fits = models.fit_groups(points, on_error="skip")
+    if not fits:
+        models.fit_groups(points)  # raises the first group's reason
+    return fits
+
+
+def run_overview(points):
+    """One row per target: kind, driver options, rw modes, points, errors, B and N values, repeats."""
+    rows = []
+    for target, g in points.groupby("target", sort=True):
+        rows.append({"target": target, "kind": g["target_kind"].iloc[0],
+                     "driver_opts": g["driver_opts"].iloc[0], "rw": _values(g["rw"]),
+                     "points": len(g), "errors": int((g["error"].fillna(0) != 0).sum()),
+                     "block sizes": g["bs_bytes"].nunique(), "block counts": _values(g["blocks"]),
+                     "repeats": g["repeat"].nunique()})
+    return pd.DataFrame(rows)
+
+
+def spread_by_target(spread):
+    """From models.summarise_points: per (target, rw) the cells, median / 90th-percentile / max
+    coefficient of variation across repeats, and outliers."""
+    g = spread.groupby(["target", "rw"], sort=True)
+    out = g["cv"].agg(cells="count", cv_median="median", cv_p90=lambda s: s.quantile(0.9),
+                      cv_max="max")
+    out["outliers"] = g["outliers"].sum().astype(int)
+    return out.reset_index()
+
+
+def cv_by_blocks(spread):
+    """Median CV across repeats per (target, rw) and block count N (columns)."""
+    return spread.pivot_table(index=["target", "rw"], columns="blocks", values="cv",
+                              aggfunc="median").reset_index()
+
+
+def outliers_by_repeat(points, mask):
+    """Outlier counts per (target, rw) and repeat; only (target, rw) with any outlier."""
+    flagged = points.loc[mask, ["target", "rw", "repeat"]]
+    if flagged.empty:
+        return pd.DataFrame(columns=["target", "rw"])
+    table = pd.crosstab([flagged["target"], flagged["rw"]], flagged["repeat"])
+    table.columns = [f"repeat {c}" for c in table.columns]
+    return table.reset_index()
+
+
+def outlier_rows(points, mask):
+    """The flagged rows with their group median and relative deviation from it."""
+    by = list(models.POINT_BY)
+    med = _usable(points).groupby(by)["read_time_s"].median().rename("median_s").reset_index()
+    rows = points.loc[mask, by + ["repeat", "read_time_s"]].merge(med, on=by, how="left")
+    rows["deviation"] = rows["read_time_s"] / rows["median_s"] - 1
+    return rows.sort_values(by + ["repeat"]).reset_index(drop=True)
+
+
+def capacity_table(points, dataset_bytes=None):
+    """Per target: sized volume, its filesystem size, free space after lay-out, data laid out,
+    and the space that can hold data (free + laid out), as bytes and shares of the volume.
+
+    The filesystem figures come from `stat -f` after the lay-out, so free + laid out is what a
+    user can fill; the rest of a sized volume is filesystem metadata and reserved blocks."""
+    rows = []
+    ok = points[points["error"].fillna(0) == 0]
+    for target, g in ok.groupby("target", sort=True):
+        size = _median(g, "target_size_bytes")
+        data = float(g.groupby("size_bytes")["allocated_bytes"].median().sum())
+        total, avail = _median(g, "fs_total_bytes"), _median(g, "fs_avail_bytes")
+        holds = avail + data
+        row = {"target": target, "sized": not math.isnan(size), "target_size_bytes": size,
+               "fs_total_bytes": total, "data_bytes": data, "fs_avail_bytes": avail,
+               "holds_bytes": holds, "overhead_bytes": size - holds, "fs_share": total / size,
+               "holds_share": holds / size}
+        if dataset_bytes is not None:
+            row["dataset_fits"] = bool(dataset_bytes <= holds)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _median(g, col):
+    vals = g[col].dropna() if col in g.columns else pd.Series(dtype=float)
+    return float(vals.median()) if len(vals) else math.nan
+
+
+def per_block_comparison(points, fits, bs_bytes):
+    """Per fit at one block size: the article's T_d = N x T_b (through the origin) beside the
+    full T_0 + N (alpha + B / beta), each against the median measured T_d at the smallest and
+    largest N (relative errors)."""
+    bs = parse_size(bs_bytes, "block size")
+    rows = []
+    for fit in fits.values():
+        sub = _match(points, fit.key)
+        pb = models.fit_per_block(sub, bs)
+        med = _usable(sub[sub["bs_bytes"] == bs]).groupby("blocks")["read_time_s"].median()
+        n_lo, n_hi = float(med.index.min()), float(med.index.max())
+        row = {**fit.key, "bs_bytes": bs, "tb_s": pb.tb_s, "tb_low_s": pb.ci[0],
+               "tb_high_s": pb.ci[1], "tb_rel_sd": pb.rel_sd, "t0_s": fit.t0_s,
+               "per_block_s": fit.per_block_s(bs), "full_rel_sd": fit.rel_sd}
+        for tag, n in (("n_min", n_lo), ("n_max", n_hi)):
+            measured = float(med.loc[n])
+            row[f"{tag}"] = int(n)
+            row[f"{tag}_tb_error"] = n * pb.tb_s / measured - 1
+            row[f"{tag}_full_error"] = float(fit.predict(n, bs).mean_s) / measured - 1
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fit_checks(fits, r2_min=R2_MIN, rel_sd_max=REL_SD_MAX):
+    """Per fit: weighted R^2, relative scatter, largest relative residual, and whether the
+    linear model holds (no warnings, R^2 >= r2_min, scatter <= rel_sd_max) with the reasons."""
+    rows = []
+    for fit in fits.values():
+        why = list(fit.warnings)
+        if fit.r2_weighted < r2_min:
+            why.append(f"weighted R² {fit.r2_weighted:.2f} < {r2_min:g}")
+        if fit.rel_sd > rel_sd_max:
+            why.append(f"relative scatter {fit.rel_sd:.0%} > {rel_sd_max:.0%}")
+        rows.append({**fit.key, "r2_weighted": fit.r2_weighted, "rel_sd": fit.rel_sd,
+                     "max_abs_residual": float(np.max(np.abs(fit.residuals))), "n": fit.n,
+                     "holds": not why, "why": "; ".join(why)})
+    return pd.DataFrame(rows)
+
+
+def half_peak_table(fits):
+    """Per fit: peak bandwidth beta and B_half = alpha x beta with 95% intervals, the smallest
+    power-of-two block size at or above B_half's upper bound (reaches half the peak with 95%
+    confidence), and whether B_half lies outside the measured B."""
+    rows = []
+    for fit in fits.values():
+        bh = fit.b_half_bytes
+        rows.append({**fit.key, "beta_bytes_per_s": fit.beta_bytes_per_s,
+                     "beta_low_bytes_per_s": fit.ci["beta_bytes_per_s"][0],
+                     "beta_high_bytes_per_s": fit.ci["beta_bytes_per_s"][1],
+                     "b_half_bytes": bh, "b_half_low_bytes": fit.ci["b_half_bytes"][0],
+                     "b_half_high_bytes": fit.ci["b_half_bytes"][1],
+                     "bs_at_half_bytes": _pow2_at_least(_finite_or(fit.ci["b_half_bytes"][1], bh)),
+                     "extrapolated": not fit.bs_range[0] <= bh <= fit.bs_range[1]})
+    return pd.DataFrame(rows)
+
+
+def _finite_or(value, fallback):
+    return value if np.isfinite(value) else fallback
+
+
+def _pow2_at_least(value, floor=512):
+    if not np.isfinite(value) or value <= 0:
+        return math.nan
+    return float(max(floor, 2 ** math.ceil(math.log2(value))))
+
+
+VERDICTS = ("yes", "likely", "unlikely", "no")
+
+
+def objective_verdicts(compare, objective_s):
+    """compare_to_baseline rows with `meets`: 'yes' (even the 95% upper bound is within the
+    objective), 'likely' (the prediction is, its upper bound not), 'unlikely' (only the lower
+    bound is), 'no'; and `headroom` = objective / prediction."""
+    out = compare.copy()
+    obj = float(objective_s)
+    out["meets"] = np.select(
+        [out["high_s"] <= obj, out["predicted_s"] <= obj, out["low_s"] <= obj],
+        list(VERDICTS[:3]), default=VERDICTS[3])
+    out["headroom"] = obj / out["predicted_s"]
+    return out
+
+
+def pick_baseline(fits, preferred="host"):
+    """`preferred` if it is a fitted target, else the first fitted target by name (None if none)."""
+    targets = sorted({str(f.key.get("target")) for f in fits.values()})
+    if preferred in targets:
+        return preferred
+    return targets[0] if targets else None
