@@ -2,7 +2,7 @@ import pytest
 
 from voltools.errors import UsageError
 from voltools.jobs import layout_argv, read_argv
-from voltools.measure import make_plan
+from voltools.plan import make_plan
 from voltools.plan import Point
 from voltools.targets import parse_target, parse_targets
 

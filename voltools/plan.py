@@ -3,7 +3,8 @@ import random
 from dataclasses import dataclass, field
 
 from .errors import UsageError
-from .units import format_bytes
+from .targets import parse_targets
+from .units import format_bytes, parse_count_list, parse_size, parse_size_list
 
 RW_MODES = ("read", "randread")
 DIRECT_ALIGN = 512
@@ -108,3 +109,33 @@ def _check_range(name, values, low, high):
     for value in values:
         if not isinstance(value, int) or not low <= value <= high:
             raise UsageError(f"--{name} {value!r} is out of range: use a whole number from {low} to {high}")
+
+
+def make_plan(targets, bs, blocks, rw="read", direct="1", iodepth="1", repeat=3, memory=None, batch=1):
+    """A validated SweepPlan from CLI-style values (lists or comma-separated strings)."""
+    plan = SweepPlan(
+        targets=parse_targets([targets] if isinstance(targets, str) else list(targets)),
+        bs=parse_size_list(csv(bs), "block size"), blocks=parse_count_list(csv(blocks), "blocks"),
+        rw=[m.strip() for m in csv(rw).split(",")], direct=_direct(direct),
+        iodepth=parse_count_list(csv(iodepth), "iodepth"), repeat=_int(repeat, "repeat"),
+        batch=_int(batch, "batch"), memory_bytes=parse_size(memory, "--memory") if memory else None)
+    return plan.validate()
+
+
+def csv(value):
+    """A list or a comma-separated string, as a comma-separated string."""
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _direct(value):
+    items = [v.strip() for v in csv(value).split(",")]
+    if any(v not in ("0", "1") for v in items):
+        raise UsageError(f"--direct {value!r} is not accepted: use 0 (buffered), 1 (O_DIRECT) or 0,1")
+    return [int(v) for v in dict.fromkeys(items)]
+
+
+def _int(value, name):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--{name} {value!r} is not a whole number") from None
