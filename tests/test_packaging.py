@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_NAMES = {"docker-py": "docker"}
+CONDA_NAMES = {"docker-py": "docker", "python-kubernetes": "kubernetes"}
 
 
 def _name(requirement):

@@ -1,4 +1,5 @@
-"""`voltools clean`: remove what voltools made, found by its label, and nothing else."""
+"""`voltools clean`: remove what voltools made (services, containers, volumes, loop devices, host
+folders), found by its label or its name, and nothing else."""
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from .config import IMAGE_LABEL, LABEL, host_dir, marker_dir
 
 @dataclass
 class Removed:
+    services: list = field(default_factory=list)
     containers: list = field(default_factory=list)
     volumes: list = field(default_factory=list)
     loop_devices: list = field(default_factory=list)
@@ -27,6 +29,8 @@ def clean(client=None, run_id=None, images=False):
     """Remove labeled containers and volumes, voltools loop devices and host files; return what went."""
     removed = Removed()
     if client is not None:
+        from .swarm import remove_services  # swarm imports measure, which imports this module
+        removed.services += remove_services(client, run_id)
         _remove_containers(client, run_id, removed)
         _remove_volumes(client, run_id, removed)
         if images:
@@ -87,6 +91,8 @@ def leftovers(client, run_id=None):
     markers = marker_dir()
     count += len(list(markers.glob(f"voltools-{run_id or ''}*"))) if markers.is_dir() else 0
     if client is not None:
+        from .swarm import labeled_services
+        count += len(labeled_services(client, run_id))
         count += len(client.containers.list(all=True, filters=label_filter(run_id)))
         count += len(client.volumes.list(filters=label_filter(run_id)))
     return count

@@ -2,6 +2,7 @@
 import argparse
 import signal
 import sys
+from contextlib import contextmanager
 
 from .errors import UsageError, VoltoolsError
 
@@ -29,8 +30,9 @@ def build_parser():
     p.add_argument("--run-id", required=True)
     p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
     _add_report(sub)
+    _add_k8s(sub)
     sub.add_parser("doctor", help="what is here and what is missing")
-    p = sub.add_parser("clean", help="remove every container, volume and loop device voltools made")
+    p = sub.add_parser("clean", help="remove every service, container, volume, loop device and folder voltools made")
     p.add_argument("--run-id", default=None, help="only this run's objects")
     p.add_argument("--images", action="store_true", help="also remove the probe image")
     return parser
@@ -40,6 +42,24 @@ def _add_sweep(sub):
     p = sub.add_parser("sweep", help="measure read points on one or more targets")
     p.add_argument("--target", action="append", metavar="SPEC",
                    help="kind[:key=value,...]; kinds: local, tmpfs:size=, loop:fs=,size=, bind:path=, layer, host")
+    _add_grid(p)
+    p.add_argument("--image", default=None,
+                   help="probe image with fio on PATH: a local one, or REGISTRY/NAME:TAG for swarm/k8s")
+    p.add_argument("--resume", metavar="RUN_ID", default=None,
+                   help="carry on a stopped run with its own settings: skips finished points")
+    p.add_argument("--orchestrator", default="docker", choices=("docker", "swarm", "k8s"),
+                   help="docker: containers on this engine (default); swarm: job services; k8s: a Job on a PVC")
+    s = p.add_argument_group("swarm")
+    s.add_argument("--mode", default="replicated", help="replicated (one node) or global (every node)")
+    s.add_argument("--constraint", action="append", default=[], metavar="EXPR",
+                   help="placement constraint, e.g. node.labels.disk==ssd")
+    s.add_argument("--node", action="append", default=[], metavar="URL",
+                   help="another node's engine (ssh://host, tcp://host:2376): gets the probe image, leftovers removed")
+    _add_k8s_options(p.add_argument_group("k8s"))
+    p.add_argument("--timeout", type=float, default=3600, help="swarm/k8s: seconds to wait for each job")
+
+
+def _add_grid(p):
     p.add_argument("--bs", default=DEFAULTS["bs"], help="block sizes B, e.g. 4k,64k,1m")
     p.add_argument("--blocks", default=DEFAULTS["blocks"], help="block counts N, e.g. 1,16,256")
     p.add_argument("--rw", default=DEFAULTS["rw"], help="read, randread or both")
@@ -49,10 +69,25 @@ def _add_sweep(sub):
     p.add_argument("--memory", default=None, help="memory limit of the probe containers, e.g. 256m")
     p.add_argument("--run-id", default=None, help="id of the run (default: UTC time + random)")
     p.add_argument("--data-dir", default=None, help="folder for runs (default data/raw)")
-    p.add_argument("--image", default=None, help="use this local image (with fio on PATH) as the probe")
     p.add_argument("--batch", default=1, help="points per fio call (more is ~65 ms/point faster; a kill loses the call)")
-    p.add_argument("--resume", metavar="RUN_ID", default=None,
-                   help="carry on a stopped run with its own settings: skips finished points")
+
+
+def _add_k8s_options(group):
+    group.add_argument("--storage-class", default=None, help="storage class of the claim, e.g. standard")
+    group.add_argument("--size", default="1g", help="size of the claim, e.g. 10g")
+    group.add_argument("--namespace", default="default")
+    group.add_argument("--kubeconfig", default=None, help="default: $KUBECONFIG or ~/.kube/config")
+    group.add_argument("--context", default=None, help="kubeconfig context (default: its current one)")
+
+
+def _add_k8s(sub):
+    k8s = sub.add_parser("k8s", help="Kubernetes helpers").add_subparsers(
+        dest="k8s_command", required=True, parser_class=OneLineParser)
+    p = k8s.add_parser("manifest", help="print the PersistentVolumeClaim and Job of a k8s sweep as JSON")
+    _add_grid(p)
+    _add_k8s_options(p)
+    p.add_argument("--image", required=True, help="REGISTRY/NAME:TAG of the probe, pullable by the cluster")
+    p.add_argument("--timeout", type=float, default=3600, help="the Job's deadline in seconds")
 
 
 def _add_report(sub):
@@ -87,23 +122,19 @@ def _raise_interrupt(signum, frame):
 
 
 def cmd_sweep(args):
-    from tqdm import tqdm
-
-    from .summary import target_summary
+    if args.orchestrator == "swarm":
+        return _swarm(args)
+    if args.orchestrator == "k8s":
+        return _k8s(args)
     run = _resumed(args) if args.resume else _started(args)
-    with tqdm(total=run.plan.total_points(), unit="pt", file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
-        def progress(done, label):
-            bar.set_description(label)
-            bar.update(done)
+    with _progress(run.plan.total_points()) as progress:
         points = run.run(progress)
-    print(f"run {run.run_id}: {len(points)} points in {run.store.path}")
-    print(target_summary(points).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    _print_points(points, run.store.path)
 
 
 def _started(args):
     from .measure import start_sweep
-    if not args.target:
-        raise UsageError("sweep needs --target KIND[:key=value] (or --resume RUN_ID), see 'voltools sweep --help'")
+    _need_targets(args)
     return start_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
                        args.repeat, args.memory, args.run_id, args.data_dir, args.image, args.batch)
 
@@ -115,6 +146,63 @@ def _resumed(args):
     return resume_sweep(args.resume, args.data_dir)
 
 
+def _swarm(args):
+    from .swarm import swarm_sweep
+    _need_targets(args)
+    with _progress() as progress:
+        points = swarm_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
+                             args.repeat, args.memory, args.run_id, args.data_dir, args.image, args.mode,
+                             args.constraint, progress, args.batch, args.node, args.timeout)
+    _print_points(points)
+
+
+def _k8s(args):
+    from .k8s import k8s_sweep
+    if args.target or not args.storage_class:
+        raise UsageError("--orchestrator k8s measures a claim: give --storage-class NAME (and --size), no --target")
+    with _progress() as progress:
+        points = k8s_sweep(args.storage_class, args.size, args.bs, args.blocks, args.rw, args.direct,
+                           args.iodepth, args.repeat, args.memory, args.run_id, args.data_dir, args.image,
+                           args.namespace, args.kubeconfig, args.context, args.timeout, args.batch, progress)
+    _print_points(points)
+
+
+def _need_targets(args):
+    if not args.target:
+        raise UsageError("sweep needs --target KIND[:key=value] (or --resume RUN_ID), see 'voltools sweep --help'")
+
+
+@contextmanager
+def _progress(total=None):
+    """A tqdm bar (points done of total, the current point, ETA) as a progress callback."""
+    from tqdm import tqdm
+    with tqdm(total=total, unit="pt", file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
+        def progress(done, label):
+            bar.set_description(label)
+            bar.update(done)
+        yield progress
+
+
+def _print_points(points, path=None):
+    from .summary import target_summary
+    where = f" in {path}" if path else ""
+    print(f"run {points['run_id'].iloc[0]}: {len(points)} points{where}")
+    print(target_summary(points).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def cmd_k8s(args):
+    import json
+
+    from .k8s import claim_plan, manifests
+    from .naming import new_run_id
+    if not args.storage_class:
+        raise UsageError("k8s manifest needs --storage-class NAME, e.g. --storage-class standard")
+    plan = claim_plan(args.storage_class, args.size, args.bs, args.blocks, args.rw, args.direct,
+                      args.iodepth, args.repeat, args.memory, args.batch)
+    docs = manifests(args.storage_class, args.size, plan, args.run_id or new_run_id(), args.image, args.timeout)
+    print(json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}, indent=2))
+
+
 def cmd_parse_fio(args):
     from .fio import parse_many
     parse_many(args.files).to_csv(sys.stdout, index=False)
@@ -122,9 +210,7 @@ def cmd_parse_fio(args):
 
 def cmd_summary(args):
     from .store import load_run
-    from .summary import target_summary
-    points = load_run(args.run_id, args.data_dir)
-    print(target_summary(points).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    _print_points(load_run(args.run_id, args.data_dir))
 
 
 def cmd_report(args):
@@ -159,7 +245,7 @@ def cmd_clean(args):
     print(f"{removed.total()} object(s) removed")
 
 
-COMMANDS = {"sweep": cmd_sweep, "parse-fio": cmd_parse_fio, "summary": cmd_summary, "report": cmd_report,
+COMMANDS = {"sweep": cmd_sweep, "parse-fio": cmd_parse_fio, "summary": cmd_summary, "report": cmd_report, "k8s": cmd_k8s,
             "doctor": cmd_doctor, "clean": cmd_clean}
 
 if __name__ == "__main__":

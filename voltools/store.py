@@ -6,11 +6,13 @@ name, fsynced and renamed, so a kill never leaves a half-written table behind.
 import gzip
 import json
 import os
+import shutil
 from pathlib import Path
 
 from .config import raw_dir
 from .errors import StoreError
 from .naming import check_name
+from .provenance import utc_now
 
 _INT = "Int64"
 _FLOAT = "float64"
@@ -18,7 +20,8 @@ _STR = "string"
 # The points table's columns and their types: units in the names, integers where they can be.
 POINT_SCHEMA = {
     "run_id": _STR, "seq": _INT, "target": _STR, "target_kind": _STR, "driver_opts": _STR,
-    "engine": _STR, "orchestrator": _STR, "node": _STR, "rw": _STR, "direct": _INT,
+    "engine": _STR, "orchestrator": _STR, "node": _STR, "storage_class": _STR, "rw": _STR,
+    "direct": _INT,
     "iodepth": _INT, "numjobs": _INT, "bs_bytes": _INT, "blocks": _INT, "size_bytes": _INT,
     "allocated_bytes": _INT, "target_size_bytes": _INT, "fs_total_bytes": _INT,
     "fs_avail_bytes": _INT, "memory_limit_bytes": _INT, "repeat": _INT, "read_time_s": _FLOAT,
@@ -90,10 +93,20 @@ class RunStore:
             for part in old:
                 part.unlink()
 
-    def remove(self):
-        """Delete the whole run folder (only for a run that stored no point)."""
-        import shutil
-        shutil.rmtree(self.path)
+    def close(self, meta, keep_empty=False):
+        """End a run: merge its parts and note the end in run.json; return the points table.
+
+        A run that stored no point has its folder removed, unless `keep_empty` (a resumed run).
+        """
+        import pandas as pd
+        if not self.parts() and not keep_empty:
+            shutil.rmtree(self.path)
+            return typed(pd.DataFrame())
+        self.compact()
+        points = self.points()
+        meta.update(finished_at=utc_now(), points_stored=len(points))
+        self.write_meta(meta)
+        return points
 
     def discard_partial_writes(self):
         """Remove temporary files a killed run left half-written; finished parts are untouched."""

@@ -1,0 +1,146 @@
+"""Swarm: the sweep as a real job service on the real engine, its logs parsed, nothing left behind."""
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from voltools import swarm, taskscript
+from voltools.engine import socket_path
+from voltools.errors import UsageError
+from voltools.plan import make_plan
+from voltools.store import load_run
+
+SMALL = dict(bs="4k,64k", blocks="1,8", rw="read", repeat=1)
+DETAILS = ("com.docker.swarm.node.id=n0d3,com.docker.swarm.service.id=s3rv,"
+           "com.docker.swarm.task.id={task} ")
+
+
+def _swarm_state(client):
+    return client.info()["Swarm"]["LocalNodeState"]
+
+
+def _labeled(client, run_id):
+    """Services (if a manager), containers and volumes carrying the run's label."""
+    found = {"containers": client.containers.list(all=True, filters={"label": f"voltools.run={run_id}"}),
+             "volumes": client.volumes.list(filters={"label": f"voltools.run={run_id}"})}
+    if _swarm_state(client) == "active":
+        found["services"] = client.services.list(filters={"label": f"voltools.run={run_id}"})
+    return {kind: items for kind, items in found.items() if items}
+
+
+def test_swarm_sweep_measures_and_leaves_the_engine_as_found(docker_client, run_id, raw_root):
+    before = _swarm_state(docker_client)
+    networks = sorted(n.name for n in docker_client.networks.list())
+    calls = []
+    started = time.monotonic()
+    points = swarm.swarm_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id,
+                               progress=lambda done, label: calls.append(done), **SMALL)
+    elapsed = time.monotonic() - started
+    assert len(points) == 4 and sum(calls) == 4, elapsed
+    assert (points["error"] == 0).all(), points["error_msg"].tolist()
+    assert (points["read_time_s"] > 0).all() and (points["read_time_source"] == "lat_sum").all()
+    assert (points["orchestrator"] == "swarm").all() and (points["target_kind"] == "tmpfs").all()
+    assert (points["allocated_bytes"] == points["size_bytes"]).all(), "tmpfs allocates whole pages"
+    assert (points["fs_total_bytes"] == 64 << 20).all()
+    node = docker_client.info()["Name"]
+    assert all(re.fullmatch(rf"[a-z0-9]{{25}}/{re.escape(node)}", n) for n in points["node"]), points["node"][0]
+    assert len(load_run(run_id, raw_root)) == 4
+    assert _swarm_state(docker_client) == before
+    assert sorted(n.name for n in docker_client.networks.list()) == networks
+    assert not _labeled(docker_client, run_id)
+
+
+def test_global_mode_runs_once_per_node(docker_client, run_id, raw_root):
+    before = _swarm_state(docker_client)
+    points = swarm.swarm_sweep(["local"], bs="4k", blocks="1,8", rw="randread", repeat=1,
+                               mode="global", data_dir=raw_root, run_id=run_id)
+    nodes = points["node"].nunique()
+    assert len(points) == 2 * nodes and (points["error"] == 0).all(), points["error_msg"].tolist()
+    assert (points["allocated_bytes"] >= points["size_bytes"]).all()
+    assert _swarm_state(docker_client) == before and not _labeled(docker_client, run_id)
+
+
+def test_remove_services_finds_them_by_label(docker_client, probe_image, run_id):
+    from docker.types import RestartPolicy, ServiceMode
+    with swarm.swarm_for_run(docker_client):
+        service = docker_client.services.create(
+            probe_image, command=["true"], name=f"voltools-{run_id}-x", labels={"voltools.run": run_id},
+            container_labels={"voltools.run": run_id}, mode=ServiceMode("replicated-job", replicas=1),
+            restart_policy=RestartPolicy(condition="none"))
+        swarm.wait_for_tasks(docker_client, service, timeout=60)
+        assert swarm.remove_services(docker_client, "other-run") == []
+        assert swarm.remove_services(docker_client, run_id) == [f"voltools-{run_id}-x"]
+        assert not docker_client.services.list(filters={"label": f"voltools.run={run_id}"})
+        swarm.remove_run_objects(docker_client, run_id)
+        assert not _labeled(docker_client, run_id)
+
+
+def test_distribute_image_to_the_same_engine_is_a_safe_load(docker_client, probe_image):
+    image_id = docker_client.images.get(probe_image).id
+    assert swarm.distribute_image(probe_image, docker_client, [docker_client]) == []
+    assert swarm.distribute_image(probe_image, docker_client, [docker_client], force=True) == [docker_client]
+    assert docker_client.images.get(probe_image).id == image_id
+    path = socket_path()
+    if path:  # the same engine again, named by a base URL this time
+        assert len(swarm.distribute_image(probe_image, f"unix://{path}", [f"unix://{path}"], force=True)) == 1
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    (dict(targets=["loop:fs=ext4,size=128m"]), "accepted kinds are local, tmpfs"),
+    (dict(targets=["layer"]), "accepted kinds are local, tmpfs"),
+    (dict(targets=["tmpfs"], mode="everywhere"), "use replicated or global"),
+])
+def test_refuses_what_swarm_cannot_do(kwargs, needle):
+    with pytest.raises(UsageError, match=needle) as info:
+        swarm.swarm_sweep(**{**SMALL, **kwargs})
+    assert "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------- logs and the task script
+
+
+def test_split_log_line_strips_api_and_cli_prefixes():
+    assert swarm.split_log_line(DETAILS.format(task="t1") + "hello world\n") == ("t1", "n0d3", "hello world\n")
+    stamped = "2026-11-27T02:03:46.090631758Z " + DETAILS.format(task="t1") + "x | y\n"
+    assert swarm.split_log_line(stamped) == ("t1", "n0d3", "x | y\n")
+    escaped = "com.docker.swarm.node.id=a%2Cb,com.docker.swarm.task.id=t%202 msg"
+    assert swarm.split_log_line(escaped) == ("t 2", "a,b", "msg")
+    cli = "voltools-r-tmpfs.1.y32y5rfinwtyh41k87gkvxubk@vm    | {\n"
+    assert swarm.split_log_line(cli) == ("y32y5rfinwtyh41k87gkvxubk", "vm", "{\n")
+    for plain in ("plain text\n", '  "jobname" : "p0",\n', "a=b c\n", "x@y z | w\n", "",
+                  "2026-11-27T02:03:46.09Z only a time\n"):
+        assert swarm.split_log_line(plain) == ("", "", plain)
+
+
+def test_task_logs_group_interleaved_tasks_and_join_partial_frames():
+    frames = [DETAILS.format(task="a") + "@@voltools:out:0\n", DETAILS.format(task="b") + "one\n",
+              (DETAILS.format(task="a") + "par").encode(), DETAILS.format(task="a") + "tial\n"]
+    logs = swarm.task_logs(frames)
+    assert logs["a"] == ("n0d3", "@@voltools:out:0\npartial\n") and logs["b"] == ("n0d3", "one\n")
+
+
+@pytest.mark.parametrize("shell", [[], ["busybox"]], ids=["sh", "busybox"])
+def test_script_runs_argv_segments_without_a_shell_reading_them(shell, tmp_path):
+    if shell and not shutil.which(shell[0]):
+        pytest.skip("no busybox on this host")
+    hostile = ["printf", "%s|", "$(touch pwned)", "`touch pwned`", "a b; touch pwned", "*"]
+    steps = [hostile, ["sh", "-c", "echo oops >&2; exit 3"], ["no-such-command"], ["printf", "no newline"]]
+    out = subprocess.run([*shell, *taskscript.task_command(steps)], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path)}, check=True).stdout
+    results = taskscript.parse_sections(out)
+    assert not (tmp_path / "pwned").exists()
+    assert results[0].stdout == "$(touch pwned)|`touch pwned`|a b; touch pwned|*|" and results[0].exit_code == 0
+    assert (results[1].exit_code, results[1].stderr) == (3, "oops\n")
+    assert results[2].exit_code == 127 and "no-such-command" in results[2].stderr
+    assert results[3].stdout == "no newline" and out.rstrip().endswith("@@voltools:done")
+
+
+def test_replay_refuses_commands_out_of_step():
+    plan = make_plan(["tmpfs:size=64m"], "4k", "1")
+    steps = taskscript.task_steps(plan, plan.targets[0], "r1")
+    replay = taskscript.TaskReplay(steps, taskscript.parse_sections(""))
+    assert replay.run(steps[0]).exit_code == -1, "a step the task never reached reads as failed"
+    with pytest.raises(Exception, match="out of step"):
+        replay.run(["rm", "-rf", "/"])
