@@ -271,3 +271,17 @@ def test_pick_baseline(fits):
 def test_counts_display_formats_bytes_and_floats():
     table = rt.counts_display(pd.DataFrame({"bs_bytes": [65536], "cv": [0.123456], "n": [3]})).frame
     assert table.iloc[0].tolist() == ["64 KiB", "0.123", 3]
+
+
+def test_node_table_gives_a_t_interval_per_target_and_node():
+    points = pd.DataFrame({
+        "target": ["tmpfs"] * 6, "rw": ["read"] * 6, "node": ["a"] * 3 + ["b"] * 3,
+        "size_bytes": [1 << 20] * 6, "read_time_s": [1e-3, 1e-3, 1e-3, 2e-3, 2.2e-3, 1.8e-3],
+        "error": [0] * 6})
+    table = analysis.node_table(points)
+    assert table["node"].tolist() == ["a", "b"]
+    a, b = table.iloc[0], table.iloc[1]
+    assert a["mean_mib_s"] == pytest.approx(1000.0) and a["low_mib_s"] == pytest.approx(1000.0)
+    assert b["low_mib_s"] < b["mean_mib_s"] < b["high_mib_s"] and b["n"] == 3
+    ax = plots.node_comparison(table)
+    assert len(ax.patches) == 2 and ax.get_yticklabels()[1].get_text() == "tmpfs · read · b"

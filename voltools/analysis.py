@@ -209,3 +209,19 @@ def pick_baseline(fits, preferred="host"):
     if preferred in targets:
         return preferred
     return targets[0] if targets else None
+
+
+def node_table(points, level=0.95):
+    """Throughput per (target, rw, node) at the largest N x B measured: mean over repeats with a
+    t-interval, so the same target can be compared across the nodes of a swarm or cluster."""
+    from scipy import stats
+    ok = _usable(points)
+    ok = ok[ok["size_bytes"] == ok["size_bytes"].max()].assign(
+        mib_s=lambda d: d["size_bytes"] / d["read_time_s"] / 2**20)
+    rows = []
+    for (target, rw, node), g in ok.groupby(["target", "rw", "node"], sort=True):
+        n, mean, sd = len(g), g["mib_s"].mean(), g["mib_s"].std(ddof=1)
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n) if n > 1 else math.nan
+        rows.append(dict(target=target, rw=rw, node=node, n=n, mean_mib_s=mean,
+                         low_mib_s=mean - half, high_mib_s=mean + half))
+    return pd.DataFrame(rows)

@@ -364,3 +364,18 @@ def notebook_style():
     pd.set_option("display.width", 160)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.max_colwidth", 200)
+
+
+def node_comparison(table, ax=None, colors=None):
+    """Bars of throughput per (target, rw) and node from analysis.node_table, with interval whiskers."""
+    ax = _axes(ax)
+    colors = colors or target_colors(table["target"])
+    labels = [f"{t} · {rw} · {n}" for t, rw, n in zip(table["target"], table["rw"], table["node"])]
+    y = np.arange(len(table))
+    err = np.vstack([table["mean_mib_s"] - table["low_mib_s"], table["high_mib_s"] - table["mean_mib_s"]])
+    ax.barh(y, table["mean_mib_s"], xerr=np.nan_to_num(err), capsize=4, height=0.7,
+            color=[colors.get(str(t), "#000000") for t in table["target"]])
+    ax.set_yticks(y, labels)
+    ax.set(xlabel="throughput (MiB/s), largest N x B; whiskers: 95% interval over repeats",
+           title="the same target on each node")
+    return ax
