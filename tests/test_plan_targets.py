@@ -67,7 +67,7 @@ def test_buffered_reads_allow_odd_block_sizes():
 
 def test_argv_lists_never_need_a_shell():
     argv = read_argv("/data/w", [Point("t", "randread", 1, 1, 4096, 16, 0), Point("t", "read", 1, 8, 65536, 2, 0)])
-    assert argv[:3] == ["fio", "--output-format=json", "--readonly"]
+    assert argv[:4] == ["fio", "--output-format=json", "--readonly", "--clocksource=clock_gettime"]
     assert "--filename=/data/w/vt-65536.dat" in argv and "--ioengine=libaio" in argv
     assert argv.count("--stonewall") == 2 and all(isinstance(a, str) for a in argv)
     lay = layout_argv("/data/w", [1 << 20, 4096])

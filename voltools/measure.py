@@ -5,7 +5,7 @@ from .errors import StoreError
 from .layout import lay_out, remove_workdir
 from .naming import check_name, new_run_id
 from .plan import csv, make_plan
-from .rows import point_rows, read_time  # noqa: F401 (read_time: kept for benchmarks)
+from .rows import point_rows
 from .sessions import open_session
 from .store import RunStore
 from .targets import prepare
