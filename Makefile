@@ -56,6 +56,11 @@ notebooks: $(STAMP) ## re-execute the notebooks on the committed sample, saving 
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.kernel_name=python3 \
 	  --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
 
+BENCH_ARGS ?=
+
+bench: $(STAMP) engine ## measure the measurer -> benchmarks/RESULTS.md (~7.5 min; BENCH_ARGS=--quick ~2.5 min)
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
 doctor: $(STAMP) ## what is here and what is missing
 	$(BIN)/voltools doctor
 

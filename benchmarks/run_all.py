@@ -1,0 +1,163 @@
+"""Run every benchmark, one after another; rewrite benchmarks/RESULTS.md (and RESULTS.json, every value).
+
+Each script runs alone as its own process with `--json`; this driver only collects and renders.
+A script that fails is reported in RESULTS.md with the end of its output, and makes the exit
+status 1; a missed bar does not (it is a result).
+
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only fidelity,overhead,...] [--out PATH]
+"""
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import _common as c
+
+HERE = Path(__file__).resolve().parent
+BENCHES = {  # name: (script, title)
+    "fidelity": ("bench_fidelity.py", "Fidelity: voltools in its probe container against bare fio"),
+    "overhead": ("bench_overhead.py", "Orchestration overhead per point"),
+    "pyengine": ("bench_pyengine.py", "Built-in python engine against fio"),
+    "analysis": ("bench_analysis.py", "Analysis: fitting and plotting 1,000,000 points"),
+    "physical": ("bench_physical.py", "The physical limit: memory and disk"),
+}
+TIMEOUT_S = 360
+BUDGET_S = 600
+
+
+def run_one(name, quick, folder):
+    """Run one script; returns (result dict or None, wall s, error text)."""
+    script, _ = BENCHES[name]
+    out = Path(folder) / f"{name}.json"
+    argv = [sys.executable, str(HERE / script), "--json", str(out)]
+    if quick:
+        argv += ["--repeats", "2"] if name == "analysis" else ["--quick"]
+    start = time.perf_counter_ns()
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=HERE.parent)
+        error = "" if done.returncode == 0 and out.exists() else \
+            f"exit {done.returncode}: {(done.stderr or done.stdout).strip()[-1500:]}"
+    except subprocess.TimeoutExpired:
+        error = f"timed out after {TIMEOUT_S} s"
+    wall = (time.perf_counter_ns() - start) / 1e9
+    result = json.loads(out.read_text()) if out.exists() else None
+    if result is not None and name == "analysis":
+        result = from_analysis(result)
+    if result is not None and result.get("leftovers"):
+        error = (error + "; " if error else "") + f"{result['leftovers']} Docker objects left behind"
+    return result, wall, error
+
+
+def from_analysis(raw):
+    """bench_analysis.py's own JSON as figures and a bar."""
+    figures = [{"name": f"stage {k}" if k != "total" else "total: fits + 6 plots drawn", "unit": "s",
+                "note": "", "median": v["median_s"], "min": v["min_s"], "max": v["max_s"],
+                "n": raw["repeats"], "q1": None, "q3": None}
+               for k, v in sorted(raw["stages"].items(), key=lambda kv: kv[0] != "total")]
+    figures.append({"name": "peak resident memory", "unit": "MiB", "note": "", "n": 1, "q1": None, "q3": None,
+                    **{k: raw["peak_rss_bytes"] / 2**20 for k in ("median", "min", "max")}})
+    total = raw["stages"]["total"]["median_s"]
+    return {"name": "analysis", "figures": figures,
+            "bars": [c.bar(f"fit + plot {raw['points']:,} points in at most {raw['budget_s']:.0f} s", total,
+                           None, raw["budget_s"], unit="s", why="see the stages")],
+            "findings": [f"{raw['points']:,} synthetic points, {raw['repeats']} repeats; generating the table "
+                         f"({raw['generate_s']:.1f} s) is not timed. numpy {raw['numpy']}, pandas "
+                         f"{raw['pandas']}, matplotlib {raw['matplotlib']}."]}
+
+
+def num(x, digits=3):
+    if x is None:
+        return "n/a"
+    return f"{x:,.{digits}f}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def render(machine, results, quick, total_s, started):
+    """RESULTS.md as text."""
+    lines = ["# voltools benchmarks", "",
+             f"Written by `benchmarks/run_all.py{' --quick' if quick else ''}` (`make bench`), "
+             f"{started:%Y-%m-%d %H:%M} UTC: "
+             f"{'QUICK run (fewer repeats: proves it runs, not a result)' if quick else 'full run'}, "
+             f"{total_s:.0f} s of wall time in all (budget {BUDGET_S} s).", "",
+             "Every figure is the median of its repeats, with the spread (min-max, and the "
+             "interquartile range where there are enough repeats) and n. Every ratio is paired: both "
+             "sides were measured in the same run, interleaved, and the ratio is taken per pair. "
+             "Times are `time.perf_counter_ns` or the tools' own clocks (fio's per-I/O latencies, dd's).",
+             "", "## Machine", "", "| | |", "| --- | --- |"]
+    for key, label in (("cpu", "CPU"), ("cpu_count", "cores"), ("memory_bytes", "memory"), ("kernel", "kernel"),
+                       ("os", "OS"), ("docker_engine", "Docker Engine"), ("fio", "fio"), ("python", "Python"),
+                       ("voltools_version", "voltools"), ("load", "load average (1 min) start / end")):
+        value = machine.get(key)
+        if key == "memory_bytes" and value:
+            value = f"{value / 2**30:.1f} GiB"
+        lines.append(f"| {label} | {value} |")
+    lines += ["", "The machine was shared: other work ran during the benchmarks (see the load average), "
+              "which is why every figure is a median over interleaved repeats.", "",
+              "## Bars", "", "| benchmark | bar | measured | result | why, when missed |",
+              "| --- | --- | --- | --- | --- |"]
+    for name, (result, _, error) in results.items():
+        if result is None:
+            lines.append(f"| {name} | (did not run) | | FAILED | {error[:200]} |")
+            continue
+        for b in result.get("bars", []):
+            lines.append(f"| {name} | {b['name']} ({bar_range(b)}) | {num(b['value'])} {b['unit']} | "
+                         f"{'met' if b['met'] else '**missed**'} | {b['why']} |")
+    for name, (result, wall, error) in results.items():
+        lines += ["", f"## {BENCHES[name][1]}", "", f"`benchmarks/{BENCHES[name][0]}`, {wall:.0f} s."]
+        if error:
+            lines += ["", f"**Failed**: `{error[-600:]}`" if result is None else f"**Problem**: {error}"]
+        if result is None:
+            continue
+        lines += ["", "| figure | median | min - max | IQR | n | unit |", "| --- | --- | --- | --- | --- | --- |"]
+        for f in result["figures"]:
+            iqr = f"{num(f['q1'])} - {num(f['q3'])}" if f.get("q1") is not None and f["n"] >= 4 else ""
+            lines.append(f"| {f['name']} | {num(f['median'])} | {num(f['min'])} - {num(f['max'])} | {iqr} | "
+                         f"{f['n']} | {f['unit']} |")
+        if result.get("findings"):
+            lines += ["", "What it shows:", ""] + [f"- {x}" for x in result["findings"]]
+    return "\n".join(lines) + "\n"
+
+
+def bar_range(b):
+    if b["low"] is not None and b["high"] is not None:
+        return f"{b['low']} to {b['high']}"
+    return f">= {b['low']}" if b["low"] is not None else f"<= {b['high']}"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="fewer repeats in every script")
+    p.add_argument("--only", default=",".join(BENCHES), help="comma-separated subset of " + ", ".join(BENCHES))
+    p.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    args = p.parse_args(argv)
+    names = [n for n in args.only.split(",") if n]
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        p.error(f"unknown benchmark {unknown[0]!r}: use {', '.join(BENCHES)}")
+    started, start = datetime.now(timezone.utc), time.perf_counter_ns()
+    machine, load0 = c.machine(), c.cpu_load()
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in names:
+            print(f"== {name}", flush=True)
+            results[name] = run_one(name, args.quick, folder)
+            result, wall, error = results[name]
+            print(f"   {wall:.0f} s{' FAILED: ' + error[-300:] if error else ''}", flush=True)
+            for b in (result or {}).get("bars", []):
+                print(f"   {'met   ' if b['met'] else 'MISSED'} {b['name']}: {num(b['value'])} {b['unit']}")
+    total = (time.perf_counter_ns() - start) / 1e9
+    machine["load"] = f"{load0:.2f} / {c.cpu_load():.2f}"
+    Path(args.out).write_text(render(machine, results, args.quick, total, started))
+    Path(args.out).with_suffix(".json").write_text(json.dumps(
+        {"machine": machine, "quick": args.quick, "started": started.isoformat(), "total_s": total,
+         "benchmarks": {n: {"result": r, "wall_s": w, "error": e} for n, (r, w, e) in results.items()}},
+        indent=1, default=str) + "\n")
+    print(f"wrote {args.out} and its .json, every repeat's value ({total:.0f} s)")
+    return 1 if any(error for _, _, error in results.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
