@@ -1,13 +1,12 @@
 """The command line: bad input is one line on stderr, exit status 2, nothing created."""
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from corpus import CORPUS, needs_corpus
 from voltools.cli import main
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "fio-json-corpus"
 
 BAD_SWEEPS = [
     (["--target", "nfs"], "unknown kind 'nfs'"),
@@ -57,6 +56,7 @@ def test_unknown_command_and_missing_run(capsys, raw_root):
     assert "invalid choice" in err[0] and "no run nope" in err[1]
 
 
+@needs_corpus
 def test_parse_fio_prints_csv(capsys):
     assert main(["parse-fio", str(CORPUS / "fio-2.18-randread-1job-usec.json")]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -1,28 +1,15 @@
 """voltools.fio: parse every file of the real fio JSON corpus, and refuse bad input clearly."""
 import gzip
 import math
-import os
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from corpus import CORPUS, needs_corpus
 from voltools import fio
 from voltools.errors import FioParseError, VoltoolsError
 
 
-def _corpus_dir():
-    """shared/fio-json-corpus beside the repo (../shared), else $VOLTOOLS_FIO_CORPUS."""
-    beside = Path(__file__).resolve().parents[2] / "shared" / "fio-json-corpus"
-    if beside.is_dir():
-        return beside
-    return Path(os.environ.get("VOLTOOLS_FIO_CORPUS", beside))
-
-
-CORPUS = _corpus_dir()
-needs_corpus = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason=f"fio JSON corpus not found at {CORPUS} (set VOLTOOLS_FIO_CORPUS)"
-)
 NA = None  # expected missing value (NaN / <NA> / None)
 KiB = 1024
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 KEY_COLUMNS = ("target", "rw", "direct", "iodepth")

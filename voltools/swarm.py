@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from . import engine, probe
 from .config import DATA_MOUNT, LABEL
-from .errors import EngineError, ProbeError, TargetError, UsageError
+from .errors import EngineError, ProbeError, UsageError
 from .measure import start_meta
 from .naming import check_name, labels, new_run_id, object_name
 from .plan import make_plan
