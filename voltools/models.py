@@ -457,12 +457,19 @@ def fit_groups(df, by=DEFAULT_BY, *, on_error="raise"):
     by = tuple(by)
     _require(df, _READ_COLS, "fit_groups")
     cols = _arrays(df, _READ_COLS + _EXTRA_COLS)
+    return _fit_each(df, by, lambda idx, key: _fit_arrays({c: a[idx] for c, a in cols.items()}, key),
+                     on_error)
+
+
+def _fit_each(frame, by, fit_one, on_error):
+    """{key tuple: fit_one(row indices, key dict)} over the groups of `frame`; a group that cannot
+    be fitted raises (naming the group) or, with on_error='skip', is left out."""
     fits = {}
-    for values, idx in _group_indices(df, by).items():
+    for values, idx in _group_indices(frame, by).items():
         key_t = _as_tuple(values, by)
         key = dict(zip(by, key_t))
         try:
-            fits[key_t] = _fit_arrays({c: a[idx] for c, a in cols.items()}, key)
+            fits[key_t] = fit_one(idx, key)
         except FitError as exc:
             if on_error == "raise":
                 raise type(exc)(f"group {_describe(key)}: {exc}") from exc
@@ -642,16 +649,7 @@ def fit_size_groups(df, by=("target",), *, on_error="raise"):
     cols = [c for c in dict.fromkeys(by + ("size_bytes", "allocated_bytes", "error", "target_size_bytes",
                                            "fs_total_bytes", "fs_avail_bytes")) if c in df.columns]
     sub = df[cols]
-    fits = {}
-    for values, idx in _group_indices(sub, by).items():
-        key_t = _as_tuple(values, by)
-        key = dict(zip(by, key_t))
-        try:
-            fits[key_t] = fit_size(sub.iloc[idx], key=key)
-        except FitError as exc:
-            if on_error == "raise":
-                raise type(exc)(f"group {_describe(key)}: {exc}") from exc
-    return fits
+    return _fit_each(sub, by, lambda idx, key: fit_size(sub.iloc[idx], key=key), on_error)
 
 
 def size_fits_table(fits):
