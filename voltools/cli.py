@@ -47,6 +47,7 @@ def _add_sweep(sub):
                    help="probe image with fio on PATH: a local one, or REGISTRY/NAME:TAG for swarm/k8s")
     p.add_argument("--resume", metavar="RUN_ID", default=None,
                    help="carry on a stopped run with its own settings: skips finished points")
+    p.add_argument("--engine", default="fio", help="fio (default), or python: voltools' own reader, host targets only")
     p.add_argument("--orchestrator", default="docker", choices=("docker", "swarm", "k8s"),
                    help="docker: containers on this engine (default); swarm: job services; k8s: a Job on a PVC")
     s = p.add_argument_group("swarm")
@@ -136,7 +137,8 @@ def _started(args):
     from .measure import start_sweep
     _need_targets(args)
     return start_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
-                       args.repeat, args.memory, args.run_id, args.data_dir, args.image, args.batch)
+                       args.repeat, args.memory, args.run_id, args.data_dir, args.image, args.batch,
+                       args.engine)
 
 
 def _resumed(args):

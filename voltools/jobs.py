@@ -1,5 +1,6 @@
 """fio command lines as argv lists (never a shell string): lay-out writes and read points."""
 import math
+import sys
 
 LAYOUT_MAX_BS = 1 << 20
 PERCENTILES = "50:99:99.9"
@@ -10,7 +11,11 @@ def data_file(workdir, size_bytes):
     return f"{workdir}/vt-{int(size_bytes)}.dat"
 
 
-def layout_argv(workdir, sizes):
+ENGINES = ("fio", "python")
+PYFIO = [sys.executable, "-m", "voltools.pyfio"]
+
+
+def layout_argv(workdir, sizes, engine="fio"):
     """One fio call writing one file per size, each fsynced at its end.
 
     The jobs run side by side: fio pays its ~0.27 s job start-up once instead of once per file
@@ -18,6 +23,8 @@ def layout_argv(workdir, sizes):
     (fallocate) before writing it, so the files come out as contiguous as when written one by one
     (3 extents for 256 MiB on ext4 either way, filefrag).
     """
+    if engine == "python":
+        return PYFIO + ["write"] + [a for size in sorted(sizes) for a in (data_file(workdir, size), str(size))]
     argv = ["fio", "--output-format=json", "--ioengine=psync", "--rw=write", "--end_fsync=1"]
     for size in sorted(sizes):
         argv += [f"--name=layout-{size}", f"--filename={data_file(workdir, size)}",
@@ -30,8 +37,11 @@ def ioengine(iodepth):
     return "psync" if iodepth == 1 else "libaio"
 
 
-def read_argv(workdir, points):
+def read_argv(workdir, points, engine="fio"):
     """One fio call reading each point's file once, cold, one job per point, in order."""
+    if engine == "python":
+        return PYFIO + ["read"] + [f"--job={data_file(workdir, p.size_bytes)},{p.rw},{p.bs_bytes},"
+                                   f"{p.blocks},{p.direct}" for p in points]
     # clock_gettime: fio skips its CPU clock calibration (about 66 ms a call here, latencies unchanged)
     argv = ["fio", "--output-format=json", "--readonly", "--clocksource=clock_gettime"]
     for index, point in enumerate(points):

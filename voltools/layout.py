@@ -27,18 +27,18 @@ def workdir_of(root, run_id):
     return f"{root}/voltools-{run_id}"
 
 
-def layout_steps(workdir, sizes):
+def layout_steps(workdir, sizes, engine="fio"):
     """mkdir, free space, the fio writes, the files' stat, the filesystem's stat: in this order."""
     statfs = ["stat", "-f", "-c", "%S %b %a", workdir]
     files = [jobs.data_file(workdir, size) for size in sizes]
-    return [["mkdir", "-p", workdir], statfs, jobs.layout_argv(workdir, sizes),
+    return [["mkdir", "-p", workdir], statfs, jobs.layout_argv(workdir, sizes, engine),
             ["stat", "-c", "%s %b %B", *files], statfs]
 
 
-def lay_out(session, spec, sizes, run_id):
+def lay_out(session, spec, sizes, run_id, engine="fio"):
     """Run the lay-out steps in the holder (read-write); refuse early when the data cannot fit."""
     workdir = workdir_of(session.root, run_id)
-    mkdir, statfs, write, stat_files, _ = layout_steps(workdir, sizes)
+    mkdir, statfs, write, stat_files, _ = layout_steps(workdir, sizes, engine)
     checked(session.run(mkdir, "holder"), spec, "mkdir")
     _, avail = _fs_bytes(checked(session.run(statfs, "holder"), spec, "stat -f"))
     if sum(sizes) > avail:

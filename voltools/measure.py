@@ -1,6 +1,7 @@
 """A sweep: for each target, set it up, lay the data out once, read every point, store each call."""
-from . import engine, jobs, loop, probe, provenance
+from . import jobs, loop, probe, provenance
 from .cleanup import clean
+from .engine import connect, engine_version
 from .errors import StoreError
 from .layout import lay_out, remove_workdir
 from .naming import check_name, new_run_id
@@ -48,16 +49,16 @@ class Sweep:
 
 
 def start_sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1",
-                repeat=3, memory=None, run_id=None, data_dir=None, image=None, batch=1):
+                repeat=3, memory=None, run_id=None, data_dir=None, image=None, batch=1, engine="fio"):
     """Check everything that can be checked, then create the run folder; nothing is made before."""
     request = dict(targets=[targets] if isinstance(targets, str) else list(targets), bs=csv(bs),
                    blocks=csv(blocks), rw=csv(rw), direct=csv(direct), iodepth=csv(iodepth),
-                   repeat=repeat, memory=memory, batch=batch)
+                   repeat=repeat, memory=memory, batch=batch, engine=engine)
     plan = make_plan(**request)
     run_id = check_name(run_id or new_run_id())
     client, probe_image = _engine_for(plan, image)
     store = RunStore.create(run_id, data_dir)
-    meta = start_meta(run_id, plan, probe_image, engine.engine_version(client) if client else None,
+    meta = start_meta(run_id, plan, probe_image, engine_version(client) if client else None,
                       request=request, probe_image_requested=image)
     return Sweep(plan, run_id, client, probe_image, store, meta)
 
@@ -78,10 +79,10 @@ def resume_sweep(run_id, data_dir=None):
 
 
 def sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1", repeat=3,
-          memory=None, run_id=None, data_dir=None, image=None, batch=1, progress=None):
+          memory=None, run_id=None, data_dir=None, image=None, batch=1, engine="fio", progress=None):
     """Measure a grid of read points on real targets; return the points table (one row per point)."""
     return start_sweep(targets, bs, blocks, rw, direct, iodepth, repeat, memory, run_id, data_dir,
-                       image, batch).run(progress)
+                       image, batch, engine).run(progress)
 
 
 def start_meta(run_id, plan, image, engine_version=None, **extra):
@@ -93,7 +94,7 @@ def start_meta(run_id, plan, image, engine_version=None, **extra):
         "targets": [{"name": t.name, "kind": t.kind, "options": t.describe()} for t in plan.targets],
         "grid": {"bs_bytes": plan.bs, "blocks": plan.blocks, "rw": plan.rw, "direct": plan.direct,
                  "iodepth": plan.iodepth, "repeat": plan.repeat, "memory_bytes": plan.memory_bytes,
-                 "batch": plan.batch},
+                 "batch": plan.batch, "engine": plan.engine},
         "points_planned": plan.total_points()}, **extra)
 
 
@@ -102,14 +103,14 @@ def _engine_for(plan, image):
     preflight(plan)
     if not any(t.in_docker for t in plan.targets):
         return None, None
-    client = engine.connect()
+    client = connect()
     return client, probe.ensure_image(client, image)
 
 
 def preflight(plan):
     """Refuse, before anything is made, what this host cannot do."""
     kinds = {t.kind for t in plan.targets}
-    if "host" in kinds:
+    if "host" in kinds and plan.engine == "fio":
         probe.host_fio()
     if "loop" in kinds:
         loop.check_usable({t.option("fs") for t in plan.targets if t.kind == "loop"})
@@ -121,9 +122,9 @@ def _measure_target(client, image, spec, plan, calls, store, run_id, seq, progre
     try:
         session = open_session(client, image, prepared, plan.memory_bytes)
         try:
-            layout = lay_out(session, spec, plan.sizes(), run_id)
+            layout = lay_out(session, spec, plan.sizes(), run_id, plan.engine)
             for points in calls:
-                result = session.run(jobs.read_argv(layout.workdir, points))
+                result = session.run(jobs.read_argv(layout.workdir, points, plan.engine))
                 raw = store.write_raw(f"{spec.name}-{seq:05d}", result.stdout or result.stderr)
                 store.append_points(point_rows(points, result, raw, spec, layout, plan, run_id, seq))
                 seq += len(points)

@@ -3,6 +3,7 @@ import random
 from dataclasses import dataclass, field
 
 from .errors import UsageError
+from .jobs import ENGINES
 from .targets import parse_targets
 from .units import format_bytes, parse_count_list, parse_size, parse_size_list
 
@@ -47,8 +48,12 @@ class SweepPlan:
     memory_bytes: int = None
     batch: int = 32
     seed: int = 0
+    engine: str = "fio"
 
     def validate(self):
+        _check_members("engine", [self.engine], ENGINES)
+        if self.engine == "python":
+            _check_python_engine(self)
         _check_members("rw", self.rw, RW_MODES)
         _check_members("direct", self.direct, (0, 1))
         _check_range("iodepth", self.iodepth, 1, MAX_IODEPTH)
@@ -99,6 +104,15 @@ class SweepPlan:
                 f"{format_bytes(max(self.sizes()))}): raise its size= or lower --bs/--blocks")
 
 
+def _check_python_engine(plan):
+    """The python engine runs on the host, one block at a time: host targets, queue depth 1."""
+    if any(t.kind != "host" for t in plan.targets):
+        raise UsageError("--engine python measures host targets only (the probe image has no Python): "
+                         "use --target host[:path=...], or --engine fio")
+    if plan.iodepth != [1]:
+        raise UsageError("--engine python reads at queue depth 1 only: use --iodepth 1, or --engine fio")
+
+
 def _check_members(name, values, accepted):
     for value in values:
         if value not in accepted:
@@ -111,14 +125,16 @@ def _check_range(name, values, low, high):
             raise UsageError(f"--{name} {value!r} is out of range: use a whole number from {low} to {high}")
 
 
-def make_plan(targets, bs, blocks, rw="read", direct="1", iodepth="1", repeat=3, memory=None, batch=1):
+def make_plan(targets, bs, blocks, rw="read", direct="1", iodepth="1", repeat=3, memory=None, batch=1,
+              engine="fio"):
     """A validated SweepPlan from CLI-style values (lists or comma-separated strings)."""
     plan = SweepPlan(
         targets=parse_targets([targets] if isinstance(targets, str) else list(targets)),
         bs=parse_size_list(csv(bs), "block size"), blocks=parse_count_list(csv(blocks), "blocks"),
         rw=[m.strip() for m in csv(rw).split(",")], direct=_direct(direct),
         iodepth=parse_count_list(csv(iodepth), "iodepth"), repeat=_int(repeat, "repeat"),
-        batch=_int(batch, "batch"), memory_bytes=parse_size(memory, "--memory") if memory else None)
+        batch=_int(batch, "batch"), memory_bytes=parse_size(memory, "--memory") if memory else None,
+        engine=engine)
     return plan.validate()
 
 
