@@ -188,20 +188,25 @@ def read_time_vs_blocks(df, fits, ax=None, bs_bytes=None, colors=None):
     return ax
 
 
+def _points_and_curve(ax, table, fit, label, style, measured, fitted, curve_label):
+    """Medians at the fit's largest N, measured(points) against B, and fitted(B) over its B range."""
+    pts = _largest_n(table, fit.key)
+    if len(pts):
+        ax.scatter(pts["bs_bytes"], measured(pts), color=style["color"], marker=style["marker"], s=18,
+                   label=label, zorder=3)
+    b = np.geomspace(fit.bs_range[0], fit.bs_range[1], 60)
+    ax.plot(b, fitted(b), color=style["color"], linestyle=style["linestyle"], label=curve_label)
+
+
 def per_block_time_vs_bs(df, fits, ax=None, colors=None):
     """T_d / N vs B at each fit's largest N, with the fitted alpha + B / beta curve (us)."""
     ax = _axes(ax)
     colors = _colors(colors, df, fits)
     table = _medians(df, _key_cols(fits, df), "read_time_s")
     for fit, label in _ordered(fits):
-        style = _style(fit.key, colors)
-        pts = _largest_n(table, fit.key)
-        if len(pts):
-            ax.scatter(pts["bs_bytes"], pts["read_time_s"] / pts["blocks"] * 1e6,
-                       color=style["color"], marker=style["marker"], s=18, label=label, zorder=3)
-        b = np.geomspace(fit.bs_range[0], fit.bs_range[1], 60)
-        ax.plot(b, np.asarray(fit.per_block_s(b)) * 1e6, color=style["color"],
-                linestyle=style["linestyle"], label=f"{label}: alpha + B/beta")
+        _points_and_curve(ax, table, fit, label, _style(fit.key, colors),
+                          lambda pts: pts["read_time_s"] / pts["blocks"] * 1e6,
+                          lambda b: np.asarray(fit.per_block_s(b)) * 1e6, f"{label}: alpha + B/beta")
     _bytes_axis(ax.xaxis)
     _plain_log_axis(ax.yaxis)
     ax.set(xlabel="block size B", ylabel="per-block time T_d / N (µs)",
@@ -218,14 +223,9 @@ def throughput_vs_bs(df, fits, ax=None, colors=None):
     table = _medians(df, _key_cols(fits, df), "read_time_s")
     for fit, label in _ordered(fits):
         style = _style(fit.key, colors)
-        pts = _largest_n(table, fit.key)
-        if len(pts):
-            x = pts["blocks"] * pts["bs_bytes"] / pts["read_time_s"] / MIB
-            ax.scatter(pts["bs_bytes"], x, color=style["color"], marker=style["marker"], s=18,
-                       label=label, zorder=3)
-        b = np.geomspace(fit.bs_range[0], fit.bs_range[1], 60)
-        ax.plot(b, np.asarray(fit.throughput(b)) / MIB, color=style["color"],
-                linestyle=style["linestyle"], label=f"{label} fit")
+        _points_and_curve(ax, table, fit, label, style,
+                          lambda pts: pts["blocks"] * pts["bs_bytes"] / pts["read_time_s"] / MIB,
+                          lambda b: np.asarray(fit.throughput(b)) / MIB, f"{label} fit")
         beta, bh = fit.beta_bytes_per_s, fit.b_half_bytes
         if np.isfinite(beta) and beta > 0:
             ax.axhline(beta / MIB, color=style["color"], linestyle="--", linewidth=0.8)
