@@ -29,7 +29,6 @@ def clean(client=None, run_id=None, images=False):
     """Remove labeled containers and volumes, voltools loop devices and host files; return what went."""
     removed = Removed()
     if client is not None:
-        from .swarm import remove_services  # swarm imports measure, which imports this module
         removed.services += remove_services(client, run_id)
         _remove_containers(client, run_id, removed)
         _remove_volumes(client, run_id, removed)
@@ -43,6 +42,27 @@ def clean(client=None, run_id=None, images=False):
         removed.files.append(str(image))
     _remove_host_files(run_id, removed)
     return removed
+
+
+def labeled_services(client, run_id=None):
+    """Swarm services labeled with run_id (any voltools run if None); none off a swarm manager."""
+    from docker.errors import APIError
+    try:
+        return client.services.list(filters=label_filter(run_id))
+    except APIError:  # not a swarm manager: there are no services to see
+        return []
+
+
+def remove_services(client, run_id=None):
+    """Remove the services `labeled_services` finds; return their names."""
+    from docker.errors import NotFound
+    services = labeled_services(client, run_id)
+    for service in services:
+        try:
+            service.remove()
+        except NotFound:
+            pass
+    return [s.name for s in services]
 
 
 def _remove_containers(client, run_id, removed):
@@ -91,7 +111,6 @@ def leftovers(client, run_id=None):
     markers = marker_dir()
     count += len(list(markers.glob(f"voltools-{run_id or ''}*"))) if markers.is_dir() else 0
     if client is not None:
-        from .swarm import labeled_services
         count += len(labeled_services(client, run_id))
         count += len(client.containers.list(all=True, filters=label_filter(run_id)))
         count += len(client.volumes.list(filters=label_filter(run_id)))

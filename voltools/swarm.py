@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 from . import engine, probe
 from .config import DATA_MOUNT, LABEL
 from .errors import EngineError, ProbeError, UsageError
+from .cleanup import labeled_services, remove_services  # noqa: F401 (part of the swarm API)
 from .measure import start_meta
 from .naming import check_name, labels, new_run_id, object_name
 from .plan import make_plan
@@ -265,23 +266,6 @@ def swarm_for_run(client, advertise_addr="127.0.0.1"):
         if not had_bridge:
             for network in client.networks.list(names=["docker_gwbridge"]):
                 _quietly(network.remove)
-
-
-def labeled_services(client, run_id=None):
-    """Swarm services labeled with run_id (any voltools run if None); none off a swarm manager."""
-    from docker.errors import APIError
-    try:
-        return client.services.list(filters={"label": f"{LABEL}={run_id}" if run_id else LABEL})
-    except APIError:  # not a swarm manager: there are no services to see
-        return []
-
-
-def remove_services(client, run_id=None):
-    """Remove the services `labeled_services` finds; return their names (for `voltools clean`)."""
-    services = labeled_services(client, run_id)
-    for service in services:
-        _quietly(service.remove)
-    return [s.name for s in services]
 
 
 def remove_run_objects(client, run_id, wait_s=15):
