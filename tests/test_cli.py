@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from corpus import CORPUS, needs_corpus
+from corpus import CORPUS
 from voltools.cli import main
 
 
@@ -56,7 +56,6 @@ def test_unknown_command_and_missing_run(capsys, raw_root):
     assert "invalid choice" in err[0] and "no run nope" in err[1]
 
 
-@needs_corpus
 def test_parse_fio_prints_csv(capsys):
     assert main(["parse-fio", str(CORPUS / "fio-2.18-randread-1job-usec.json")]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from corpus import CORPUS, needs_corpus
+from corpus import CORPUS
 from voltools import fio
 from voltools.errors import FioParseError, VoltoolsError
 
@@ -159,13 +159,11 @@ def parsed():
     return {name: fio.parse(CORPUS / name) for name in ROW_COUNTS}
 
 
-@needs_corpus
 def test_table_covers_every_corpus_file():
     on_disk = {p.name for p in CORPUS.iterdir() if p.suffix in (".json", ".txt")}
     assert on_disk == set(ROW_COUNTS)
 
 
-@needs_corpus
 @pytest.mark.parametrize("name, rows", ROW_COUNTS.items(), ids=list(ROW_COUNTS))
 def test_corpus_file_rows_and_columns(parsed, name, rows):
     frame = parsed[name]
@@ -176,7 +174,6 @@ def test_corpus_file_rows_and_columns(parsed, name, rows):
     assert frame["job_index"].is_monotonic_increasing
 
 
-@needs_corpus
 @pytest.mark.parametrize(
     "name, position, expected", EXPECTED, ids=[f"{n}-row{p}" for n, p, _ in EXPECTED]
 )
@@ -186,7 +183,6 @@ def test_corpus_values(parsed, name, position, expected):
         _assert_value(column, row[column], value)
 
 
-@needs_corpus
 @pytest.mark.parametrize("name", [n for n in ROW_COUNTS if n.startswith("fio-2.")])
 def test_fio2_usec_and_kib_are_converted(parsed, name):
     entries = fio.read_json(CORPUS / name)["jobs"]
@@ -199,7 +195,6 @@ def test_fio2_usec_and_kib_are_converted(parsed, name):
         assert row.clat_p99_ns == stats["clat"]["percentile"]["99.000000"] * 1000
 
 
-@needs_corpus
 def test_client_server_rows(parsed):
     frame = parsed["fio-3.7-client-server-2hosts-10jobs-read-preamble.txt"]
     assert frame["job_index"].tolist() == list(range(11))
@@ -209,20 +204,17 @@ def test_client_server_rows(parsed):
     assert clients["total_ios"] == frame["total_ios"].iloc[:10].sum()
 
 
-@needs_corpus
 def test_read_json_returns_raw_object():
     raw = fio.read_json(CORPUS / "fio-3.33-write-error22-preamble.json")
     assert raw["fio version"] == "fio-3.33"
     assert raw["jobs"][0]["error"] == 22
 
 
-@needs_corpus
 def test_duplicate_keys_last_wins():
     raw = fio.read_json(CORPUS / "fio-3.1-randread-1job-disk_util-dup-percentile-keys.json")
     assert raw["jobs"][0]["read"]["clat_ns"]["percentile"]["0.00"] == 0
 
 
-@needs_corpus
 def test_path_str_text_and_bytes_agree():
     path = CORPUS / "fio-3.33-rw-group_reporting-signal-preamble.json"
     expected = fio.parse(path)
@@ -231,14 +223,12 @@ def test_path_str_text_and_bytes_agree():
     pd.testing.assert_frame_equal(fio.parse(path.read_bytes()), expected)
 
 
-@needs_corpus
 def test_text_after_the_json_is_ignored():
     path = CORPUS / "fio-3.16-randread-4jobs-group_reporting-disk_util.json"
     text = path.read_text() + "\nRun status group 0 (all jobs):\n   READ: bw=6094KiB/s\n"
     pd.testing.assert_frame_equal(fio.parse(text), fio.parse(path))
 
 
-@needs_corpus
 def test_gzip_file_parses_like_the_original(tmp_path):
     original = CORPUS / "fio-3.7-client-server-2hosts-10jobs-read-preamble.txt"
     packed = tmp_path / "fio-result.txt.gz"
@@ -246,7 +236,6 @@ def test_gzip_file_parses_like_the_original(tmp_path):
     pd.testing.assert_frame_equal(fio.parse(packed), fio.parse(original))
 
 
-@needs_corpus
 def test_parse_many_adds_source(parsed):
     names = ["fio-2.18-randread-1job-usec.json", "fio-3.19-rw-8jobs-disk_util.json"]
     paths = [CORPUS / name for name in names]
@@ -316,7 +305,6 @@ def test_file_without_json_names_the_file(tmp_path):
     assert _one_line_error(path).startswith(f"fio output {path}: no JSON object found")
 
 
-@needs_corpus
 def test_truncated_json_is_refused(tmp_path):
     text = (CORPUS / "fio-3.33-randwrite-4jobs-disk_util.json").read_text()
     half = text[: len(text) // 2]
