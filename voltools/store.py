@@ -1,12 +1,18 @@
 """data/raw/<run_id>/: write-once run folders holding raw fio output, the points table and run.json.
 
-The points table is a folder `points.parquet/` of part files; each part is written to a temporary
-name, fsynced and renamed, so a kill never leaves a half-written table behind.
+The points table is a folder `points.parquet/` of part files. A part is named by the seq range it
+holds and a random token, so no two writes ever share a name; it is written to a temporary name,
+fsynced and renamed. Compaction writes the merged part under a new name, reads it back, and only
+then removes exactly the parts it merged. A crash between any two file operations therefore leaves
+a table that loads with every stored point exactly once (copies of one seq are the same row).
 """
 import gzip
 import json
 import os
+import re
+import secrets
 import shutil
+import tempfile
 from pathlib import Path
 
 from .config import raw_dir
@@ -31,67 +37,120 @@ POINT_SCHEMA = {
     "raw_job_index": _INT, "finished_at": _STR,
 }
 POINT_COLUMNS = list(POINT_SCHEMA)
+# What makes two rows measurements of the same point; the later one (higher seq) wins on load.
+POINT_KEY = ["node", "target", "rw", "direct", "iodepth", "bs_bytes", "blocks", "repeat"]
 POINTS = "points.parquet"
 META = "run.json"
+RAW = "fio"
+_RAW_SEQ = re.compile(r"-(\d+)\.json\.gz$")
+
+
+class Disk:
+    """The store's file operations, one method each, so a test can crash between any two."""
+
+    def write(self, path, data):
+        with open(path, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def rename(self, source, target):
+        os.replace(source, target)
+
+    def unlink(self, path):
+        Path(path).unlink(missing_ok=True)
+
+    def sync(self, folder):
+        handle = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
 
 
 class RunStore:
     """One run's folder: raw outputs, points table parts, provenance."""
 
-    def __init__(self, path):
+    def __init__(self, path, disk=None):
         self.path = Path(path)
+        self.disk = disk or Disk()
 
     @classmethod
-    def create(cls, run_id, root=None):
-        """A new run folder; refuses a run id that exists (data/raw is write-once)."""
-        path = Path(root or raw_dir()) / check_name(run_id)
+    def create(cls, run_id, root=None, meta=None):
+        """A new run folder with run.json in it; refuses a run id that exists (write-once).
+
+        The folder is made under a temporary name and renamed into place, so a run folder always
+        holds points.parquet/, fio/ and run.json, whatever moment a kill comes at.
+        """
+        root = Path(root or raw_dir())
+        path = root / check_name(run_id)
+        if os.path.lexists(path):
+            raise _exists(run_id, root)
         try:
-            (path / POINTS).mkdir(parents=True, exist_ok=False)
-        except FileExistsError:
-            raise StoreError(f"run {run_id} exists in {path.parent}: data/raw is write-once; "
-                             "choose another --run-id or carry it on with --resume") from None
-        (path / "fio").mkdir()
+            root.mkdir(parents=True, exist_ok=True)
+            draft = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
+        except OSError as exc:
+            raise StoreError(f"data dir {root} cannot hold a run: {_reason(exc)}") from None
+        try:
+            (draft / POINTS).mkdir()
+            (draft / RAW).mkdir()
+            store = cls(draft)
+            store.write_meta(meta or {"run_id": run_id, "started_at": utc_now()})
+            os.rename(draft, path)  # fails on an existing folder: ours is never empty
+        except OSError as exc:
+            shutil.rmtree(draft, ignore_errors=True)
+            if os.path.lexists(path):
+                raise _exists(run_id, root) from None
+            raise StoreError(f"data dir {root} cannot hold a run: {_reason(exc)}") from None
         return cls(path)
 
     @classmethod
     def open(cls, run_id, root=None):
-        """An existing run folder, or StoreError naming where it was looked for."""
+        """An existing, complete run folder, or StoreError naming what is missing."""
         path = Path(root or raw_dir()) / check_name(run_id)
         if not (path / POINTS).is_dir():
             raise StoreError(f"no run {run_id} in {path.parent}: list runs with 'ls {path.parent}'")
+        for part, what in ((RAW, "folder of raw fio outputs"), (META, "provenance file")):
+            if not (path / part).exists():
+                raise StoreError(f"run {run_id} in {path.parent} is incomplete: its {what} {part} is missing")
         return cls(path)
 
     def write_raw(self, name, text):
         """Keep fio's output as printed (gzip-compressed); return its path inside the run."""
-        relative = f"fio/{check_name(name, 'raw file name')}.json.gz"
-        _atomic_write(self.path / relative, gzip.compress(text.encode(), mtime=0))
+        relative = f"{RAW}/{check_name(name, 'raw file name')}.json.gz"
+        if (self.path / relative).exists():
+            raise StoreError(f"{self.path / relative} exists: raw outputs are never overwritten")
+        self._write(self.path / relative, gzip.compress(text.encode(), mtime=0))
         return relative
 
     def append_points(self, frame):
         """Add rows as a new part file; earlier parts are never rewritten."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-        part = self.path / POINTS / f"part-{len(self.parts()):06d}.parquet"
-        table = pa.Table.from_pandas(typed(frame), preserve_index=False)
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink)
-        _atomic_write(part, sink.getvalue().to_pybytes())
+        frame = typed(frame)
+        self._write(self.path / POINTS / _part_name(frame["seq"]), _parquet(frame))
 
     def parts(self):
         return sorted((self.path / POINTS).glob("part-*.parquet"))
 
     def next_seq(self):
-        """The sequence number the next point gets (one past the highest stored)."""
-        seq = self.points()["seq"]
-        return int(seq.max()) + 1 if len(seq) else 0
+        """One past the highest seq in the table or in a raw file name: seqs are never reused."""
+        stored = self.points()["seq"]
+        raw = [int(m.group(1)) for p in (self.path / RAW).glob("*.json.gz") if (m := _RAW_SEQ.search(p.name))]
+        return max([int(stored.max()) if len(stored) else -1, *raw]) + 1
 
     def compact(self):
-        """Merge the parts into one new part, then drop the old ones (load de-duplicates by seq)."""
+        """Merge the parts into one new part, check it reads back whole, then drop exactly those."""
         old = self.parts()
-        if len(old) > 1:
-            self.append_points(self.points())
-            for part in old:
-                part.unlink()
+        if len(old) < 2:
+            return
+        merged = _dedupe_copies(_read_parts(old))
+        part = self.path / POINTS / _part_name(merged["seq"])
+        self._write(part, _parquet(merged))
+        if not _reads_back(part, merged):
+            self.disk.unlink(part)
+            raise StoreError(f"compacting {self.path / POINTS} failed: {part.name} did not read back whole")
+        for each in old:
+            self.disk.unlink(each)
+        self.disk.sync(self.path / POINTS)
 
     def close(self, meta, keep_empty=False):
         """End a run: merge its parts and note the end in run.json; return the points table.
@@ -100,7 +159,7 @@ class RunStore:
         """
         import pandas as pd
         if not self.parts() and not keep_empty:
-            shutil.rmtree(self.path)
+            shutil.rmtree(self.path, ignore_errors=True)
             return typed(pd.DataFrame())
         self.compact()
         points = self.points()
@@ -111,10 +170,11 @@ class RunStore:
     def discard_partial_writes(self):
         """Remove temporary files a killed run left half-written; finished parts are untouched."""
         for tmp in self.path.rglob(".*.tmp"):
-            tmp.unlink()
+            self.disk.unlink(tmp)
 
     def write_meta(self, meta):
-        _atomic_write(self.path / META, (json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n").encode())
+        text = json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n"
+        self._write(self.path / META, text.encode())
 
     def read_meta(self):
         try:
@@ -124,6 +184,16 @@ class RunStore:
 
     def points(self):
         return load_points(self.path)
+
+    def _write(self, path, data):
+        """Write bytes to a temporary name, fsync, rename into place, fsync the folder."""
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            self.disk.write(tmp, data)
+            self.disk.rename(tmp, path)
+            self.disk.sync(path.parent)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {_reason(exc)}") from None
 
 
 def typed(frame):
@@ -137,25 +207,28 @@ def typed(frame):
     return frame
 
 
-def load_points(run_path):
-    """The points table of a run folder as one DataFrame, parts in order."""
-    import pandas as pd
+def read_part(part):
+    """One part as a typed frame; StoreError naming the part if it is unreadable or not ours."""
     import pyarrow.parquet as pq
+    try:
+        table = pq.read_table(part)
+    except Exception as exc:
+        raise StoreError(f"points part {part} is unreadable ({str(exc)[:120]}): "
+                         "remove it and resume the run to measure its points again") from None
+    wrong = _schema_difference(table.schema)
+    if wrong:
+        raise StoreError(f"points part {part} is not a voltools points table ({wrong}): "
+                         "move it out of the run folder")
+    return typed(table.to_pandas())
+
+
+def load_points(run_path):
+    """The points table of a run folder: each point once, its latest measurement, in seq order."""
     path = Path(run_path)
-    parts = sorted((path / POINTS).glob("part-*.parquet"))
     if not (path / POINTS).is_dir():
         raise StoreError(f"{path} is not a voltools run folder (no {POINTS}/ in it)")
-    frames = []
-    for part in parts:
-        try:
-            frames.append(typed(pq.read_table(part).to_pandas()))
-        except Exception as exc:
-            raise StoreError(f"points part {part} is unreadable ({str(exc)[:120]}): "
-                             "remove it and resume the run to measure its points again") from None
-    if not frames:
-        return typed(pd.DataFrame())
-    table = pd.concat(frames, ignore_index=True)
-    return table.drop_duplicates("seq", keep="first", ignore_index=True)
+    table = _dedupe_copies(_read_parts(sorted((path / POINTS).glob("part-*.parquet"))))
+    return table.drop_duplicates(POINT_KEY, keep="last", ignore_index=True)
 
 
 def load_run(run_id, root=None):
@@ -166,20 +239,78 @@ def load_run(run_id, root=None):
 def list_runs(root=None):
     """Run ids under data/raw, oldest first."""
     root = Path(root or raw_dir())
-    return sorted(p.name for p in root.glob("*") if (p / POINTS).is_dir()) if root.is_dir() else []
+    return sorted(p.name for p in root.glob("[!.]*") if (p / POINTS).is_dir()) if root.is_dir() else []
 
 
-def _atomic_write(path, data):
-    """Write bytes to a temporary name, fsync, rename into place, fsync the folder."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    folder = os.open(path.parent, os.O_RDONLY)
+def _reads_back(part, frame):
+    """True if `part` reads back with exactly the rows (by seq) of `frame`."""
     try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+        back = read_part(part)
+    except StoreError:
+        return False
+    return len(back) == len(frame) and set(back["seq"]) == set(frame["seq"])
+
+
+def _read_parts(parts):
+    import pandas as pd
+    frames = [read_part(part) for part in parts]
+    return pd.concat(frames, ignore_index=True) if frames else typed(pd.DataFrame())
+
+
+def _dedupe_copies(table):
+    """Rows in seq order, each seq once (a crash mid-compaction leaves two copies of a row)."""
+    table = table.sort_values("seq", kind="stable", ignore_index=True)
+    return table.drop_duplicates("seq", keep="first", ignore_index=True)
+
+
+def _parquet(frame):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+    return sink.getvalue().to_pybytes()
+
+
+def _part_name(seqs):
+    """part-<first seq>-<last seq>-<random>.parquet: unique whatever was written before."""
+    low, high = (int(seqs.min()), int(seqs.max())) if len(seqs) and seqs.notna().any() else (0, 0)
+    return f"part-{low:08d}-{high:08d}-{secrets.token_hex(4)}.parquet"
+
+
+def _schema_difference(schema):
+    """'' if the part's columns and types are the points table's, else what differs."""
+    expected = _arrow_schema()
+    names = list(schema.names)
+    if names != list(expected.names):
+        missing = [n for n in expected.names if n not in names]
+        extra = [n for n in names if n not in expected.names]
+        return f"missing columns {missing[:3]}, unknown {extra[:3]}" if missing or extra else "columns out of order"
+    for field in expected:
+        if _kind(schema.field(field.name).type) != _kind(field.type):
+            return f"column {field.name} is {schema.field(field.name).type}, not {field.type}"
+    return ""
+
+
+def _arrow_schema():
+    import pandas as pd
+    import pyarrow as pa
+    return pa.Schema.from_pandas(typed(pd.DataFrame()), preserve_index=False)
+
+
+def _kind(arrow_type):
+    """Arrow types that hold the same values compare equal (string and large_string)."""
+    import pyarrow as pa
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "string"
+    if pa.types.is_null(arrow_type):
+        return "null"
+    return str(arrow_type)
+
+
+def _exists(run_id, root):
+    return StoreError(f"run {run_id} exists in {root}: data/raw is write-once; "
+                      "choose another --run-id or carry it on with --resume")
+
+
+def _reason(exc):
+    return f"{exc.strerror or exc} ({exc.filename})" if getattr(exc, "filename", None) else str(exc)
