@@ -1,6 +1,8 @@
 """voltools.fio: parse every file of the real fio JSON corpus, and refuse bad input clearly."""
 import gzip
 import math
+import os
+import time
 
 import pandas as pd
 import pytest
@@ -351,3 +353,65 @@ def test_failed_job_without_stats_gives_missing_not_zero():
     assert (row["direction"], row["error"]) == ("trim", 5)
     assert all(pd.isna(row[c]) for c in ("io_bytes", "bw_bytes", "iops", "clat_mean_ns"))
     assert not math.isnan(row["job_index"])
+
+
+# ---------------------------------------------------------------- what is not a fio output file
+
+
+def _refused_file(path):
+    with pytest.raises(FioParseError) as caught:
+        fio.parse_many([path])
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(f"fio output {path}: ")
+    return message
+
+
+def test_only_regular_files_are_read(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert "is a FIFO, not a regular file" in _refused_file(fifo), "opening it must not block"
+    assert "is a character device" in _refused_file("/dev/zero")
+    assert "is a folder" in _refused_file(tmp_path)
+    with pytest.raises(FioParseError, match="is a FIFO"):
+        fio.read_json(str(fifo))
+
+
+def test_files_over_the_limit_are_refused_quickly(tmp_path):
+    big = tmp_path / "big.json"
+    with open(big, "wb") as handle:
+        handle.truncate(fio.MAX_BYTES + 1)
+    assert "larger than 64 MiB" in _refused_file(big)
+    bomb = tmp_path / "bomb.json.gz"
+    bomb.write_bytes(gzip.compress(b" " * (fio.MAX_BYTES + 1)))
+    start = time.monotonic()
+    assert "gunzips to larger than 64 MiB" in _refused_file(bomb)
+    assert time.monotonic() - start < 10
+
+
+def test_a_file_name_with_a_brace_is_a_file_not_text(tmp_path):
+    path = tmp_path / "run{1}.json"
+    path.write_bytes((CORPUS / "fio-2.18-randread-1job-usec.json").read_bytes())
+    assert len(fio.parse_many([path])) == 1
+
+
+def test_multi_member_gzip_reads_every_member(tmp_path):
+    text = (CORPUS / "fio-2.18-randread-1job-usec.json").read_bytes()
+    path = tmp_path / "two.json.gz"
+    path.write_bytes(gzip.compress(text[:100]) + gzip.compress(text[100:]))
+    pd.testing.assert_frame_equal(fio.parse(path), fio.parse(CORPUS / "fio-2.18-randread-1job-usec.json"))
+
+
+@pytest.mark.parametrize("junk", ['{"a":[1,\n' * 400_000, "{\n" * 2_000_000, "{}\n" * 2_000_000,
+                                  "[" * 100_000, '{"jobs": [' * 50_000])
+def test_junk_costs_linear_time(tmp_path, junk):
+    path = tmp_path / "junk.json"
+    path.write_text(junk)
+    start = time.monotonic()
+    _refused_file(path)
+    assert time.monotonic() - start < 5
+
+
+def test_huge_numbers_are_missing_values_not_errors():
+    text = '{"jobs": [{"jobname": "j", "error": 1e400, "read": {"io_bytes": 1%s, "total_ios": 3}}]}' % ("0" * 400)
+    row = fio.parse(text).iloc[0]
+    assert pd.isna(row["io_bytes"]) and row["error"] == 0

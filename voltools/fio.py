@@ -4,9 +4,10 @@ One row per job entry and direction with I/O, units normalised to bytes and nano
 fio 2.x prints latencies in usec, `io_bytes` in KiB and `bw` in KiB/s; fio 3.x prints `*_ns`
 latencies, `io_bytes` in bytes and (mostly) `bw_bytes` in bytes/s.
 """
-import gzip
 import json
+import os
 import re
+import stat
 import zlib
 from pathlib import Path
 
@@ -46,6 +47,11 @@ _BS_INDEX = {"read": 0, "write": 1, "trim": 2}
 _LINE_START_BRACE = re.compile(r"(?<![^\r\n])\{")
 _TEXT_LABEL = "<text>"
 _HINT = "fio prints one with --output-format=json"
+MAX_BYTES = 64 << 20  # a file (or its gunzipped content) larger than this is not read
+MAX_TRIES = 1000  # places a top-level object may start that are tried before giving up
+_INT64 = (1 << 63) - 1
+_FILE_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
+               stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
 
 
 # ---------------------------------------------------------------- public API
@@ -59,6 +65,12 @@ def read_json(source):
     return _check_fio(_decode_object(text, label), label)
 
 
+def read_json_file(path):
+    """fio's top-level JSON object from a file (plain or .gz): a regular file of at most 64 MiB."""
+    text, label = read_file(path)
+    return _check_fio(_decode_object(text, label), label)
+
+
 def parse(source):
     """Parse fio JSON output into a DataFrame: one row per job entry and direction with I/O."""
     return frame(read_json(source))
@@ -66,7 +78,7 @@ def parse(source):
 
 def parse_many(paths):
     """Parse several fio output files into one DataFrame with a leading `source` column."""
-    frames = [parse(path).assign(source=str(path)) for path in paths]
+    frames = [frame(read_json_file(path)).assign(source=str(path)) for path in paths]
     if frames:
         joined = pd.concat(frames, ignore_index=True)
     else:
@@ -100,17 +112,77 @@ def _read_text(source):
         return _decode_bytes(bytes(source)), _TEXT_LABEL
     if _is_text(source):
         return source.lstrip("\ufeff"), _TEXT_LABEL
-    path = Path(source)
+    return read_file(source)
+
+
+def read_file(path, limit=MAX_BYTES):
+    """(text, label) of a regular file, gunzipped if it is gzip; at most `limit` bytes either way."""
+    path = Path(path)
+    data = _read_regular(path, limit)
+    if data[:2] == b"\x1f\x8b":
+        data = _gunzip(path, data, limit)
+    return _decode_bytes(data), str(path)
+
+
+def _read_regular(path, limit):
+    """The bytes of a regular file; FioParseError for anything else or more than `limit` bytes."""
     try:
-        data = path.read_bytes()
+        _check_regular(path, os.stat(path).st_mode)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError as exc:
         raise _error(path, f"cannot read file: {exc.strerror or exc}") from exc
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise _error(path, f"cannot gunzip: {exc}") from exc
-    return _decode_bytes(data), str(path)
+    except ValueError as exc:  # an embedded NUL: no such file can exist
+        raise _error(repr(str(path)), f"cannot read file: {exc}") from None
+    try:
+        info = os.fstat(fd)
+        _check_regular(path, info.st_mode)
+        if info.st_size > limit:
+            raise _too_big(path, limit)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise _error(path, f"cannot read file: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise _too_big(path, limit)
+    return b"".join(chunks)
+
+
+def _check_regular(path, mode):
+    if not stat.S_ISREG(mode):
+        kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a file")
+        raise _error(path, f"is {kind}, not a regular file: give files fio wrote (plain or .gz, "
+                           f"up to {MAX_BYTES >> 20} MiB)")
+
+
+def _too_big(path, limit, what="is"):
+    return _error(path, f"{what} larger than {limit >> 20} MiB, the most parse-fio reads: "
+                        "fio's JSON output is far smaller; give the file fio wrote")
+
+
+def _gunzip(path, data, limit):
+    """Decompress every gzip member of `data`, refusing more than `limit` bytes of output."""
+    out, size = [], 0
+    try:
+        while data and data.strip(b"\0"):
+            inflater = zlib.decompressobj(wbits=31)
+            chunk = inflater.decompress(data, limit + 1 - size)
+            out.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise _too_big(path, limit, "gunzips to")
+            if not inflater.eof:
+                raise EOFError("compressed file ended before the end-of-stream marker was reached")
+            data = inflater.unused_data
+    except (EOFError, zlib.error) as exc:
+        raise _error(path, f"cannot gunzip: {exc}") from None
+    return b"".join(out)
 
 
 def _decode_bytes(data):
@@ -121,28 +193,40 @@ def _decode_bytes(data):
 
 
 def _candidates(text):
-    """Offsets where the top-level object may start: '{' at a line start, else the first '{'."""
-    starts = [match.start() for match in _LINE_START_BRACE.finditer(text)]
-    if not starts and "{" in text:
-        starts = [text.index("{")]
-    return starts
+    """Offsets where the top-level object may start, lazily: '{' at a line start, else the first '{'."""
+    found = False
+    for match in _LINE_START_BRACE.finditer(text):
+        found = True
+        yield match.start()
+    if not found and "{" in text:
+        yield text.index("{")
 
 
 def _decode_object(text, label):
-    """Decode the first fio JSON object in text, tolerating text before and after it."""
+    """Decode the first fio JSON object in text, tolerating text before and after it.
+
+    Each character is decoded at most once (a start inside text already read is skipped) and at
+    most MAX_TRIES starts are tried, so junk costs time linear in its size.
+    """
     if not text.strip():
         raise _error(label, f"empty output, no JSON object ({_HINT})")
-    starts = _candidates(text)
-    if not starts:
+    if "{" not in text:
         raise _error(label, f"no JSON object found ({_HINT})")
     decoder = json.JSONDecoder(object_pairs_hook=dict)
-    first_error, first_object = None, None
-    for start in starts:
-        try:
-            obj, _ = decoder.raw_decode(text, start)
-        except json.JSONDecodeError as exc:
-            first_error = first_error or exc
+    first_error, first_object, resume_at, tries = None, None, 0, 0
+    for start in _candidates(text):
+        if start < resume_at:
             continue
+        if tries == MAX_TRIES:
+            break
+        tries += 1
+        try:
+            obj, resume_at = decoder.raw_decode(text, start)
+        except json.JSONDecodeError as exc:
+            first_error, resume_at = first_error or exc, exc.pos
+            continue
+        except RecursionError:
+            raise _error(label, "JSON nested too deeply to be fio output") from None
         if _entries_key(obj):
             return obj
         first_object = first_object if first_object is not None else obj
@@ -342,7 +426,7 @@ def _float(value):
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if number == number and abs(number) != float("inf") else None
 
@@ -350,6 +434,7 @@ def _float(value):
 def _int(value):
     """A whole number from an int, integral float or string such as '01', else None."""
     number = _float(value)
-    if number is None or not number.is_integer():
+    if number is None or not number.is_integer() or abs(number) > _INT64:
         return None
-    return int(value) if isinstance(value, int) else int(number)
+    whole = int(value) if isinstance(value, int) else int(number)
+    return whole if abs(whole) <= _INT64 else None
