@@ -73,3 +73,19 @@ def test_argv_lists_never_need_a_shell():
     lay = layout_argv("/data/w", [1 << 20, 4096])
     assert lay.index("--name=layout-4096") < lay.index("--name=layout-1048576")
     assert "--bs=4096" in lay and "--bs=1048576" in lay
+
+
+def test_repeated_grid_values_are_merged():
+    plan = make_plan(["host"], "4k,4096,4k", "1,1,16", rw="read, read,randread", direct="1,1", iodepth="1,1")
+    assert (plan.bs, plan.blocks, plan.rw, plan.direct, plan.iodepth) == ([4096], [1, 16], ["read", "randread"], [1], [1])
+    assert plan.total_points() == 1 * 2 * 2 * 3
+
+
+@pytest.mark.parametrize("kwargs", [dict(blocks="²"), dict(iodepth="¹"), dict(repeat="３"), dict(batch="1_0"),
+                                    dict(repeat=" +3"), dict(bs="４k"), dict(repeat="9" * 5000), dict(repeat=True)])
+def test_numbers_are_ascii_digits_only(kwargs):
+    args = dict(targets=["host"], bs="4k", blocks="1")
+    args.update(kwargs)
+    with pytest.raises(UsageError) as info:
+        make_plan(**args)
+    assert "\n" not in str(info.value)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from .errors import UsageError
 from .jobs import ENGINES
 from .targets import parse_targets
-from .units import format_bytes, parse_count_list, parse_size, parse_size_list
+from .units import format_bytes, parse_count, parse_count_list, parse_size, parse_size_list
 
 RW_MODES = ("read", "randread")
 DIRECT_ALIGN = 512
@@ -131,7 +131,7 @@ def make_plan(targets, bs, blocks, rw="read", direct="1", iodepth="1", repeat=3,
     plan = SweepPlan(
         targets=parse_targets([targets] if isinstance(targets, str) else list(targets)),
         bs=parse_size_list(csv(bs), "block size"), blocks=parse_count_list(csv(blocks), "blocks"),
-        rw=[m.strip() for m in csv(rw).split(",")], direct=_direct(direct),
+        rw=_words(rw), direct=_direct(direct),
         iodepth=parse_count_list(csv(iodepth), "iodepth"), repeat=_int(repeat, "repeat"),
         batch=_int(batch, "batch"), memory_bytes=parse_size(memory, "--memory") if memory else None,
         engine=engine)
@@ -143,6 +143,11 @@ def csv(value):
     return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
+def _words(value):
+    """A comma-separated list of words, stripped, repeats dropped ('read,read' is one rw)."""
+    return list(dict.fromkeys(m.strip() for m in csv(value).split(",")))
+
+
 def _direct(value):
     items = [v.strip() for v in csv(value).split(",")]
     if any(v not in ("0", "1") for v in items):
@@ -151,7 +156,9 @@ def _direct(value):
 
 
 def _int(value, name):
+    """A whole number in ASCII digits (or an int); its range is checked by validate."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"--{name} {value!r} is not a whole number") from None
+        return parse_count(value, f"--{name}")
+    except UsageError:
+        raise UsageError(f"--{name} {value!r} is not a whole number from 1 to 10^12 "
+                         "in ASCII digits 0-9, e.g. 3") from None
