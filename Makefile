@@ -5,13 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-RUN_ID ?= $(shell date -u +%Y%m%dT%H%M%SZ)-report
+RUN_ID := $(or $(RUN_ID),$(shell date -u +%Y%m%dT%H%M%SZ)-report)
 REPORT_TARGETS ?= local tmpfs:size=512m loop:fs=ext4,size=1g host
 SWEEP ?= --bs 4k,16k,64k,256k,1m --blocks 1,16,64,256 --rw read,randread --direct 1 --iodepth 1 --repeat 3
 DATASET_SIZE ?= 40g
 DATASET_BS ?= 64k
 
-.PHONY: help venv engine report sample notebooks test test-unit bench doctor clean
+.PHONY: help venv engine report sample notebooks test test-unit soak bench doctor clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,11 +27,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv and install voltools with its dev tools
 
-engine: ## make sure a Docker Engine answers (installs docker.io, fio, busybox-static as root)
+engine: ## make sure a Docker Engine answers (as root with apt: installs only what is missing; VOLTOOLS_NO_INSTALL=1 installs nothing)
 	@scripts/ensure-engine.sh
 
 report: $(STAMP) ## measure the default targets and render the capacity report
-	@if scripts/ensure-engine.sh; then targets="$(REPORT_TARGETS)"; \
+	@scripts/ensure-engine.sh; status=$$?; [ $$status -ne 4 ] || exit 4; \
+	if [ $$status -eq 0 ]; then targets="$(REPORT_TARGETS)"; \
 	  [ "$$(id -u)" = 0 ] || { targets=$$(tr ' ' '\n' <<<"$$targets" | grep -v '^loop' | tr '\n' ' '); echo "report: not root: no loop target"; }; \
 	else echo "report: no Docker Engine can be had here: measuring the host target only"; targets="host"; fi; \
 	args=(); for t in $$targets; do args+=(--target "$$t"); done; \
@@ -40,6 +41,12 @@ report: $(STAMP) ## measure the default targets and render the capacity report
 
 sample: $(STAMP) engine ## re-measure the committed sample run under data/raw (make report's sweep)
 	$(BIN)/voltools sweep $(foreach t,$(REPORT_TARGETS),--target $(t)) $(SWEEP) --run-id sample
+
+SOAK_KILLS ?= 30
+
+soak: $(STAMP) engine ## the full attack: >= 30 kills of real sweeps, and the store's crash state machine at 400 runs
+	VOLTOOLS_SOAK=1 VOLTOOLS_SOAK_KILLS=$(SOAK_KILLS) $(BIN)/pytest -q -s -p no:cacheprovider \
+	  tests/test_soak.py::test_kill_soak "tests/test_store.py::TestStoreUnderAttack"
 
 NBVAL := --nbval-lax --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/
 

@@ -3,7 +3,7 @@
 #   - an engine that answers is reused; a dockerd that runs already is waited for, never doubled;
 #   - as root with apt-get, only what is missing is installed, and the line before says exactly what:
 #       fio -> fio, busybox -> busybox-static, mkfs.ext4 -> e2fsprogs, mkfs.xfs -> xfsprogs,
-#       and Debian's docker.io only when no engine answers AND there is no dockerd, no docker command
+#       and Debian's docker.io only when no engine answers AND there is no dockerd
 #       and no Docker package (docker-ce, docker-ce-cli, moby-engine, podman-docker, docker.io) per dpkg;
 #     apt-get runs with --no-remove, so it aborts rather than remove anything; its log is
 #     $state/apt.log and its last lines are shown when it fails;
@@ -80,7 +80,7 @@ if (( !up )) && [[ -n $sock ]] && have dpkg; then
     if dpkg_installed "$p"; then docker_pkg=$p; break; fi
   done
 fi
-if (( !up )) && [[ -n $sock ]] && have dpkg && [[ -z $docker_pkg ]] && ! have dockerd && ! have docker; then
+if (( !up )) && [[ -n $sock ]] && have dpkg && [[ -z $docker_pkg ]] && ! have dockerd; then
   missing_cmds=(dockerd "${missing_cmds[@]}") missing_pkgs=(docker.io "${missing_pkgs[@]}")
 fi
 
@@ -117,7 +117,7 @@ fi
 if (( !is_root )); then
   say "no Docker Engine answers and you are not root: start Docker, or run this as root"; exit 3
 fi
-if [[ -z $docker_pkg ]] && ! have dockerd && ! have docker; then
+if [[ -z $docker_pkg ]] && ! have dockerd; then
   if no_install; then why="VOLTOOLS_NO_INSTALL=1"
   elif ! have apt-get; then why="no apt-get here"
   elif ! have dpkg; then why="no dpkg here to tell whether a Docker package is installed"

@@ -277,8 +277,8 @@ def test_non_root_never_installs(box):
     assert proc.returncode == 3
     assert box.apt == []
     assert box.called("dockerd") == [] and box.called("systemctl") == []
-    assert ("engine: missing: mkfs.xfs; not root, so not installing; as root: apt-get install xfsprogs"
-            in proc.stderr)
+    assert ("engine: missing: dockerd, mkfs.xfs; not root, so not installing; as root: apt-get install "
+            "docker.io xfsprogs" in proc.stderr)
     assert ("engine: no Docker Engine answers and you are not root: start Docker, or run this as root"
             in proc.stderr)
 
@@ -410,7 +410,6 @@ def test_engine_that_never_answers_exits_3_after_the_wait(box):
     ("podman-docker", [], "no docker command to ask the engine with"),
     ("docker-ce-cli", [], "no docker command to ask the engine with"),
     ("", ["dockerd"], "no docker command to ask the engine with"),
-    ("", ["docker"], "is here but no dockerd and no systemd: not installing docker.io beside it"),
 ])
 def test_any_docker_here_means_no_docker_io(box, dpkg_says, commands, message):
     """Each sign of an installed Docker alone keeps docker.io out (it conflicts with Docker CE)."""
@@ -423,6 +422,16 @@ def test_any_docker_here_means_no_docker_io(box, dpkg_says, commands, message):
     assert "engine: installing fio (missing: fio) with apt-get\n" in proc.stderr
     assert message in proc.stderr
     assert box.called("dockerd") == [] and box.called("systemctl") == []
+
+
+def test_a_docker_client_alone_is_no_engine_so_docker_io_is_installed(box):
+    """A docker binary that no package owns (as on a fresh machine of this project's kind) conflicts
+    with nothing: without a dockerd or a Docker package, docker.io is what gives an engine."""
+    box.have("docker")
+    box.tools(but=["fio"])
+    proc = box.run()
+    assert box.apt == apt_install("docker.io", "fio")
+    assert "engine: installing docker.io fio (missing: dockerd, fio) with apt-get\n" in proc.stderr
 
 
 def test_remote_docker_host_is_never_started_or_installed_here(box):
