@@ -90,14 +90,16 @@ def test_memory_limit_is_applied_and_recorded(docker_client, run_id, raw_root):
 
 
 def test_clean_removes_labeled_objects_only(docker_client, run_id):
-    labeled = docker_client.volumes.create(name=f"voltools-{run_id}-x", labels={"voltools.run": run_id})
-    lookalike = docker_client.volumes.create(name=f"voltools-{run_id}-lookalike")
+    labeled = docker_client.volumes.create(name=f"voltools_{run_id}_x", labels={"voltools.run": run_id})
+    lookalike = docker_client.volumes.create(name=f"voltools_{run_id}_lookalike")
+    other_run = docker_client.volumes.create(name=f"voltools_{run_id}-y_x", labels={"voltools.run": f"{run_id}-y"})
     try:
         removed = clean(docker_client, run_id)
         assert removed.volumes == [labeled.name]
-        assert docker_client.volumes.get(lookalike.name)
+        assert docker_client.volumes.get(lookalike.name) and docker_client.volumes.get(other_run.name)
     finally:
         lookalike.remove(force=True)
+        other_run.remove(force=True)
 
 
 def test_cli_sweep_prints_summary_and_doctor_reports_ok(docker_client, run_id, raw_root):

@@ -178,3 +178,8 @@ def test_an_unreachable_api_is_one_engine_error_and_leaves_no_run(tmp_path):
     with pytest.raises(EngineError, match="does not answer") as info:
         k8s.k8s_sweep("standard", "1g", image=IMAGE, data_dir=tmp_path / "raw", api=api, **SMALL)
     assert "\n" not in str(info.value) and not list((tmp_path / "raw").iterdir())
+
+
+def test_object_names_of_two_runs_never_coincide():
+    names = {k8s.object_name(run_id, "pvc") for run_id in ["A.b", "a-b", "a.b", "A-B", "x" * 48, "x" * 47 + "y"]}
+    assert len(names) == 6 and all(DNS_1123.match(name) for name in names)

@@ -91,6 +91,10 @@ def test_distribute_image_to_the_same_engine_is_a_safe_load(docker_client, probe
     (dict(targets=["loop:fs=ext4,size=128m"]), "accepted kinds are local, tmpfs"),
     (dict(targets=["layer"]), "accepted kinds are local, tmpfs"),
     (dict(targets=["tmpfs"], mode="everywhere"), "use replicated or global"),
+    (dict(targets=["tmpfs"], run_id="r1.2"), "no '.'"),
+    (dict(targets=["tmpfs:name=t.1"], run_id="r1"), "not accepted by Docker Swarm"),
+    (dict(targets=["tmpfs:name=" + "t" * 40], run_id="r" * 20), "at most 63"),
+    (dict(targets=["tmpfs"], run_id="r_1"), "no '_'"),
 ])
 def test_refuses_what_swarm_cannot_do(kwargs, needle):
     with pytest.raises(UsageError, match=needle) as info:
@@ -144,3 +148,11 @@ def test_replay_refuses_commands_out_of_step():
     assert replay.run(steps[0]).exit_code == -1, "a step the task never reached reads as failed"
     with pytest.raises(Exception, match="out of step"):
         replay.run(["rm", "-rf", "/"])
+
+
+def test_task_steps_work_in_the_targets_own_folder_and_check_the_reader():
+    plan = make_plan(["tmpfs:size=64m", "local"], "4k", "1")
+    first, second = (taskscript.task_steps(plan, spec, "r1") for spec in plan.targets)
+    assert first[0] == ["mkdir", "-p", "/data/voltools_r1_tmpfs"] and second[0][-1] == "/data/voltools_r1_local"
+    assert first[5][:2] == ["sh", "-c"] and first[5][4:] == ["/data/voltools_r1_tmpfs/vt-4096.dat"]
+    assert taskscript.node_tag("abc_DEF.123456789/host") == "abcDEF1234" and taskscript.node_tag("/") == "node"

@@ -1,7 +1,8 @@
 import pytest
 
 from voltools.errors import UsageError
-from voltools.naming import check_name, labels, new_run_id, object_name
+from voltools.jobs import data_file, is_data_file
+from voltools.naming import check_name, labels, new_run_id, object_name, run_of, split_name
 from voltools.units import format_bytes, parse_count_list, parse_size, parse_size_list
 
 
@@ -13,7 +14,8 @@ def test_parse_size_binary_multiples(text, expected):
     assert parse_size(text) == expected
 
 
-@pytest.mark.parametrize("text", ["0", "-4k", "abc", "4x", "", "1.5k", True])
+@pytest.mark.parametrize("text", ["0", "-4k", "abc", "4x", "", "1.5k", True, "²", "３k", "1_0", "4k\n",
+                                  "9" * 30, "2000000t", "\u0664k"])
 def test_parse_size_refuses_with_one_line(text):
     with pytest.raises(UsageError) as info:
         parse_size(text, "block size")
@@ -29,6 +31,13 @@ def test_lists_keep_order_and_drop_repeats():
         parse_count_list("-3")
 
 
+@pytest.mark.parametrize("text", ["²", "¹", "３", "1_0", "+3", "0x10", "1e3", "9" * 5000, "1,,2", "١"])
+def test_counts_are_ascii_digits_only(text):
+    with pytest.raises(UsageError, match="ASCII digits") as info:
+        parse_count_list(text, "blocks")
+    assert "\n" not in str(info.value)
+
+
 def test_format_bytes():
     assert format_bytes(4096) == "4 KiB"
     assert format_bytes(1536) == "1.5 KiB"
@@ -41,12 +50,30 @@ def test_run_ids_are_valid_and_distinct():
     assert all(check_name(i) == i for i in ids)
 
 
-@pytest.mark.parametrize("bad", ["a;rm -rf /", "a/b", "..", "a..b", "-x", "", "x" * 49, "a b", "$(id)"])
+@pytest.mark.parametrize("bad", ["a;rm -rf /", "a/b", "..", "a..b", "-x", "", "x" * 49, "a b", "$(id)",
+                                 "x\n", "a_b", "_x", "x_", "ﬁle", "é", "x\t", "١٢"])
 def test_unsafe_names_refused(bad):
-    with pytest.raises(UsageError, match="not accepted"):
+    with pytest.raises(UsageError, match="not accepted") as info:
         check_name(bad)
+    assert "\n" not in str(info.value).replace(repr(bad), "")
 
 
 def test_object_names_and_labels():
-    assert object_name("r1", "tmpfs-reader") == "voltools-r1-tmpfs-reader"
+    assert object_name("r1", "tmpfs-reader") == "voltools_r1_tmpfs-reader"
     assert labels("r1", "holder") == {"voltools.run": "r1", "voltools.role": "holder"}
+
+
+def test_object_names_split_back_into_one_run_and_role():
+    assert object_name("advR", "a-b") != object_name("advR-a", "b")
+    assert split_name(object_name("advR-a", "b")) == ("advR-a", "b")
+    assert run_of("voltools_advR_a-b") == "advR" and run_of("voltools_advR-a_b") == "advR-a"
+    for foreign in ["voltools-advR-a-b", "voltools_a_b_c", "voltools__b", "other_advR_b", "voltools_a..b_c"]:
+        assert split_name(foreign) is None
+    with pytest.raises(UsageError):
+        object_name("advR", "a_b")
+
+
+def test_data_file_names_are_recognised_exactly():
+    assert is_data_file(data_file("/w", 4096).rsplit("/", 1)[1])
+    for other in ["vt-4096.dat.bak", "vt-0.dat", "vt-.dat", "thesis.txt", "vt-4096.dat/", "vt-０.dat"]:
+        assert not is_data_file(other)

@@ -1,62 +1,88 @@
-"""`voltools clean`: remove what voltools made (services, containers, volumes, loop devices, host
-folders), found by its label or its name, and nothing else."""
-import shutil
+"""`voltools clean`: remove what voltools made, and nothing else.
+
+What is voltools' is found exactly: Docker objects by the label `voltools.run=<run id>`; loop
+devices and images only in the loop folder, named `voltools_<run>_<target>.img`; host folders only
+through the markers naming them. A host folder is emptied of voltools' data files and removed;
+anything else in it is left, and said so in `Removed.left`, never forced.
+"""
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import loop
-from .config import IMAGE_LABEL, LABEL, host_dir, marker_dir
+from .config import IMAGE_LABEL, LABEL, marker_dir
+from .naming import check_name, split_name
+from .targets import read_marker, remove_host_folder
 
 
 @dataclass
 class Removed:
+    """What clean removed, by kind; `left`: what it found but left, one sentence each."""
+
     services: list = field(default_factory=list)
     containers: list = field(default_factory=list)
     volumes: list = field(default_factory=list)
     loop_devices: list = field(default_factory=list)
     files: list = field(default_factory=list)
     images: list = field(default_factory=list)
+    left: list = field(default_factory=list)
 
     def total(self):
-        return sum(len(v) for v in vars(self).values())
+        """How many objects were removed (`left` not counted)."""
+        return sum(len(v) for k, v in vars(self).items() if k != "left")
 
 
 def label_filter(run_id=None):
     return {"label": f"{LABEL}={run_id}" if run_id else LABEL}
 
 
-def clean(client=None, run_id=None, images=False):
-    """Remove labeled containers and volumes, voltools loop devices and host files; return what went."""
+def runs_selector(run_id=None, keep=None):
+    """A test run id -> bool: that run (every run if None), unless keep(run) says to leave it."""
+    if run_id is not None:
+        check_name(run_id)
+
+    def wanted(run):
+        return run is not None and (run_id is None or run == run_id) and not (keep and keep(run))
+    return wanted
+
+
+def clean(client=None, run_id=None, images=False, keep=None):
+    """Remove the objects of run `run_id` (of every run if None) and return what went.
+
+    `keep`: a callable run_id -> bool; the objects of a run it returns True for are left alone
+    (e.g. a run that is live). `run_id=""` or an invalid id is a UsageError.
+    """
+    wanted = runs_selector(run_id, keep)
     removed = Removed()
     if client is not None:
-        removed.services += remove_services(client, run_id)
-        _remove_containers(client, run_id, removed)
-        _remove_volumes(client, run_id, removed)
+        removed.services += remove_services(client, run_id, keep)
+        _remove_containers(client, run_id, wanted, removed)
+        _remove_volumes(client, run_id, wanted, removed)
         if images:
             _remove_images(client, removed)
-    for device in loop.ours(run_id):
+    for device, _ in loop.devices(wanted):
         loop.detach(device)
         removed.loop_devices.append(device)
-    for image in loop.leftover_images() if run_id is None else []:
+    for image, _ in loop.leftover_images(wanted):
         image.unlink(missing_ok=True)
         removed.files.append(str(image))
-    _remove_host_files(run_id, removed)
+    _remove_host_folders(wanted, removed)
     return removed
 
 
-def labeled_services(client, run_id=None):
+def labeled_services(client, run_id=None, keep=None):
     """Swarm services labeled with run_id (any voltools run if None); none off a swarm manager."""
     from docker.errors import APIError
+    wanted = runs_selector(run_id, keep)
     try:
-        return client.services.list(filters=label_filter(run_id))
+        services = client.services.list(filters=label_filter(run_id))
     except APIError:  # not a swarm manager: there are no services to see
         return []
+    return [s for s in services if wanted(((s.attrs.get("Spec") or {}).get("Labels") or {}).get(LABEL))]
 
 
-def remove_services(client, run_id=None):
+def remove_services(client, run_id=None, keep=None):
     """Remove the services `labeled_services` finds; return their names."""
     from docker.errors import NotFound
-    services = labeled_services(client, run_id)
+    services = labeled_services(client, run_id, keep)
     for service in services:
         try:
             service.remove()
@@ -65,9 +91,11 @@ def remove_services(client, run_id=None):
     return [s.name for s in services]
 
 
-def _remove_containers(client, run_id, removed):
+def _remove_containers(client, run_id, wanted, removed):
     from docker.errors import NotFound
     for container in client.containers.list(all=True, filters=label_filter(run_id)):
+        if not wanted((container.labels or {}).get(LABEL)):
+            continue
         try:
             container.remove(force=True)
             removed.containers.append(container.name)
@@ -75,9 +103,11 @@ def _remove_containers(client, run_id, removed):
             pass
 
 
-def _remove_volumes(client, run_id, removed):
+def _remove_volumes(client, run_id, wanted, removed):
     from docker.errors import NotFound
     for volume in client.volumes.list(filters=label_filter(run_id)):
+        if not wanted((volume.attrs.get("Labels") or {}).get(LABEL)):
+            continue
         try:
             volume.remove(force=True)
             removed.volumes.append(volume.name)
@@ -91,25 +121,33 @@ def _remove_images(client, removed):
         removed.images.append(",".join(image.tags) or image.short_id)
 
 
-def _remove_host_files(run_id, removed):
-    """Folders of host and bind targets: the default host folder, and any a marker names."""
-    pattern = f"voltools-{run_id}-*" if run_id else "voltools-*"
-    folder, markers = host_dir(), marker_dir()
-    paths = sorted(folder.glob(pattern)) if folder.is_dir() else []
-    for marker in sorted(markers.glob(pattern)) if markers.is_dir() else []:
-        paths.append(Path(marker.read_text().strip()))
-        marker.unlink()
-    for path in paths:
-        if path.name.startswith("voltools-") and path.exists():
-            shutil.rmtree(path, ignore_errors=True)
-            removed.files.append(str(path))
+def markers(wanted):
+    """[(marker, run id)] of host-folder markers whose run is wanted."""
+    folder = marker_dir()
+    found = [(m, split_name(m.name)) for m in sorted(folder.iterdir())] if folder.is_dir() else []
+    return [(m, names[0]) for m, names in found if names and wanted(names[0]) and m.is_file()]
+
+
+def _remove_host_folders(wanted, removed):
+    """The folder each marker names: emptied of voltools' data files and removed, then the marker."""
+    for marker, run in markers(wanted):
+        path = read_marker(marker)
+        if path.rsplit("/", 1)[-1] != marker.name:
+            removed.left.append(f"marker {marker} names {path!r}, not a folder of that name: left both")
+            continue
+        left = remove_host_folder(path, run)
+        if left:
+            removed.left.append(left)
+            continue
+        marker.unlink(missing_ok=True)
+        removed.files.append(path)
 
 
 def leftovers(client, run_id=None):
-    """Count of labeled containers and volumes and voltools loop devices still present."""
-    count = len(loop.ours(run_id))
-    markers = marker_dir()
-    count += len(list(markers.glob(f"voltools-{run_id or ''}*"))) if markers.is_dir() else 0
+    """How many objects of the run (of any run if None) are still there: labeled services,
+    containers and volumes, loop devices and images, host folders (by marker)."""
+    wanted = runs_selector(run_id)
+    count = len(loop.devices(wanted)) + len(loop.leftover_images(wanted)) + len(markers(wanted))
     if client is not None:
         count += len(labeled_services(client, run_id))
         count += len(client.containers.list(all=True, filters=label_filter(run_id)))

@@ -1,14 +1,21 @@
 """fio command lines as argv lists (never a shell string): lay-out writes and read points."""
 import math
+import re
 import sys
 
 LAYOUT_MAX_BS = 1 << 20
 PERCENTILES = "50:99:99.9"
+_DATA_FILE_RE = re.compile(r"vt-[1-9][0-9]{0,18}\.dat", re.ASCII)
 
 
 def data_file(workdir, size_bytes):
     """The file holding exactly `size_bytes` of laid-out data."""
     return f"{workdir}/vt-{int(size_bytes)}.dat"
+
+
+def is_data_file(name):
+    """True for a file name data_file gives: the only files voltools writes in a working folder."""
+    return bool(_DATA_FILE_RE.fullmatch(name))
 
 
 ENGINES = ("fio", "python")

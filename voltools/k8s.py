@@ -9,6 +9,7 @@ The cluster pulls the image: pass `image="registry/name:tag"` of the probe pushe
 it can reach. Untested against a live cluster: only the manifests (against the client's models)
 and the log path (with real fio output) are tested here.
 """
+import hashlib
 import json
 import os
 import re
@@ -68,9 +69,15 @@ def claim_plan(storage_class, size, bs, blocks, rw="read", direct="1", iodepth="
 
 
 def object_name(run_id, role):
-    """A DNS-1123 name for a run's object: voltools-<run id, lowercased>-<role>."""
-    name = re.sub(r"[^a-z0-9-]", "-", f"voltools-{run_id}-{role}".lower())
-    return name[:63].strip("-")
+    """A DNS-1123 name for a run's object: voltools-<run id, lowercased, '.' as '-'>-<hash>-<role>.
+
+    Lowercasing and '.' -> '-' would give runs 'A.b' and 'a-b' one name; the first 8 hex digits of
+    the exact run id's SHA-256 keep the names of two runs apart (the run's objects are still found
+    and deleted by their label, never by name).
+    """
+    readable = re.sub(r"[^a-z0-9-]", "-", str(run_id).lower())[:40].strip("-")
+    digest = hashlib.sha256(str(run_id).encode()).hexdigest()[:8]
+    return "-".join(part for part in ("voltools", readable, digest, role) if part)
 
 
 def manifests(storage_class, size, plan, run_id, image, timeout=3600):

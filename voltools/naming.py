@@ -1,4 +1,10 @@
-"""Run ids, object names and labels: validated before anything is created."""
+"""Run ids, object names and labels: validated before anything is created.
+
+Every name voltools gives a Docker object, loop image, host folder or marker is
+`voltools_<run id>_<role>`. A run id, target name or role may not contain '_', so the name
+splits back into exactly one run id and role: run `a` with role `b-c` and run `a-b` with role `c`
+give different names, and `voltools_a_*` never matches an object of run `a-b`.
+"""
 import re
 import secrets
 from datetime import datetime, timezone
@@ -6,8 +12,10 @@ from datetime import datetime, timezone
 from .config import LABEL, ROLE_LABEL
 from .errors import UsageError
 
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
 MAX_ID = 48
+PREFIX = "voltools"
+SEP = "_"
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,%d}" % (MAX_ID - 1), re.ASCII)
 
 
 def new_run_id(now=None):
@@ -16,20 +24,39 @@ def new_run_id(now=None):
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
+def is_name(value):
+    """True for a str that check_name accepts."""
+    return isinstance(value, str) and bool(_NAME_RE.fullmatch(value)) and ".." not in value
+
+
 def check_name(value, what="run id"):
     """Return `value` if it is safe in a Docker object name and a path; raise UsageError if not."""
-    text = str(value)
-    if not _ID_RE.match(text) or ".." in text:
+    text = value if isinstance(value, str) else str(value)
+    if not is_name(text):
         raise UsageError(
-            f"{what} {text!r} is not accepted: use 1-{MAX_ID} letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit, with no '/', '..' or spaces"
+            f"{what} {text!r} is not accepted: use 1-{MAX_ID} ASCII letters, digits, '.' or '-', "
+            "starting with a letter or digit, with no '_', '/', '..' or spaces"
         )
     return text
 
 
 def object_name(run_id, role):
-    """Name of a Docker object voltools makes: voltools-<run_id>-<role>."""
-    return f"voltools-{check_name(run_id)}-{check_name(role, 'role')}"
+    """Name of what voltools makes for a run: voltools_<run_id>_<role>."""
+    return SEP.join((PREFIX, check_name(run_id), check_name(role, "role")))
+
+
+def split_name(name):
+    """(run id, role) of a name object_name made, else None."""
+    parts = str(name).split(SEP)
+    if len(parts) == 3 and parts[0] == PREFIX and is_name(parts[1]) and is_name(parts[2]):
+        return parts[1], parts[2]
+    return None
+
+
+def run_of(name):
+    """The run id in a name object_name made, else None."""
+    found = split_name(name)
+    return found[0] if found else None
 
 
 def labels(run_id, role):

@@ -15,6 +15,7 @@ The probe image must be on every node. One node: it is local. Several nodes, no 
 With a registry: `docker push registry/name:tag` the probe (or any image with fio, sh and stat)
 and pass `image="registry/name:tag"` (`--image`); each node pulls it when its task starts.
 """
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ TERMINAL = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
 TMP_BYTES = 16 << 20
 POLL_S = 0.25
 TASK_ATTR, NODE_ATTR = "com.docker.swarm.task.id", "com.docker.swarm.node.id"
+MAX_SERVICE_NAME = 63
+_SERVICE_NAME = re.compile(r"[A-Za-z0-9](?:[-_A-Za-z0-9]*[A-Za-z0-9])?", re.ASCII)  # swarmkit's rule
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,16 @@ def task_logs(frames):
 # ---------------------------------------------------------------- the sweep
 
 
+def check_service_names(specs, run_id):
+    """UsageError unless Docker Swarm accepts each target's service name, voltools_<run>_<target>."""
+    for spec in specs:
+        name = object_name(run_id, spec.name)
+        if len(name) > MAX_SERVICE_NAME or not _SERVICE_NAME.fullmatch(name):
+            raise UsageError(f"swarm service name {name!r} (voltools_<run id>_<target>) is not accepted by "
+                             f"Docker Swarm, which allows at most {MAX_SERVICE_NAME} letters, digits, '-' "
+                             "and '_' (no '.'): shorten or change --run-id or the target's name=")
+
+
 def swarm_sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1",
                 repeat=3, memory=None, run_id=None, data_dir=None, image=None, mode="replicated",
                 constraints=(), progress=None, batch=None, node_clients=(), timeout=3600):
@@ -114,6 +127,7 @@ def swarm_sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1
     if mode not in MODES:
         raise UsageError(f"--mode {mode!r} is not accepted: use {' or '.join(MODES)}")
     run_id = check_name(run_id or new_run_id())
+    check_service_names(plan.targets, run_id)
     client = engine.connect()
     others = [_client(c) for c in node_clients]
     image = _image_for(client, image, others)

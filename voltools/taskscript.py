@@ -8,11 +8,13 @@ markers. The output is replayed through the same `layout.lay_out` and `rows.poin
 docker sweep (`TaskReplay` checks every command against the expected one), so every orchestrator
 stores the same rows.
 """
+import re
+
 from . import jobs
 from .config import DATA_MOUNT
 from .errors import TargetError
-from .layout import lay_out, layout_steps, workdir_of
-from .naming import check_name
+from .layout import has_reader, lay_out, layout_steps, workdir_of
+from .naming import is_name
 from .rows import point_rows
 from .sessions import ExecResult
 
@@ -65,9 +67,9 @@ class TaskReplay:
 
 def task_steps(plan, spec, run_id, root=DATA_MOUNT):
     """The argv lists a task runs for one target: lay-out (as layout.lay_out runs it), then reads."""
-    workdir = workdir_of(root, run_id)
+    workdir = workdir_of(root, run_id, spec.name)
     reads = [jobs.read_argv(workdir, points) for points in plan.batches(spec.name)]
-    return layout_steps(workdir, plan.sizes()) + reads
+    return layout_steps(workdir, plan.sizes(), reader_check=has_reader(spec)) + reads
 
 
 def script_args(steps):
@@ -78,6 +80,12 @@ def script_args(steps):
 def task_command(steps):
     """The whole argv of a task: the fixed script (SCRIPT_COMMAND), then the data as "$@"."""
     return [*SCRIPT_COMMAND, *script_args(steps)]
+
+
+def node_tag(node):
+    """A short name for a node in raw file names: its id's first 10 letters/digits, or 'node'."""
+    tag = re.sub(r"[^A-Za-z0-9]", "", node.split("/")[0], flags=re.ASCII)[:10]
+    return tag if is_name(tag) else "node"
 
 
 def parse_sections(text):
@@ -112,7 +120,7 @@ def store_task(store, text, steps, plan, spec, run_id, seq, node, orchestrator, 
     """Replay one task's output through layout.lay_out/point_rows into the store; return the next seq."""
     replay = TaskReplay(steps, parse_sections(text), root)
     layout = lay_out(replay, spec, plan.sizes(), run_id)
-    tag = check_name(node.split("/")[0][:10] or "node", "node id")
+    tag = node_tag(node)
     for points in plan.batches(spec.name):
         result = replay.run(jobs.read_argv(layout.workdir, points))
         raw = store.write_raw(f"{spec.name}-{tag}-{seq:05d}", result.stdout or result.stderr)
