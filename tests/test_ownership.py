@@ -222,3 +222,36 @@ def test_ambiguous_object_names_are_impossible(docker_client, run_id):
     finally:
         second.teardown()
     assert leftovers(docker_client, other) == 0
+
+
+def test_a_folder_closed_to_the_reader_after_the_checks_is_one_clear_error(docker_client, run_id, raw_root,
+                                                                           tmp_path):
+    root = tmp_path / "bind"
+    root.mkdir()
+    sweep = start_sweep([f"bind:path={root}"], data_dir=raw_root, run_id=run_id, **SMALL)
+    root.chmod(0o700)  # after the checks, before lay-out: the reader cannot reach the files
+    with pytest.raises(TargetError, match=r"reader \(uid 65534\) cannot open /data/voltools_.*/vt-\d+\.dat"):
+        sweep.run()
+    assert list(root.iterdir()) == [] and not marker_path(run_id, "bind").exists()
+
+
+def test_a_holder_killed_on_a_bind_target_still_leaves_nothing(docker_client, run_id, raw_root, tmp_path):
+    root, elsewhere = _user_folder(tmp_path)
+    before = _snapshot(root)
+
+    def kill_holder(done, label):
+        for container in docker_client.containers.list(
+                filters={"label": [f"voltools.run={run_id}", "voltools.role=holder"]}):
+            container.kill()
+
+    points = start_sweep([f"bind:path={root}"], data_dir=raw_root, run_id=run_id, **SMALL).run(kill_holder)
+    assert len(points) == 4, "the reader goes on without the holder"
+    assert _snapshot(root) == before and not marker_path(run_id, "bind").exists()
+
+
+def test_which_runs_clean_selects():
+    from voltools.cleanup import runs_selector
+    every_but_live = runs_selector(None, keep=lambda run: run == "live")
+    assert every_but_live("old") and not every_but_live("live") and not every_but_live(None)
+    one = runs_selector("X")
+    assert one("X") and not one("X-y") and not one("x") and not one(None)

@@ -375,8 +375,8 @@ def _write_marker(run_id, target, workdir):
     try:
         fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     except FileExistsError:
-        raise TargetError(f"marker {marker} of run {run_id} is left from an earlier try: "
-                          f"run 'voltools clean --run-id {run_id}' first") from None
+        raise TargetError(f"marker {marker} of run {run_id} is left from an earlier try: run 'voltools clean "
+                          f"--run-id {run_id}', which removes its folder or says what keeps it") from None
     try:
         os.write(fd, os.fsencode(workdir))
         os.fsync(fd)
