@@ -255,3 +255,17 @@ def test_which_runs_clean_selects():
     assert every_but_live("old") and not every_but_live("live") and not every_but_live(None)
     one = runs_selector("X")
     assert one("X") and not one("X-y") and not one("x") and not one(None)
+
+
+def test_what_clean_cannot_remove_is_reported_not_forced(docker_client, probe_image, run_id):
+    volume = docker_client.volumes.create(name=object_name(run_id, "v"), labels={"voltools.run": run_id})
+    user = docker_client.containers.run(probe_image, ["sleep", "600"], detach=True, network_mode="none",
+                                        volumes={volume.name: {"bind": "/data", "mode": "ro"}})
+    try:
+        removed = clean(docker_client, run_id)
+        assert removed.volumes == [] and removed.left[0].startswith(f"volume {volume.name}: ")
+        user.reload()
+        assert user.status == "running", "a container that is not voltools' is never stopped"
+    finally:
+        user.remove(force=True)
+    assert clean(docker_client, run_id).volumes == [volume.name]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from . import loop
 from .config import IMAGE_LABEL, LABEL, marker_dir
+from .errors import TargetError
 from .naming import check_name, split_name
 from .targets import read_marker, remove_host_folder
 
@@ -59,8 +60,7 @@ def clean(client=None, run_id=None, images=False, keep=None):
         if images:
             _remove_images(client, removed)
     for device, _ in loop.devices(wanted):
-        loop.detach(device)
-        removed.loop_devices.append(device)
+        _remove(lambda: loop.detach(device), removed.loop_devices, device, removed, "loop device")
     for image, _ in loop.leftover_images(wanted):
         image.unlink(missing_ok=True)
         removed.files.append(str(image))
@@ -92,27 +92,29 @@ def remove_services(client, run_id=None, keep=None):
 
 
 def _remove_containers(client, run_id, wanted, removed):
-    from docker.errors import NotFound
     for container in client.containers.list(all=True, filters=label_filter(run_id)):
-        if not wanted((container.labels or {}).get(LABEL)):
-            continue
-        try:
-            container.remove(force=True)
-            removed.containers.append(container.name)
-        except NotFound:
-            pass
+        if wanted((container.labels or {}).get(LABEL)):
+            _remove(lambda: container.remove(force=True), removed.containers, container.name, removed,
+                    "container")
 
 
 def _remove_volumes(client, run_id, wanted, removed):
-    from docker.errors import NotFound
     for volume in client.volumes.list(filters=label_filter(run_id)):
-        if not wanted((volume.attrs.get("Labels") or {}).get(LABEL)):
-            continue
-        try:
-            volume.remove(force=True)
-            removed.volumes.append(volume.name)
-        except NotFound:
-            pass
+        if wanted((volume.attrs.get("Labels") or {}).get(LABEL)):
+            _remove(lambda: volume.remove(force=True), removed.volumes, volume.name, removed, "volume")
+
+
+def _remove(action, done, name, removed, what):
+    """Run one removal: on success note `name` in `done`; gone already is fine; a refusal is left."""
+    from docker.errors import DockerException, NotFound
+    try:
+        action()
+    except NotFound:
+        return
+    except (DockerException, TargetError) as exc:
+        removed.left.append(f"{what} {name}: {(str(exc).strip().splitlines() or [''])[0][:200]}")
+        return
+    done.append(name)
 
 
 def _remove_images(client, removed):
