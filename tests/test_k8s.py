@@ -59,6 +59,7 @@ def test_job_runs_the_fixed_script_on_the_claim():
     (lambda: k8s.manifests("standard", "1g", k8s.claim_plan("standard", "1g", **SMALL), "run-", IMAGE),
      "label value"),
     (lambda: k8s.k8s_sweep("standard", "1g", **SMALL), "needs --image"),
+    (lambda: k8s.k8s_sweep("standard", "1g", image=IMAGE, run_id="", **SMALL), "run id '' is not accepted"),
 ])
 def test_bad_values_are_refused_in_one_line(call, needle):
     with pytest.raises(UsageError, match=needle) as info:

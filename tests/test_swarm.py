@@ -95,6 +95,7 @@ def test_distribute_image_to_the_same_engine_is_a_safe_load(docker_client, probe
     (dict(targets=["tmpfs:name=t.1"], run_id="r1"), "not accepted by Docker Swarm"),
     (dict(targets=["tmpfs:name=" + "t" * 40], run_id="r" * 20), "at most 63"),
     (dict(targets=["tmpfs"], run_id="r_1"), "no '_'"),
+    (dict(targets=["tmpfs"], run_id=""), "run id '' is not accepted"),
 ])
 def test_refuses_what_swarm_cannot_do(kwargs, needle):
     with pytest.raises(UsageError, match=needle) as info:

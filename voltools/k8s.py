@@ -155,7 +155,7 @@ def k8s_sweep(storage_class, size, bs="4k,64k,1m", blocks="1,16,256", rw="read",
     if not image:
         raise UsageError("a Kubernetes run needs --image REGISTRY/NAME:TAG the cluster can pull "
                          "(docker tag and push the voltools-probe image there first)")
-    run_id = check_name(run_id or new_run_id())
+    run_id = check_name(new_run_id() if run_id is None else run_id)
     pvc, job = manifests(storage_class, size, plan, run_id, image, timeout)
     core, batch_api = api or connect(kubeconfig, context)
     store = RunStore.create(run_id, data_dir)

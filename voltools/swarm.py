@@ -126,7 +126,7 @@ def swarm_sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1
         raise UsageError(f"target {bad[0]!r} cannot run on swarm: accepted kinds are {', '.join(KINDS)}")
     if mode not in MODES:
         raise UsageError(f"--mode {mode!r} is not accepted: use {' or '.join(MODES)}")
-    run_id = check_name(run_id or new_run_id())
+    run_id = check_name(new_run_id() if run_id is None else run_id)
     check_service_names(plan.targets, run_id)
     client = engine.connect()
     others = [_client(c) for c in node_clients]
