@@ -67,6 +67,10 @@ BAD_SWEEPS = [
     (["--target", "local", "--engine", "python"], "measures host targets only"),
     (["--target", "host", "--engine", "python", "--iodepth", "4"], "queue depth 1 only"),
     (["--target", "host", "--engine", "spdk"], "--engine 'spdk'"),
+    # an empty run id is refused, not replaced by a made-up one
+    (["--orchestrator", "swarm", "--target", "tmpfs", "--run-id", ""], "run id '' is not accepted"),
+    (["--orchestrator", "k8s", "--storage-class", "standard", "--image", "r/p:1", "--run-id", ""],
+     "run id '' is not accepted"),
 ]
 
 
