@@ -51,15 +51,25 @@ def fits(df):
     return fit_groups(df)
 
 
-def compare_frame(pred=(10.0, 50.0, 100.0, 300.0), rel=0.2, extrapolates=True):
+def compare_frame(pred=(10.0, 50.0, 100.0, 300.0), rel=0.2, extrapolates=True, holds=True,
+                  ratio_rel=0.05):
     """A compare_to_baseline-shaped frame; the first row is the baseline."""
     p = np.array(pred)
+    ratio = p / p[0]
+    ext = 2560.0 if extrapolates else 1.0
     return pd.DataFrame({
         "target": ["host", "a", "b", "c"][: len(p)], "rw": "read", "direct": 1, "iodepth": 1,
         "dataset_bytes": 40 * GIB, "bs_bytes": 64 * KIB, "blocks": 40 * GIB // (64 * KIB),
-        "predicted_s": p, "low_s": p * (1 - rel), "high_s": p * (1 + rel),
-        "extrapolates": extrapolates, "reason": "N 655360 outside the measured 1..256",
-        "baseline_s": p[0], "ratio_to_baseline": p / p[0]})
+        "target_kind": ["host", "local", "tmpfs", "loop"][: len(p)],
+        "driver_opts": ["{}", "{}", '{"size": "512m"}', '{"fs": "ext4", "size": "1g"}'][: len(p)],
+        "predicted_s": p, "mean_low_s": p * (1 - rel / 4), "mean_high_s": p * (1 + rel / 4),
+        "low_s": p * (1 - rel), "high_s": p * (1 + rel), "extrapolation": ext,
+        "extrapolates": extrapolates, "reason": "N 655360 is 2560x the largest N measured",
+        "lack_of_fit_p": 0.5, "holds": holds,
+        "why": "" if holds else "extrapolates 2.56e+03x beyond the largest N measured",
+        "baseline_s": p[0], "ratio_to_baseline": ratio,
+        "ratio_low": np.where(ratio == 1, 1.0, ratio * (1 - ratio_rel)),
+        "ratio_high": np.where(ratio == 1, 1.0, ratio * (1 + ratio_rel)), "ratio_p": 0.01})
 
 
 # ---------------------------------------------------------------- numbers
@@ -119,6 +129,8 @@ def test_fits_display_converts_units(fits):
     assert first_number(row["β (MiB/s)"]) == pytest.approx(BETA / MIB, rel=0.05)
     assert first_number(row["B_half (KiB)"]) == pytest.approx(ALPHA * BETA / KIB, rel=0.05)
     assert row["T₀ (µs)"].count("[") == 1 and row["n"] == len(NS) * len(BS) * 3
+    assert row["c (ms/MiB)"].count("[") == 1 and row["holds"] == "yes"
+    assert float(row["lack of fit p"]) > 0.01
 
 
 def test_size_fits_display_and_prose(df):
@@ -151,6 +163,7 @@ def test_per_block_comparison_shows_the_missing_fixed_cost(df, fits):
     assert row["n_min_tb_error"] < -0.4       # N x T_b has no T_0: far too small at N = 1
     assert abs(row["n_min_full_error"]) < 0.05
     assert row["per_block_s"] == pytest.approx(measured - T0, rel=0.05)
+    assert row["fixed_s"] == pytest.approx(T0, rel=0.1)
     assert "At N = 1 the article's N × T_b is off by" in rt.per_block_md(table)
     assert list(rt.per_block_display(table).frame.columns[:3]) == ["target", "rw", "T_b (µs)"]
 
@@ -164,18 +177,28 @@ def test_half_peak_block_is_a_power_of_two_above_the_upper_bound(fits):
     assert "Blocks of **128 KiB** or larger" in rt.half_peak_md(half)
 
 
-def test_fit_checks_flag_a_poor_fit():
+def test_fit_checks_flag_a_model_that_misses_the_data():
+    bent = points(targets=("tmpfs",))
+    bent["read_time_s"] *= 1 + 0.3 * (bent["blocks"] == 256)  # every repeat, one block count
+    checks = analysis.fit_checks(fit_groups(bent))
+    assert not checks["holds"].iloc[0] and checks["lack_of_fit_p"].iloc[0] < 0.01
+    assert "lack of fit" in checks["why"].iloc[0]
+    assert "does **not** hold for 1 of 1" in rt.checks_md(checks)
+    shown = rt.checks_display(checks).frame
+    assert shown["lack of fit p"].iloc[0] == "< 0.001" and shown["model holds"].iloc[0] == "no"
+
+
+def test_noise_alone_is_not_a_failure_of_the_model():
     noisy = points(targets=("tmpfs",), noise=0.3, seed=1)
+    noisy["read_time_s"] = noisy["read_time_s"].abs()
     checks = analysis.fit_checks(fit_groups(noisy))
-    assert not checks["holds"].iloc[0]
-    assert "relative scatter" in checks["why"].iloc[0]
-    assert "does **not** hold well for 1 of 1" in rt.checks_md(checks)
+    assert checks["rel_sd"].iloc[0] > 0.2 and checks["holds"].iloc[0], checks["why"].iloc[0]
 
 
 def test_fit_checks_pass_a_good_fit(fits):
     checks = analysis.fit_checks(fits)
     assert checks["holds"].all()
-    assert rt.checks_md(checks).startswith("The linear model")
+    assert rt.checks_md(checks).startswith("The model T_d = T₀ + c·B + N (α + B/β) holds for every fit")
     assert (rt.checks_display(checks).frame["why not"] == "–").all()
 
 
@@ -209,28 +232,70 @@ def test_objective_verdicts():
     assert c["headroom"].iloc[0] == pytest.approx(11.0)
     c = analysis.objective_verdicts(compare_frame(pred=(100.0,), rel=0.2), 90.0)
     assert list(c["meets"]) == ["unlikely"]
+    assert (c["measure"] == "").all()
+
+
+def test_objective_verdict_is_unknown_where_the_model_does_not_hold():
+    frame = compare_frame(holds=False)
+    c = analysis.objective_verdicts(frame, 110.0)
+    assert list(c["meets"]) == ["unknown"] * 4
+    assert c["measure"].tolist() == [
+        "voltools sweep --target host --rw read --question 40g@64k",
+        "voltools sweep --target local:name=a --rw read --question 40g@64k",
+        "voltools sweep --target tmpfs:size=512m,name=b --rw read --question 40g@64k",
+        "voltools sweep --target loop:fs=ext4,size=1g,name=c --rw read --question 40g@64k"]
+    shown = rt.objective_display(c).frame
+    assert shown["meets objective"].iloc[0] == "unknown: measure larger N"
+    assert shown["to settle it"].iloc[2].endswith("--question 40g@64k")
+    text = rt.objective_md(c, 110.0)
+    assert "Unknown, the model does not hold at this size" in text and "No verdict can be given" in text
+    assert "--target loop:fs=ext4,size=1g,name=c --rw read --question 40g@64k`" in text
+
+
+def test_target_spec_text_adds_a_name_only_where_it_is_not_the_default():
+    row = {"target": "fast", "target_kind": "tmpfs", "driver_opts": '{"size": "1g"}'}
+    assert analysis.target_spec_text(row) == "tmpfs:size=1g,name=fast"
+    assert analysis.target_spec_text({"target": "loop-xfs", "target_kind": "loop",
+                                      "driver_opts": '{"fs": "xfs", "size": "2g"}'}) == "loop:fs=xfs,size=2g"
+    assert analysis.target_spec_text({"target": "host"}) == "host"
+    assert analysis.size_token(3 * 1024**2 + 1) == str(3 * 1024**2 + 1)
 
 
 def test_compare_display_and_prose():
     c = analysis.objective_verdicts(compare_frame(), 110.0)
     shown = rt.compare_display(c).frame
-    assert list(shown.columns) == ["target", "rw", "predicted", "95% interval", "× baseline",
-                                   "extrapolated", "meets objective"]
-    assert shown["predicted"].iloc[0] == "10.0 s" and shown["95% interval"].iloc[0] == "8.00 s – 12.0 s"
+    assert list(shown.columns) == ["target", "rw", "expected", "95% interval, mean",
+                                   "95% interval, one read", "× baseline [95%]", "extrapolation",
+                                   "model holds", "meets objective"]
+    assert shown["expected"].iloc[0] == "10.0 s" and shown["95% interval, one read"].iloc[0] == "8.00 s – 12.0 s"
+    assert shown["95% interval, mean"].iloc[0] == "9.50 s – 10.5 s"
+    assert shown["× baseline [95%]"].iloc[1] == "×5.00 [4.75, 5.25]"
+    assert shown["extrapolation"].iloc[0] == "2,560×"
     text = rt.read_time_md(c, "host")
-    assert "**40 GiB** in **64 KiB** blocks" in text and "**Extrapolated** (4 of 4" in text
-    assert "Extrapolated" not in rt.read_time_md(compare_frame(extrapolates=False), "host")
+    assert "**40 GiB** in **64 KiB** blocks" in text and "Not established" not in text
+    assert "of one read 8.00 s – 12.0 s" in text
+    bad = analysis.objective_verdicts(compare_frame(holds=False), 110.0)
+    text = rt.read_time_md(bad, "host")
+    assert "**Not established** (4 of 4 predictions): 2,560× beyond the largest N measured at 64 KiB" in text
+    assert shown["× baseline [95%]"].iloc[0] == "baseline"
+    assert ("with\n- `voltools sweep --target host --target local:name=a --target tmpfs:size=512m,name=b "
+            "--target loop:fs=ext4,size=1g,name=c --rw read --question 40g@64k`") in text
     objective = rt.objective_md(c, 110.0)
     assert "Misses it even at the lower 95% bound: c read." in objective
     assert "over the objective by" in objective
     assert "all 4 target/mode pairs" in rt.objective_md(analysis.objective_verdicts(c, 1000.0), 1000.0)
 
 
-def test_baseline_md_says_faster_slower_or_within():
-    c = compare_frame(pred=(100.0, 105.0, 10.0, 500.0), rel=0.2)
+def test_baseline_md_words_follow_the_interval_of_the_ratio():
+    c = compare_frame(pred=(100.0, 111.0, 10.0, 500.0), rel=0.2, ratio_rel=0.04)
     text = rt.baseline_md(c, "host")
-    assert "**a** read: 105 s, within the interval of host" in text
-    assert "**10.0× faster** than host" in text and "**5.00× slower** than host" in text
+    assert "**a** read: 111 s, **11% slower** than host [6.6%, 15%]" in text
+    assert "**10.0× faster** than host [9.62×, 10.4×]" in text and "**5.00× slower** than host" in text
+    same = compare_frame(pred=(100.0, 101.0), ratio_rel=0.03)
+    assert "agrees with host within 5% (×1.01 [0.980, 1.04])" in rt.baseline_md(same, "host")
+    unsure = compare_frame(pred=(100.0, 103.0), ratio_rel=0.1)
+    assert "no difference from host resolved (×1.03 [0.927, 1.13])" in rt.baseline_md(unsure, "host")
+    assert "model not established" in rt.baseline_md(compare_frame(holds=False), "host")
 
 
 def test_baseline_bars_draw_one_bar_per_row_with_whiskers():
@@ -240,7 +305,7 @@ def test_baseline_bars_draw_one_bar_per_row_with_whiskers():
     assert len(ax.patches) == len(c)
     assert any(line.get_label().startswith("objective") for line in ax.get_lines())
     assert ax.get_xlim()[1] >= 350.0
-    assert "95% prediction" in ax.get_title()
+    assert "95% interval of one read" in ax.get_title()
     ax = plots.baseline_bars(c, "host", objective_s=1e5)
     assert "beyond the axis" in ax.get_title()
     matplotlib.pyplot.close("all")
@@ -254,7 +319,8 @@ def test_summary_and_intro(df, fits):
     text = rt.summary_md(c, analysis.half_peak_table(fits), cap, analysis.fit_checks(fits), "host", 600.0)
     share = rt.percent(cap.set_index("target").loc["loop", "holds_share"])
     assert text.count("\n- ") == 4 and f"loop {share} of 1 GiB" in text
-    assert "2 of 2 target/mode pairs meet it" in text
+    assert "0 of 2 target/mode pairs meet it" in text and "2 unknown" in text  # 40 GiB from N <= 256
+    assert "established for 0 of 2" in text
     assert "The dataset does not fit on loop." in text
     meta = {"host": {"cpu": "X", "cpu_count": 2}, "started_at": "2026-01-02T03:04:05Z"}
     assert rt.intro_md("r1", meta, df).startswith("Run **r1**, measured on 2026-01-02 (X, 2 CPUs)")

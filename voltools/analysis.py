@@ -1,9 +1,11 @@
 """Numbers the notebooks need beyond voltools.models: run overview, spread across repeats,
 capacity of sized volumes, the article's T_d = N x T_b beside the full fit, fit checks,
-half-peak block sizes and read-time objective verdicts. Pure functions on DataFrames and fits.
+half-peak block sizes and read-time objective verdicts (with the sweep that would settle an
+unknown one). Pure functions on DataFrames and fits.
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -12,9 +14,6 @@ import pandas as pd
 from . import models
 from .errors import FitError
 from .units import parse_size
-
-R2_MIN = 0.9         # weighted R^2 below this: the line misses much of the variation
-REL_SD_MAX = 0.25    # relative scatter above this: one read is a rough guide only
 
 
 def _usable(points):
@@ -123,8 +122,8 @@ def _median(g, col):
 
 def per_block_comparison(points, fits, bs_bytes):
     """Per fit at one block size: the article's T_d = N x T_b (through the origin) beside the
-    full T_0 + N (alpha + B / beta), each against the median measured T_d at the smallest and
-    largest N (relative errors)."""
+    full T_0 + c B + N (alpha + B / beta), each against the median measured T_d at the smallest
+    and largest N (relative errors); fixed_s is the full model's fixed cost T_0 + c B there."""
     bs = parse_size(bs_bytes, "block size")
     rows = []
     for fit in fits.values():
@@ -134,7 +133,8 @@ def per_block_comparison(points, fits, bs_bytes):
         n_lo, n_hi = float(med.index.min()), float(med.index.max())
         row = {**fit.key, "bs_bytes": bs, "tb_s": pb.tb_s, "tb_low_s": pb.ci[0],
                "tb_high_s": pb.ci[1], "tb_rel_sd": pb.rel_sd, "t0_s": fit.t0_s,
-               "per_block_s": fit.per_block_s(bs), "full_rel_sd": fit.rel_sd}
+               "fixed_s": fit.t0_s + fit.c_s_per_byte * bs, "per_block_s": fit.per_block_s(bs),
+               "full_rel_sd": fit.rel_sd}
         for tag, n in (("n_min", n_lo), ("n_max", n_hi)):
             measured = float(med.loc[n])
             row[f"{tag}"] = int(n)
@@ -144,19 +144,20 @@ def per_block_comparison(points, fits, bs_bytes):
     return pd.DataFrame(rows)
 
 
-def fit_checks(fits, r2_min=R2_MIN, rel_sd_max=REL_SD_MAX):
-    """Per fit: weighted R^2, relative scatter, largest relative residual, and whether the
-    linear model holds (no warnings, R^2 >= r2_min, scatter <= rel_sd_max) with the reasons."""
+def fit_checks(fits):
+    """Per fit: weighted R^2, relative scatter of all points about the fit, the noise of one read
+    at the longest reads measured, the lack-of-fit p-value, the largest relative residual, the
+    fast outliers left out, and whether the model holds (ReadTimeFit.holds: lack of fit not
+    significant, no curvature, runs, cache, memory, queue-depth or mixed-group problem) with the
+    reasons. Scatter and R^2 are shown, not judged: small reads are noisy, and the intervals
+    carry that noise; a model that misses the data is what the tests find."""
     rows = []
     for fit in fits.values():
-        why = list(fit.warnings)
-        if fit.r2_weighted < r2_min:
-            why.append(f"weighted R² {fit.r2_weighted:.2f} < {r2_min:g}")
-        if fit.rel_sd > rel_sd_max:
-            why.append(f"relative scatter {fit.rel_sd:.0%} > {rel_sd_max:.0%}")
         rows.append({**fit.key, "r2_weighted": fit.r2_weighted, "rel_sd": fit.rel_sd,
+                     "long_read_rel_sd": float(fit.noise.rel_sd(fit.noise.t_range_s[1])),
+                     "lack_of_fit_p": fit.lack_of_fit_p,
                      "max_abs_residual": float(np.max(np.abs(fit.residuals))), "n": fit.n,
-                     "holds": not why, "why": "; ".join(why)})
+                     "outliers": fit.outliers, "holds": fit.holds, "why": "; ".join(fit.problems)})
     return pd.DataFrame(rows)
 
 
@@ -187,20 +188,83 @@ def _pow2_at_least(value, floor=512):
     return float(max(floor, 2 ** math.ceil(math.log2(value))))
 
 
-VERDICTS = ("yes", "likely", "unlikely", "no")
+VERDICTS = ("yes", "likely", "unlikely", "no", "unknown")
+UNKNOWN = "unknown: measure larger N"
 
 
 def objective_verdicts(compare, objective_s):
-    """compare_to_baseline rows with `meets`: 'yes' (even the 95% upper bound is within the
-    objective), 'likely' (the prediction is, its upper bound not), 'unlikely' (only the lower
-    bound is), 'no'; and `headroom` = objective / prediction."""
+    """compare_to_baseline rows with `meets` and `headroom` = objective / expected time.
+
+    Where the prediction holds, `meets` grades the interval of one read: 'yes' (even its 95%
+    upper bound is within the objective), 'likely' (the expected time is, its upper bound not),
+    'unlikely' (only the lower bound is), 'no'. Where it does not hold (the model fails its
+    tests there, or the question lies more than 4x beyond the largest N measured), `meets` is
+    'unknown' and `measure` gives the sweep that would measure near the question."""
     out = compare.copy()
     obj = float(objective_s)
-    out["meets"] = np.select(
-        [out["high_s"] <= obj, out["predicted_s"] <= obj, out["low_s"] <= obj],
-        list(VERDICTS[:3]), default=VERDICTS[3])
+    holds = out["holds"].astype(bool) if "holds" in out.columns else pd.Series(True, index=out.index)
+    graded = np.select([out["high_s"] <= obj, out["predicted_s"] <= obj, out["low_s"] <= obj],
+                       list(VERDICTS[:3]), default=VERDICTS[3])
+    out["meets"] = np.where(holds, graded, VERDICTS[4])
     out["headroom"] = obj / out["predicted_s"]
+    out["measure"] = [("" if ok else measure_command(row)) for ok, (_, row) in zip(holds, out.iterrows())]
     return out
+
+
+def measure_command(row):
+    """The sweep that measures near a compare_to_baseline row's question: its target, read mode,
+    direct/iodepth when not 1, and `--question SIZE@BS` (which adds large-N points at BS)."""
+    parts = ["voltools sweep", f"--target {target_spec_text(row)}"]
+    if row.get("rw") is not None:
+        parts.append(f"--rw {row['rw']}")
+    for col in ("direct", "iodepth"):
+        if row.get(col) is not None and not pd.isna(row.get(col)) and int(row[col]) != 1:
+            parts.append(f"--{col} {int(row[col])}")
+    parts.append(f"--question {size_token(row['dataset_bytes'])}@{size_token(row['bs_bytes'])}")
+    return " ".join(parts)
+
+
+def measure_commands(rows):
+    """The fewest sweeps that measure near the questions of several compare_to_baseline rows: one
+    per (question, direct, iodepth), every target and read mode of its rows in it."""
+    commands = []
+    cols = [c for c in ("dataset_bytes", "bs_bytes", "direct", "iodepth") if c in rows.columns]
+    for _, group in rows.groupby(cols, sort=False, dropna=False) if cols else [(None, rows)]:
+        first = group.iloc[0]
+        parts = ["voltools sweep"]
+        parts += [f"--target {t}" for t in dict.fromkeys(target_spec_text(r) for _, r in group.iterrows())]
+        if "rw" in group.columns:
+            parts.append("--rw " + ",".join(dict.fromkeys(str(v) for v in group["rw"])))
+        for col in ("direct", "iodepth"):
+            if col in group.columns and not pd.isna(first[col]) and int(first[col]) != 1:
+                parts.append(f"--{col} {int(first[col])}")
+        parts.append(f"--question {size_token(first['dataset_bytes'])}@{size_token(first['bs_bytes'])}")
+        commands.append(" ".join(parts))
+    return commands
+
+
+def target_spec_text(row):
+    """The --target text of a row: kind[:key=value,...], name=... where not the default name."""
+    name = str(row.get("target"))
+    kind = row.get("target_kind") or name
+    try:
+        options = json.loads(row.get("driver_opts") or "{}")
+    except (TypeError, ValueError):
+        options = {}
+    default_name = f"loop-{options.get('fs', 'ext4')}" if kind == "loop" else kind
+    items = [f"{k}={v}" for k, v in sorted(options.items()) if v not in ("", None)]
+    if name != default_name:
+        items.append(f"name={name}")
+    return kind + (":" + ",".join(items) if items else "")
+
+
+def size_token(n_bytes):
+    """Bytes as the shortest exact size argument: 42949672960 -> '40g', 65536 -> '64k'."""
+    n = int(n_bytes)
+    for suffix, unit in (("t", 1024**4), ("g", 1024**3), ("m", 1024**2), ("k", 1024)):
+        if n >= unit and n % unit == 0:
+            return f"{n // unit}{suffix}"
+    return str(n)
 
 
 def pick_baseline(fits, preferred="host"):

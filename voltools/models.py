@@ -1,16 +1,34 @@
 """Fitted volume models on the points table (one row per measured point).
 
-Read time: T_d = T_0 + N (alpha + B / beta), weighted least squares (weights 1 / T_d^2) on the
-regressors (1, N, N B). Allocation: allocated_bytes = slope * size_bytes + intercept.
-Pure functions returning small frozen dataclasses; no plotting, no Docker.
+Read time (fit_read_time, fit_groups): T_d = T_0 + c B + N (alpha + B / beta). The first block
+costs extra in proportion to B (c, about 0.5-0.7 ms per MiB on the sample's disks): without that
+column a pure-error lack-of-fit test rejects every disk group of the sample, with it none. The
+mean is linear in (T_0, c, alpha, 1/beta) with regressors (1, B, N, N B) and is fitted by
+statsmodels as a Gamma GLM with identity link: weights on the fitted mean, iterated (1/mu^2 times
+the noise model below), not on the observed time (weights 1/T_obs^2 bias the fit by about
+-2 sigma^2: -7% at 20% scatter). statsmodels gives the parameters, their covariance, the interval
+of the expected time (`get_prediction`) and the tests; this module only arranges them.
+
+The noise of one read is measured, not assumed: from the repeats of each (N, B) cell, as a
+relative variance that falls with the time read (see ReadNoise). The pure error of the repeats
+gives a lack-of-fit F test per group; a score test for a per-byte time that drifts with the
+amount read and a runs test catch regime changes the F test has too little power for. Reads far
+faster than the model and their cell's other repeats (a cache hit, a short read) are left out and
+counted. A prediction says how far it extrapolates (the question's N over the largest N measured
+at its B) and whether the model `holds` there.
+
+Allocation: allocated_bytes = slope * size_bytes + intercept. Pure functions returning small
+frozen dataclasses; no plotting, no Docker, no printing.
 """
 from __future__ import annotations
 
 import math
+import warnings as pywarnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
 
 from .errors import FitError, UsageError
@@ -18,15 +36,24 @@ from .units import format_bytes, parse_size
 
 DEFAULT_BY = ("target", "rw", "direct", "iodepth")
 LEVEL = 0.95
-CURVATURE_P = 0.001      # significance of the quadratic-in-N term
-CURVATURE_SHARE = 0.05   # ... and its share of T_d at the largest N, to be worth a warning
-RUNS_P = 0.01            # runs test on per-(N, B) median residuals sorted by N*B
+LACK_OF_FIT_P = 0.01     # pure-error F test: below this the model misses the cell means
+CURVATURE_P = 0.01       # score test of a per-byte time drifting with log(N B)
+RUNS_P = 0.01            # runs test on per-cell mean residuals sorted by N*B
 RUNS_MIN_CELLS = 10
+EXTRAPOLATION_MAX = 4.0  # a prediction beyond 4x the largest N measured at its B does not hold
+FAST_OUTLIER_Z = 3.0     # a read this many noise sds faster than the model is a fast outlier...
+CELL_OUTLIER_Z = 2.5     # ... if also this many below its cell's other repeats
+SCREEN_K = 4.0           # first screen: robust spreads below the cell median
+REL_SD_FLOOR = 1e-4      # relative noise never taken below 0.01% (identical repeats)
+PARAM_NAMES = ("t0_s", "c_s_per_byte", "alpha_s", "inv_beta_s_per_byte")
 
 _READ_COLS = ("blocks", "bs_bytes", "read_time_s")
 _EXTRA_COLS = ("error", "direct", "iodepth", "numjobs", "memory_limit_bytes", "size_bytes",
-               "read_time_source", "target", "rw")
+               "read_time_source", "target", "rw", "target_kind", "driver_opts")
 _MIX_COLS = ("target", "rw", "direct", "iodepth", "numjobs", "read_time_source")
+_SPEC_COLS = ("target_kind", "driver_opts")
+_WEIGHT_ROUNDS = 25      # weights on the fitted mean: refits until the parameters settle
+_OUTLIER_ROUNDS = 6      # fast-outlier flags: refits until the set settles
 
 
 class InsufficientDataError(FitError):
@@ -84,52 +111,366 @@ def _fmt_values(values, limit=6):
     return text + (", ..." if len(vals) > limit else "")
 
 
-def _wls(X, y):
-    """Least squares with weights 1/y^2 (relative residuals), column-scaled for conditioning.
-
-    Returns (params, cov, relative residuals, rank, residual variance)."""
-    Xs = X / y[:, None]
-    scale = np.linalg.norm(Xs, axis=0)
-    Xn = Xs / scale
-    coef, _, rank, _ = np.linalg.lstsq(Xn, np.ones_like(y), rcond=None)
-    params = coef / scale
-    resid = 1.0 - Xs @ params
-    dof = len(y) - X.shape[1]
-    s2 = float(resid @ resid / dof) if dof > 0 else math.nan
-    cov = s2 * np.linalg.pinv(Xn.T @ Xn) / np.outer(scale, scale)
-    return params, cov, resid, int(rank), s2
+def _times(factor):
+    """A factor as '4x', '2.5x', '2,560x'."""
+    return f"{factor:,.0f}x" if factor >= 10 else f"{factor:.3g}x"
 
 
-# ---------------------------------------------------------------- read time
+def _gamma_glm(y, X, var_weights=None, *, start=None, scale="X2"):
+    """statsmodels' Gamma GLM with identity link (variance prop. to mu^2 / var_weights), t-based
+    inference; None when it cannot be fitted (no convergence, non-finite or non-positive mean).
+
+    The identity link is what makes the parameters the model's own (seconds, seconds per byte);
+    statsmodels warns that it does not keep mu > 0 by itself, so the result is checked instead."""
+    if start is None:
+        w = (var_weights if var_weights is not None else 1.0) / np.square(y)
+        start = sm.WLS(y, X, weights=w).fit().params
+    with pywarnings.catch_warnings():
+        pywarnings.simplefilter("ignore")
+        try:
+            model = sm.GLM(y, X, family=sm.families.Gamma(sm.families.links.Identity()),
+                           var_weights=var_weights)
+            res = model.fit(start_params=start, scale=scale, use_t=True, maxiter=100)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError, ZeroDivisionError):
+            return None
+    if not (np.all(np.isfinite(res.params)) and np.all(res.fittedvalues > 0)
+            and np.isfinite(res.scale) and res.scale > 0):
+        return None
+    return res
+
+
+# ---------------------------------------------------------------- read time: the noise of a read
+
+NOISE_COMPONENTS = "a + b T_ref / T"
+NOISE_POOLED = "pooled"
+NOISE_SCATTER = "scatter about the fit"
+
+
+@dataclass(frozen=True, eq=False)
+class ReadNoise:
+    """Relative variance of one read, sigma^2(T) = Var(T_d) / T^2, against its expected time T.
+
+    Measured from the repeats: each (N, B) cell measured more than once gives s^2, the variance of
+    its repeats over their mean squared, with (repeats - 1) degrees of freedom. The form is two
+    variance components, sigma^2(T) = a + b T_ref / T: a share `a` that scales with the read (the
+    device's state, the CPU clock: what repeats of a 4 GiB read show) and independent jitter per
+    block, whose share falls as 1/T. statsmodels fits it as a Gamma GLM with identity link on the
+    cells' s^2 (weights: their degrees of freedom). On a machine whose relative noise falls slower
+    than 1/T it overstates the floor `a` (simulated: sd 8.9% estimated for a true 7.1%): intervals
+    err wide, not narrow. Where fewer than 3 cells repeat, or the two-component fit fails or goes
+    negative, the cells are pooled (one relative variance); where none repeats, the scatter about
+    the fit stands in (misfit included, the only estimate left).
+
+    Extrapolation: sigma^2 is evaluated at T clamped to `t_range_s`, the cells' measured mean
+    times; beyond the longest cell the noise is taken as that cell's, not extrapolated along the
+    fitted curve. `dof_at` gives the effective degrees of freedom of the estimate at T
+    (2 / Var(log sigma^2)), which the interval of one read uses for its t quantile."""
+
+    form: str
+    params: tuple
+    t_ref_s: float
+    t_range_s: tuple
+    cells: int
+    dof: float
+    result: object = field(default=None, repr=False)
+
+    def _exog(self, t):
+        t = np.clip(t, *self.t_range_s)
+        if self.form == NOISE_COMPONENTS:
+            return np.column_stack([np.ones(t.size), self.t_ref_s / t])
+        return np.ones((t.size, 1))
+
+    def rel_var(self, mean_s):
+        """Relative variance of one read whose expected time is `mean_s` (floored)."""
+        t = np.asarray(mean_s, dtype=float)
+        if self.result is None:
+            out = np.full(t.shape, float(self.params[0]))
+        else:
+            out = np.asarray(self.result.predict(self._exog(t.ravel()))).reshape(t.shape)
+        out = np.maximum(out, REL_SD_FLOOR**2)
+        return float(out) if out.ndim == 0 else out
+
+    def rel_sd(self, mean_s):
+        """Relative standard deviation of one read at `mean_s`."""
+        return np.sqrt(self.rel_var(mean_s))
+
+    def dof_at(self, mean_s):
+        """Effective degrees of freedom of the variance estimate at `mean_s`."""
+        t = np.asarray(mean_s, dtype=float)
+        if self.result is None:
+            out = np.full(t.shape, float(self.dof))
+        else:
+            pred = self.result.get_prediction(self._exog(t.ravel()))
+            ratio = np.asarray(pred.predicted_mean) / np.asarray(pred.se_mean)
+            out = np.clip(2 * ratio**2, 1.0, 1e6).reshape(t.shape)
+        return float(out) if out.ndim == 0 else out
+
+
+def _fit_noise(cell_mean_s, cell_rel_var, cell_dof, fallback):
+    """ReadNoise from per-cell relative variances (cells with dof 0 are ignored); fallback() gives
+    (relative variance, dof) where no cell repeats."""
+    rep = cell_dof > 0
+    if not rep.any():
+        fallback_var, fallback_dof = fallback()
+        return ReadNoise(NOISE_SCATTER, (float(fallback_var),), math.nan, (0.0, math.inf), 0,
+                         float(fallback_dof))
+    t, k = cell_mean_s[rep], cell_dof[rep]
+    s2 = np.maximum(cell_rel_var[rep], REL_SD_FLOOR**2)
+    t_range = (float(t.min()), float(t.max()))
+    if rep.sum() >= 3 and t_range[1] > 2 * t_range[0]:
+        exog = np.column_stack([np.ones_like(t), t_range[0] / t])
+        res = _gamma_glm(s2, exog, k, start=sm.WLS(s2, exog, weights=k).fit().params)
+        ends = np.array([[1.0, 1.0], [1.0, t_range[0] / t_range[1]]])
+        if res is not None and np.all(res.predict(ends) > 0):
+            return ReadNoise(NOISE_COMPONENTS, tuple(map(float, res.params)), t_range[0], t_range,
+                             int(rep.sum()), float(k.sum()), res)
+    pooled = float((k * s2).sum() / k.sum())
+    res = _gamma_glm(s2, np.ones((len(s2), 1)), k, start=np.array([pooled])) if len(s2) > 1 else None
+    return ReadNoise(NOISE_POOLED, (pooled,), t_range[0], t_range, int(rep.sum()), float(k.sum()),
+                     res)
+
+
+# ---------------------------------------------------------------- read time: the fit
+
+def read_time_design(blocks, bs_bytes):
+    """Regressors (1, B, N, N B) of T_d = T_0 + c B + N alpha + N B / beta, one row per point."""
+    n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))
+    return np.stack([np.ones_like(n), b, n, n * b], axis=-1)
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """Points grouped by distinct (N, B): `of` maps each point to its cell."""
+
+    n: np.ndarray
+    b: np.ndarray
+    of: np.ndarray
+
+    @classmethod
+    def of_points(cls, N, B):
+        keys, inverse = np.unique(np.column_stack([N, B]), axis=0, return_inverse=True)
+        return cls(keys[:, 0], keys[:, 1], inverse.ravel())
+
+    def __len__(self):
+        return len(self.n)
+
+    def sums(self, values, mask):
+        return np.bincount(self.of, weights=np.where(mask, values, 0.0), minlength=len(self))
+
+    def counts(self, mask):
+        return np.bincount(self.of, weights=mask.astype(float), minlength=len(self))
+
+
+@dataclass(frozen=True, eq=False)
+class _State:
+    """One round of the fit: kept points, the noise model, the GLM on cell means."""
+
+    keep: np.ndarray
+    count: np.ndarray
+    mean: np.ndarray
+    noise: ReadNoise
+    cell_fit: object
+
+
+def _screen_fast(cells, T):
+    """First guess at fast outliers, before any fit: more than SCREEN_K robust spreads below the
+    median of their cell on the log scale (spread: the larger of the cell's own and the pooled
+    median absolute deviation); only cells of 3 or more repeats."""
+    logt = np.log(T)
+    frame = pd.DataFrame({"cell": cells.of, "d": logt})
+    dev = logt - frame.groupby("cell")["d"].transform("median").to_numpy()
+    size = np.bincount(cells.of)[cells.of]
+    own = pd.Series(np.abs(dev)).groupby(cells.of).transform("median").to_numpy()
+    nonzero = np.abs(dev)[(dev != 0) & (size >= 3)]
+    pooled = float(np.median(nonzero)) if nonzero.size else math.inf
+    return (size >= 3) & (dev < -SCREEN_K * 1.4826 * np.maximum(own, pooled))
+
+
+def _fit_round(Xs, T, cells, keep, start, fallback):
+    """Noise model from the kept repeats, then the Gamma GLM on the cell means with weights
+    count / sigma^2(mu), refitted until the weights (on the fitted mean) settle."""
+    count = cells.counts(keep)
+    mean = cells.sums(T, keep) / np.maximum(count, 1)
+    dev2 = np.where(keep, (T / mean[cells.of] - 1.0) ** 2, 0.0)
+    dof = np.maximum(count - 1, 0)
+    rel_var = np.bincount(cells.of, weights=dev2, minlength=len(cells)) / np.maximum(dof, 1)
+    noise = _fit_noise(mean, rel_var, dof, fallback)
+    have = count > 0
+    Xc = Xs[np.unique(cells.of, return_index=True)[1]][have]
+    params, cell_fit = start, None
+    for _ in range(_WEIGHT_ROUNDS):
+        weights = count[have] / noise.rel_var(Xc @ params)
+        cell_fit = _gamma_glm(mean[have], Xc, weights, start=params)
+        if cell_fit is None:
+            raise InsufficientDataError("the read-time GLM did not converge to positive times; "
+                                        "the data do not support T_0 + c B + N (alpha + B / beta)")
+        settled = np.allclose(cell_fit.params, params, rtol=1e-7, atol=0)
+        params = cell_fit.params
+        if settled:
+            break
+    return _State(keep, count, mean, noise, cell_fit)
+
+
+def _fast_outliers(state, Xs, T, cells):
+    """Points far faster than the model predicts without them and than their cell's other
+    repeats: z = log(T / mu_(i)) below -FAST_OUTLIER_Z noise sds (mu_(i) the leave-one-out mean,
+    leverage from the cell GLM) and log T below the mean log of the cell's other repeats by more
+    than CELL_OUTLIER_Z sds of that difference; only in cells of 3 or more repeats, never all of
+    a cell. A cell whose repeats agree with each other but not with the model is the model's
+    misfit: it stays, for the lack-of-fit test to see."""
+    mu = Xs @ state.cell_fit.params
+    hat_cell = np.zeros(len(cells))
+    hat_cell[state.count > 0] = state.cell_fit.get_hat_matrix_diag(observed=False)
+    lev = np.where(state.keep, hat_cell[cells.of] / np.maximum(state.count[cells.of], 1), 0.0)
+    mu_loo = np.where(state.keep, T - (T - mu) / np.maximum(1 - lev, 1e-6), mu)
+    mu_loo = np.maximum(mu_loo, np.finfo(float).tiny)
+    log_var = np.log1p(state.noise.rel_var(mu))
+    z_model = (np.log(T / mu_loo) + log_var / 2) / np.sqrt(log_var)
+    logt = np.log(T)
+    size = np.bincount(cells.of)[cells.of]
+    others = np.maximum(size - 1, 1)
+    mean_others = (np.bincount(cells.of, weights=logt)[cells.of] - logt) / others
+    z_cell = (logt - mean_others) / np.sqrt(log_var * (1 + 1 / others))
+    fast = (z_model < -FAST_OUTLIER_Z) & (z_cell < -CELL_OUTLIER_Z)
+    n_fast = np.bincount(cells.of, weights=fast.astype(float))[cells.of]
+    return fast & (size >= 3) & (n_fast < size)
+
+
+def _fit_with_outliers(Xs, T, cells, fallback):
+    """Rounds of fit and fast-outlier flags until the flagged set settles."""
+    start = sm.WLS(T, Xs, weights=1.0 / T**2).fit().params
+    out = _screen_fast(cells, T)
+    for _ in range(_OUTLIER_ROUNDS):
+        state = _fit_round(Xs, T, cells, ~out, start, fallback)
+        new = _fast_outliers(state, Xs, T, cells)
+        if np.array_equal(new, out):
+            return state
+        out, start = new, state.cell_fit.params
+    return _fit_round(Xs, T, cells, ~out, start, fallback)
+
+
+def _scatter_fallback(Xs, T):
+    """(relative variance, dof) of the scatter about an unweighted-noise fit: the noise of one
+    read where no cell was repeated."""
+    res = _gamma_glm(T, Xs)
+    if res is None:
+        raise InsufficientDataError("the read-time GLM did not converge to positive times")
+    return float(res.scale), float(res.df_resid)
+
+
+@dataclass(frozen=True)
+class LackOfFit:
+    """Pure-error lack-of-fit F test on the Pearson scale: F = (SS_lof / (m - p)) / (SS_pe / (n - m))
+    over m distinct (N, B) cells, n points, p parameters."""
+
+    f: float
+    p_value: float
+    df_lof: int
+    df_pe: int
+    cells: int
+
+
+def _lack_of_fit(pearson, cells, keep, n_params):
+    """LackOfFit from the Pearson residuals of the kept points (NaN where it cannot be tested)."""
+    count = cells.counts(keep)
+    m = int((count > 0).sum())
+    r = np.zeros(len(keep))
+    r[keep] = pearson
+    rbar = cells.sums(r, keep) / np.maximum(count, 1)
+    ss_pe = float(np.sum(np.where(keep, (r - rbar[cells.of]) ** 2, 0.0)))
+    ss_lof = float(np.sum(count * rbar**2))
+    df_lof, df_pe = m - n_params, int(keep.sum()) - m
+    if df_lof <= 0 or df_pe <= 0 or ss_pe <= 0:
+        return LackOfFit(math.nan, math.nan, df_lof, df_pe, m)
+    f = (ss_lof / df_lof) / (ss_pe / df_pe)
+    return LackOfFit(float(f), float(stats.f.sf(f, df_lof, df_pe)), df_lof, df_pe, m)
+
+
+def _fit_arrays(cols, key):
+    """The read-time fit on a dict of column arrays (one group)."""
+    ok = ~np.isnan(cols["read_time_s"])
+    if "error" in cols:
+        ok &= cols["error"] == 0
+    excluded = int((~ok).sum())
+    N, B, T = cols["blocks"][ok], cols["bs_bytes"][ok], cols["read_time_s"][ok]
+    _check_read_data(N, B, T, excluded)
+    X = read_time_design(N, B)
+    scale = np.abs(X).max(axis=0)
+    Xs = X / scale
+    cells = _Cells.of_points(N, B)
+    if np.linalg.matrix_rank(Xs[np.unique(cells.of, return_index=True)[1]]) < len(PARAM_NAMES):
+        raise InsufficientDataError(
+            f"regressors (1, B, N, N*B) are collinear over the {len(cells)} measured (N, B) pairs; "
+            "measure at least 4 pairs not on one line (e.g. 2 N at each of 2 B)")
+    state = _fit_with_outliers(Xs, T, cells, lambda: _scatter_fallback(Xs, T))
+    keep = state.keep
+    mu_keep = Xs[keep] @ state.cell_fit.params
+    var_weights = 1.0 / state.noise.rel_var(mu_keep)
+    res = _gamma_glm(T[keep], Xs[keep], var_weights, start=state.cell_fit.params)
+    if res is None:
+        raise InsufficientDataError("the read-time GLM did not converge to positive times")
+    lof = _lack_of_fit(np.asarray(res.resid_pearson), cells, keep, len(PARAM_NAMES))
+    return _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, state.noise, lof,
+                      var_weights, cells)
+
+
+# ---------------------------------------------------------------- read time: results
 
 @dataclass(frozen=True, eq=False)
 class Prediction:
-    """Predicted read time with a prediction interval (relative-noise model)."""
+    """Read time of N blocks of B bytes, and how far to trust it.
+
+    mean_s with mean_low_s..mean_high_s: the expected time and its `level` interval (statsmodels'
+    get_prediction: parameter uncertainty only). low_s..high_s: the interval of one read, the mean's
+    uncertainty combined with the noise of a read of that length (ReadNoise), on the log scale
+    (a read's noise is multiplicative), with a t quantile whose degrees of freedom combine both
+    (Welch-Satterthwaite). extrapolation: N over the largest N measured at B (1 inside; see
+    ReadTimeFit.extrapolation). holds: the fit holds (ReadTimeFit.holds) and extrapolation <= 4;
+    `why` says why not. Arrays in, arrays out (holds too); scalars in, floats out."""
 
     blocks: object
     bs_bytes: object
     mean_s: object
+    mean_se_s: object
+    mean_low_s: object
+    mean_high_s: object
     low_s: object
     high_s: object
     level: float
+    extrapolation: object
+    lack_of_fit_p: float
+    holds: object
     extrapolates: bool
     reason: str = ""
+    why: str = ""
+    noise_rel_sd: object = math.nan
 
     @property
     def interval(self):
+        """The interval of one read, (low_s, high_s)."""
         return (self.low_s, self.high_s)
+
+    @property
+    def mean_interval(self):
+        """The interval of the expected time, (mean_low_s, mean_high_s)."""
+        return (self.mean_low_s, self.mean_high_s)
 
 
 @dataclass(frozen=True, eq=False)
 class ReadTimeFit:
-    """T_d = T_0 + N (alpha + B / beta) fitted to one group of points.
+    """T_d = T_0 + c B + N (alpha + B / beta) fitted to one group of points.
 
-    ci/se map 't0_s', 'alpha_s', 'inv_beta_s_per_byte', 'beta_bytes_per_s', 'b_half_bytes' to
-    95% intervals / standard errors; residuals are relative, (T_d - fit) / T_d, aligned with
-    blocks and bs_bytes; rel_sd is their standard deviation; warnings are plain English."""
+    ci/se map 't0_s', 'c_s_per_byte', 'alpha_s', 'inv_beta_s_per_byte', 'beta_bytes_per_s',
+    'b_half_bytes' to `level` intervals / standard errors (t-based, from statsmodels; beta's by
+    inverting 1/beta's, B_half's by the delta method). residuals are relative to the fitted mean,
+    (T_d - fit) / fit, aligned with blocks, bs_bytes and read_time_s (the points fitted: usable
+    and not a fast outlier); rel_sd is their scatter. `problems` are the warnings that say the
+    model does not describe the data; `warnings` holds them and the notes. `model` is the
+    statsmodels GLM result (design scaled by `design_scale`), `noise` the ReadNoise."""
 
     key: dict
     t0_s: float
+    c_s_per_byte: float
     alpha_s: float
     beta_bytes_per_s: float
     inv_beta_s_per_byte: float
@@ -141,24 +482,46 @@ class ReadTimeFit:
     n: int
     dof: int
     excluded: int
+    outliers: int
     blocks_range: tuple
     bs_range: tuple
     warnings: list
+    problems: list
+    lack_of_fit: LackOfFit
+    noise: ReadNoise
+    largest_n: tuple
+    target_spec: dict
     level: float = LEVEL
     cov: np.ndarray = field(default=None, repr=False)
     residuals: np.ndarray = field(default=None, repr=False)
     blocks: np.ndarray = field(default=None, repr=False)
     bs_bytes: np.ndarray = field(default=None, repr=False)
+    read_time_s: np.ndarray = field(default=None, repr=False)
+    var_weights: np.ndarray = field(default=None, repr=False)
+    design_scale: np.ndarray = field(default=None, repr=False)
+    model: object = field(default=None, repr=False)
 
     @property
     def params(self):
-        """(T_0, alpha, 1/beta) as an array, the order of `cov`."""
-        return np.array([self.t0_s, self.alpha_s, self.inv_beta_s_per_byte])
+        """(T_0, c, alpha, 1/beta) as an array, the order of `cov` and PARAM_NAMES."""
+        return np.array([self.t0_s, self.c_s_per_byte, self.alpha_s, self.inv_beta_s_per_byte])
 
     @property
     def b_half_bytes(self):
         """Block size reaching half the streaming bandwidth: alpha * beta."""
         return self.alpha_s * self.beta_bytes_per_s
+
+    @property
+    def lack_of_fit_p(self):
+        """p-value of the pure-error lack-of-fit F test (NaN where it cannot be tested)."""
+        return self.lack_of_fit.p_value
+
+    @property
+    def holds(self):
+        """True when nothing says the model does not describe these data: lack of fit tested and
+        not significant (p >= 0.01), no curvature or runs, no cache, memory, queue-depth or
+        mixed-group condition, a positive 1/beta."""
+        return not self.problems
 
     def throughput(self, bs_bytes):
         """Asymptotic throughput B / (alpha + B / beta) in bytes/s (large N)."""
@@ -172,27 +535,88 @@ class ReadTimeFit:
         out = self.alpha_s + b * self.inv_beta_s_per_byte
         return float(out) if out.ndim == 0 else out
 
-    def predict(self, blocks, bs_bytes, level=LEVEL):
-        """Mean read time of N blocks of B bytes with a `level` prediction interval."""
+    def extrapolation(self, blocks, bs_bytes):
+        """N over the largest N measured at B (1 when inside). At a B not measured, the smaller
+        of the largest N measured at the two nearest block sizes; beyond the measured B, also
+        times B / B_max (or B_min / B)."""
+        sizes = np.array([b for b, _ in self.largest_n], dtype=float)
+        nmax = np.array([n for _, n in self.largest_n], dtype=float)
         n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))
-        X = np.stack([np.ones_like(n), n, n * b], axis=-1)
-        mean = X @ self.params
-        var = mean**2 * self.rel_sd**2 + np.einsum("...i,ij,...j->...", X, self.cov, X)
-        half = _tcrit(self.dof, level) * np.sqrt(var)
-        reason = self._extrapolation(n, b)
-        conv = float if n.ndim == 0 else np.asarray
-        return Prediction(_py(blocks) if n.ndim == 0 else n, _py(bs_bytes) if n.ndim == 0 else b,
-                          conv(mean), conv(mean - half), conv(mean + half), level,
-                          bool(reason), reason)
+        idx = np.searchsorted(sizes, b)
+        at = np.clip(idx, 0, len(sizes) - 1)
+        below = nmax[np.clip(idx - 1, 0, len(sizes) - 1)]
+        ref = np.where(sizes[at] == b, nmax[at], np.minimum(below, nmax[at]))
+        b_factor = np.maximum(1.0, np.maximum(b / sizes[-1], sizes[0] / b))
+        out = np.maximum(1.0, n / ref) * b_factor
+        return float(out) if out.ndim == 0 else out
 
-    def _extrapolation(self, n, b):
+    def predict(self, blocks, bs_bytes, level=LEVEL):
+        """Prediction of the read time of N blocks of B bytes (see Prediction)."""
+        n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))
+        exog = read_time_design(n.ravel(), b.ravel()) / self.design_scale
+        frame = self.model.get_prediction(exog).summary_frame(alpha=1 - level)
+        mean, se = frame["mean"].to_numpy(), frame["mean_se"].to_numpy()
+        low, high = self._one_read(mean, se, level)
+        ext = np.asarray(self.extrapolation(n.ravel(), b.ravel()), dtype=float)
+        holds = self.holds & (ext <= EXTRAPOLATION_MAX) & (mean > 0)
+        shape = n.shape
+        conv = (lambda a: float(np.asarray(a).reshape(-1)[0])) if n.ndim == 0 else (
+            lambda a: np.asarray(a).reshape(shape))
+        return Prediction(
+            blocks=_py(blocks) if n.ndim == 0 else n, bs_bytes=_py(bs_bytes) if n.ndim == 0 else b,
+            mean_s=conv(mean), mean_se_s=conv(se), mean_low_s=conv(frame["mean_ci_lower"]),
+            mean_high_s=conv(frame["mean_ci_upper"]), low_s=conv(low), high_s=conv(high),
+            level=level, extrapolation=conv(ext), lack_of_fit_p=self.lack_of_fit_p,
+            holds=bool(holds[0]) if n.ndim == 0 else holds.reshape(shape),
+            extrapolates=bool(self._outside(n, b)), reason=self._outside(n, b),
+            why=self._why(ext, mean), noise_rel_sd=conv(self.noise.rel_sd(mean)))
+
+    def _one_read(self, mean, se, level):
+        """Interval of one read: log-scale noise variance plus the mean's relative variance."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            positive = mean > 0
+            safe = np.where(positive, mean, 1.0)
+            noise = np.log1p(self.noise.rel_var(safe))
+            rel_mean = (se / safe) ** 2
+            total = noise + rel_mean
+            dof = total**2 / (noise**2 / self.noise.dof_at(safe) + rel_mean**2 / max(self.dof, 1))
+            half = stats.t.ppf(0.5 + level / 2, dof) * np.sqrt(total)
+            centre = np.log(safe) - noise / 2
+            low = np.where(positive, np.exp(centre - half), np.nan)
+            high = np.where(positive, np.exp(centre + half), np.nan)
+        return low, high
+
+    def _outside(self, n, b):
+        """Plain words for an (N, B) beyond what was measured ('' when inside)."""
         parts = []
-        (nlo, nhi), (blo, bhi) = self.blocks_range, self.bs_range
-        if n.size and (n.min() < nlo or n.max() > nhi):
-            parts.append(f"N {_fmt_values(np.unique(n), 3)} outside the measured {nlo:g}..{nhi:g}")
+        if n.size:
+            ext = np.asarray(self.extrapolation(n, b), dtype=float)
+            worst = np.unravel_index(np.argmax(ext), ext.shape) if ext.ndim else ()
+            if float(ext[worst] if ext.ndim else ext) > 1:
+                nw, bw = float(n[worst]), float(b[worst])
+                ref = self._largest_near(bw)
+                parts.append(f"N {_fmt_values([nw], 1)} is {_times(float(np.max(ext)))} the largest N "
+                             f"measured at B = {format_bytes(bw)} ({ref:g})")
+        (blo, bhi) = self.bs_range
         if b.size and (b.min() < blo or b.max() > bhi):
             parts.append(f"B {format_bytes(b.min())}..{format_bytes(b.max())} outside the measured "
                          f"{format_bytes(blo)}..{format_bytes(bhi)}")
+        return "; ".join(parts)
+
+    def _largest_near(self, b):
+        sizes = [s for s, _ in self.largest_n]
+        nearest = min(range(len(sizes)), key=lambda i: abs(math.log(sizes[i] / b)))
+        return dict(self.largest_n).get(b, self.largest_n[nearest][1])
+
+    def _why(self, ext, mean):
+        """Why a prediction does not hold ('' when it does)."""
+        parts = list(self.problems)
+        worst = float(np.max(ext)) if np.size(ext) else 1.0
+        if worst > EXTRAPOLATION_MAX:
+            parts.append(f"extrapolates {_times(worst)} beyond the largest N measured "
+                         f"(more than {EXTRAPOLATION_MAX:g}x): measure larger N")
+        if np.any(np.asarray(mean) <= 0):
+            parts.append("the fitted mean is not positive there")
         return "; ".join(parts)
 
     def to_row(self):
@@ -201,15 +625,19 @@ class ReadTimeFit:
         for name, est, low_name, high_name in _CI_COLUMNS:
             row[name] = est(self)
             row[low_name], row[high_name] = self.ci[name]
-        row.update(r2=self.r2, r2_weighted=self.r2_weighted, rel_sd=self.rel_sd, n=self.n,
-                   excluded=self.excluded, blocks_min=self.blocks_range[0],
-                   blocks_max=self.blocks_range[1], bs_min_bytes=self.bs_range[0],
-                   bs_max_bytes=self.bs_range[1], warnings="; ".join(self.warnings))
+        row.update(r2=self.r2, r2_weighted=self.r2_weighted, rel_sd=self.rel_sd,
+                   noise_floor_rel_sd=float(self.noise.rel_sd(self.noise.t_range_s[1])),
+                   lack_of_fit_p=self.lack_of_fit_p, holds=self.holds, n=self.n,
+                   excluded=self.excluded, outliers=self.outliers,
+                   blocks_min=self.blocks_range[0], blocks_max=self.blocks_range[1],
+                   bs_min_bytes=self.bs_range[0], bs_max_bytes=self.bs_range[1],
+                   warnings="; ".join(self.warnings))
         return row
 
 
 _CI_COLUMNS = (
     ("t0_s", lambda f: f.t0_s, "t0_low_s", "t0_high_s"),
+    ("c_s_per_byte", lambda f: f.c_s_per_byte, "c_low_s_per_byte", "c_high_s_per_byte"),
     ("alpha_s", lambda f: f.alpha_s, "alpha_low_s", "alpha_high_s"),
     ("beta_bytes_per_s", lambda f: f.beta_bytes_per_s, "beta_low_bytes_per_s", "beta_high_bytes_per_s"),
     ("b_half_bytes", lambda f: f.b_half_bytes, "b_half_low_bytes", "b_half_high_bytes"),
@@ -229,7 +657,7 @@ class _Coded:
         return [self.labels[c] if c >= 0 else None for c in np.unique(self.codes)]
 
 
-_TEXT_COLS = ("target", "rw", "read_time_source")
+_TEXT_COLS = ("target", "rw", "read_time_source", "target_kind", "driver_opts")
 
 
 def _arrays(df, cols):
@@ -249,7 +677,7 @@ def _distinct(arr):
 
 
 def fit_read_time(df, *, key=None):
-    """Fit T_d = T_0 + N (alpha + B / beta) to one group of points (weights 1 / T_d^2)."""
+    """Fit T_d = T_0 + c B + N (alpha + B / beta) to one group of points (see the module doc)."""
     _require(df, _READ_COLS, "fit_read_time")
     cols = _arrays(df, _READ_COLS + _EXTRA_COLS)
     if key is None:
@@ -259,11 +687,11 @@ def fit_read_time(df, *, key=None):
 
 
 def _check_read_data(N, B, T, excluded):
-    n = len(T)
+    n, k = len(T), len(PARAM_NAMES)
     if n == 0:
         raise InsufficientDataError(
             f"no usable rows ({excluded} excluded for error != 0 or missing read_time_s); "
-            "the read-time fit needs at least 4 points")
+            f"the read-time fit needs at least {k + 1} points")
     for name, arr in (("blocks", N), ("bs_bytes", B), ("read_time_s", T)):
         bad = int((~np.isfinite(arr)).sum())
         if bad:
@@ -276,54 +704,55 @@ def _check_read_data(N, B, T, excluded):
         uniq = np.unique(arr)
         if len(uniq) < 2:
             raise InsufficientDataError(f"found {len(uniq)} distinct {name} ({_fmt_values(uniq)}); "
-                                        "the 3-parameter read-time fit needs at least 2")
-    if n < 4:
-        raise InsufficientDataError(f"only {n} usable points; the 3-parameter read-time fit "
-                                    "needs at least 4 (parameters + 1)")
+                                        f"the {k}-parameter read-time fit needs at least 2")
+    if n < k + 1:
+        raise InsufficientDataError(f"only {n} usable points; the {k}-parameter read-time fit "
+                                    f"needs at least {k + 1} (parameters + 1)")
     if np.ptp(T) == 0:
         raise InsufficientDataError(f"read_time_s has no variance (all {T[0]:g} s) over {n} points; "
                                     "cannot fit")
 
 
-def _fit_arrays(cols, key):
-    """The weighted fit on a dict of column arrays (one group)."""
-    ok = ~np.isnan(cols["read_time_s"])
-    if "error" in cols:
-        ok &= cols["error"] == 0
-    excluded = int((~ok).sum())
-    N, B, T = cols["blocks"][ok], cols["bs_bytes"][ok], cols["read_time_s"][ok]
-    _check_read_data(N, B, T, excluded)
-    X = np.column_stack([np.ones_like(N), N, N * B])
-    params, cov, resid, rank, s2 = _wls(X, T)
-    if rank < 3:
-        pairs = len(np.unique(np.column_stack([N, B]), axis=0))
-        raise InsufficientDataError(
-            f"regressors (1, N, N*B) are collinear over the {pairs} measured (N, B) pairs; "
-            "measure at least 3 pairs not on one line (e.g. 2 N at each of 2 B)")
-    dof = len(T) - 3
-    t0, alpha, ib = (float(p) for p in params)
-    se = np.sqrt(np.maximum(np.diag(cov), 0))
-    t = _tcrit(dof)
-    beta = 1.0 / ib if ib > 0 else math.nan
-    ib_ci = _pair(ib, t * se[2])
-    ci = {"t0_s": _pair(t0, t * se[0]), "alpha_s": _pair(alpha, t * se[1]),
-          "inv_beta_s_per_byte": ib_ci,
-          "beta_bytes_per_s": _invert_ci(ib_ci)}
-    se_d = {"t0_s": float(se[0]), "alpha_s": float(se[1]), "inv_beta_s_per_byte": float(se[2]),
-            "beta_bytes_per_s": float(se[2] / ib**2) if ib > 0 else math.nan}
-    se_d["b_half_bytes"], ci["b_half_bytes"] = _b_half_se_ci(alpha, ib, cov, t)
-    yhat = X @ params
-    w = 1.0 / T**2
-    ybar_w = float((w * T).sum() / w.sum())
-    r2 = 1.0 - float(((T - yhat) ** 2).sum() / ((T - T.mean()) ** 2).sum())
-    r2_w = 1.0 - float(resid @ resid / (w * (T - ybar_w) ** 2).sum())
-    warnings = _read_warnings(cols, ok, key, N, B, T, X, (t0, alpha, ib), excluded)
+def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, var_weights, cells):
+    """ReadTimeFit from the final GLM result (parameters back in seconds and bytes)."""
+    params = np.asarray(res.params) / scale
+    cov = np.asarray(res.cov_params()) / np.outer(scale, scale)
+    conf = np.asarray(res.conf_int(alpha=1 - LEVEL)) / scale[:, None]
+    bse = np.sqrt(np.maximum(np.diag(cov), 0))
+    t0, c, alpha, ib = (float(p) for p in params)
+    names = PARAM_NAMES
+    se = {name: float(s) for name, s in zip(names, bse)}
+    ci = {name: (float(lo), float(hi)) for name, (lo, hi) in zip(names, conf)}
+    se["beta_bytes_per_s"] = float(bse[3] / ib**2) if ib > 0 else math.nan
+    ci["beta_bytes_per_s"] = _invert_ci(ci["inv_beta_s_per_byte"])
+    se["b_half_bytes"], ci["b_half_bytes"] = _b_half_se_ci(alpha, ib, cov, _tcrit(res.df_resid))
+    Tk, Nk, Bk = T[keep], N[keep], B[keep]
+    mu = np.asarray(res.fittedvalues)
+    rel = (Tk - mu) / mu
+    w = var_weights / mu**2
+    ybar_w = float((w * Tk).sum() / w.sum())
+    r2 = 1.0 - float(((Tk - mu) ** 2).sum() / ((Tk - Tk.mean()) ** 2).sum())
+    r2_w = 1.0 - float((w * (Tk - mu) ** 2).sum() / (w * (Tk - ybar_w) ** 2).sum())
+    dof = int(round(res.df_resid))
+    outliers = int((~keep).sum())
+    problems, notes = _read_warnings(cols, ok, key, excluded, N, B, T, keep, (t0, c, alpha, ib),
+                                     res, lof, cells)
+    largest = pd.Series(Nk).groupby(Bk).max()
+    spec = {}
+    for col in _SPEC_COLS:
+        vals = _distinct(cols[col][ok]) if col in cols else []
+        if len(vals) == 1 and vals[0] is not None:
+            spec[col] = _py(vals[0])
     return ReadTimeFit(
-        key=key, t0_s=t0, alpha_s=alpha, beta_bytes_per_s=beta, inv_beta_s_per_byte=ib,
-        se=se_d, ci=ci, r2=r2, r2_weighted=r2_w, rel_sd=math.sqrt(s2), n=len(T), dof=dof,
-        excluded=excluded, blocks_range=(float(N.min()), float(N.max())),
-        bs_range=(float(B.min()), float(B.max())), warnings=warnings, cov=cov,
-        residuals=resid, blocks=N, bs_bytes=B)
+        key=key, t0_s=t0, c_s_per_byte=c, alpha_s=alpha,
+        beta_bytes_per_s=1.0 / ib if ib > 0 else math.nan, inv_beta_s_per_byte=ib, se=se, ci=ci,
+        r2=r2, r2_weighted=r2_w, rel_sd=math.sqrt(float(rel @ rel) / max(dof, 1)), n=int(keep.sum()),
+        dof=dof, excluded=excluded + outliers, outliers=outliers,
+        blocks_range=(float(N.min()), float(N.max())), bs_range=(float(B.min()), float(B.max())),
+        warnings=problems + notes, problems=problems, lack_of_fit=lof, noise=noise,
+        largest_n=tuple((float(b), float(n)) for b, n in largest.items()), target_spec=spec,
+        cov=cov, residuals=rel, blocks=Nk, bs_bytes=Bk, read_time_s=Tk, var_weights=var_weights,
+        design_scale=scale, model=res)
 
 
 def _pair(est, half):
@@ -344,36 +773,53 @@ def _b_half_se_ci(alpha, ib, cov, t):
     """Delta-method standard error and CI of B_half = alpha / (1/beta)."""
     if ib <= 0:
         return math.nan, (math.nan, math.nan)
-    grad = np.array([0.0, 1.0 / ib, -alpha / ib**2])
+    grad = np.array([0.0, 0.0, 1.0 / ib, -alpha / ib**2])
     se = math.sqrt(max(float(grad @ cov @ grad), 0.0))
     bh = alpha / ib
     return se, _pair(bh, t * se)
 
 
-def _read_warnings(cols, ok, key, N, B, T, X, params, excluded):
-    """Plain-English flags where the linear model may not describe storage."""
-    t0, alpha, ib = params
-    out = []
+def _read_warnings(cols, ok, key, excluded, N, B, T, keep, params, res, lof, cells):
+    """(problems, notes): plain-English flags; problems say the model does not describe the
+    data (the fit does not hold), notes only inform."""
+    t0, c, alpha, ib = params
+    problems, notes = [], []
     if excluded:
-        out.append(f"{excluded} of {len(ok)} rows excluded (error != 0 or no read time)")
+        notes.append(f"{excluded} of {len(ok)} rows excluded (error != 0 or no read time)")
+    if (~keep).any():
+        sizes = ", ".join(f"{_fmt_values([n], 1)} x {format_bytes(b)}"
+                          for n, b in sorted(set(zip(N[~keep], B[~keep])))[:4])
+        notes.append(f"{int((~keep).sum())} fast outlier(s) left out: reads over "
+                     f"{FAST_OUTLIER_Z:g} noise sds faster than the model and their cell's other "
+                     f"repeats (a cache hit, a short read) at N x B = {sizes}")
     for col in _MIX_COLS:
         if col in cols and col not in key:
             vals = _distinct(cols[col][ok])
             if len(vals) > 1:
-                out.append(f"mixes {len(vals)} values of {col} ({', '.join(map(str, vals[:4]))}): "
-                           "fit one group at a time (fit_groups)")
-    for msg in (_curvature_warning(N, T, X), _runs_warning(N, B, X, T, params)):
-        if msg:
-            out.append(msg)
-    if t0 < 0:
-        out.append(f"fitted T_0 = {t0:.3g} s is negative: the fixed cost is not resolved")
-    if alpha < 0:
-        out.append(f"fitted alpha = {alpha:.3g} s is negative: the per-op latency is not resolved")
+                problems.append(f"mixes {len(vals)} values of {col} ({', '.join(map(str, vals[:4]))}): "
+                                "fit one group at a time (fit_groups)")
+    problems.append(_lack_of_fit_problem(lof))
+    problems.append(_curvature_warning(res, N[keep], B[keep]))
+    problems.append(_runs_warning(res, cells, keep))
     if ib <= 0:
-        out.append(f"fitted 1/beta = {ib:.3g} s/B is not positive: beta is undefined")
-    elif alpha > 0 and not B.min() <= alpha / ib <= B.max():
-        out.append(f"B_half = {format_bytes(alpha / ib)} lies outside the measured block sizes "
-                   f"{format_bytes(B.min())}..{format_bytes(B.max())}: it is extrapolated")
+        problems.append(f"fitted 1/beta = {ib:.3g} s/B is not positive: beta is undefined")
+    problems.extend(_condition_warnings(cols, ok, N, B))
+    if t0 < 0:
+        notes.append(f"fitted T_0 = {t0:.3g} s is negative: the fixed cost is not resolved")
+    if c < 0:
+        notes.append(f"fitted c = {c * 2**20 * 1e3:.3g} ms/MiB is negative: the first block's "
+                     "extra cost is not resolved")
+    if alpha < 0:
+        notes.append(f"fitted alpha = {alpha:.3g} s is negative: the per-op latency is not resolved")
+    if ib > 0 and alpha > 0 and not B.min() <= alpha / ib <= B.max():
+        notes.append(f"B_half = {format_bytes(alpha / ib)} lies outside the measured block sizes "
+                     f"{format_bytes(B.min())}..{format_bytes(B.max())}: it is extrapolated")
+    return [p for p in problems if p], notes
+
+
+def _condition_warnings(cols, ok, N, B):
+    """Conditions under which T_d is not a sum of per-block device times."""
+    out = []
     if "direct" in cols and (cols["direct"][ok] == 0).any():
         out.append("direct=0: page-cache reads, the linear model describes cache not storage")
     if "memory_limit_bytes" in cols:
@@ -390,31 +836,54 @@ def _read_warnings(cols, ok, key, N, B, T, X, params, excluded):
     return out
 
 
-def _curvature_warning(N, T, X):
-    """A significant, non-negligible quadratic term in N means the line misses a trend."""
-    if len(np.unique(N)) < 3 or len(T) < 6:
-        return None
-    params, cov, _, rank, _ = _wls(np.column_stack([X, N**2]), T)
-    if rank < 4 or not cov[3, 3] > 0:
-        return None
-    tval = params[3] / math.sqrt(cov[3, 3])
-    p = 2 * float(stats.t.sf(abs(tval), len(T) - 4))
-    top = N == N.max()
-    share = float(np.median(np.abs(params[3]) * N[top] ** 2 / T[top]))
-    if p < CURVATURE_P and share > CURVATURE_SHARE:
-        return (f"curved residuals: the linear model misses a trend in N (a quadratic term is "
-                f"significant, p = {p:.1g}, worth {share:.0%} of T_d at N = {N.max():g})")
+def _lack_of_fit_problem(lof):
+    if lof.df_pe <= 0:
+        return ("lack of fit not tested: no (N, B) cell was measured more than once, so neither "
+                "the fit nor the noise of one read can be checked (measure with --repeat 3)")
+    if lof.df_lof <= 0:
+        return (f"lack of fit not tested: {lof.cells} distinct (N, B) cells for "
+                f"{len(PARAM_NAMES)} parameters (measure more N or B)")
+    if math.isnan(lof.p_value):
+        return "lack of fit not tested: the repeats do not vary"
+    if lof.p_value < LACK_OF_FIT_P:
+        return (f"lack of fit: the cell means miss the model by more than their repeats allow "
+                f"(F = {lof.f:.3g}, p = {lof.p_value:.2g})")
     return None
 
 
-def _runs_warning(N, B, X, T, params):
-    """Wald-Wolfowitz runs test on per-(N, B) median residuals sorted by N*B."""
-    cells = pd.DataFrame({"n": N, "b": B, "r": 1.0 - (X @ np.asarray(params)) / T})
-    med = cells.groupby(["n", "b"], sort=False)["r"].median().reset_index()
-    if len(med) < RUNS_MIN_CELLS:
+def _curvature_warning(res, N, B):
+    """Score test (statsmodels) for an omitted N B log(N B) term: a time per byte that drifts
+    with the amount read, the shape of a regime change (a cache filling, throttling)."""
+    size = N * B
+    if len(np.unique(size)) < 3:
         return None
-    med = med.assign(nb=med.n * med.b).sort_values(["nb", "n"])
-    signs = np.sign(med.r.to_numpy())
+    extra = size * np.log(size / size.min())
+    if not extra.max() > 0:
+        return None
+    try:
+        with pywarnings.catch_warnings():
+            pywarnings.simplefilter("ignore")
+            test = res.score_test(exog_extra=(extra / extra.max())[:, None], observed=False)
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    p = float(np.asarray(test[1]).ravel()[0])
+    if np.isfinite(p) and p < CURVATURE_P:
+        return (f"curved residuals: the time per byte drifts with the amount read (a term "
+                f"N·B·log(N·B) is significant, p = {p:.1g}): a regime change?")
+    return None
+
+
+def _runs_warning(res, cells, keep):
+    """Wald-Wolfowitz runs test on the cells' mean Pearson residuals sorted by N*B."""
+    r = np.zeros(len(keep))
+    r[keep] = np.asarray(res.resid_pearson)
+    count = cells.counts(keep)
+    have = count > 0
+    if have.sum() < RUNS_MIN_CELLS:
+        return None
+    mean_r = (cells.sums(r, keep) / np.maximum(count, 1))[have]
+    order = np.lexsort((cells.n[have], cells.n[have] * cells.b[have]))
+    signs = np.sign(mean_r[order])
     signs = signs[signs != 0]
     n1, n2 = int((signs > 0).sum()), int((signs < 0).sum())
     if n1 == 0 or n2 == 0:
@@ -477,15 +946,18 @@ def _fit_each(frame, by, fit_one, on_error):
 
 
 def fits_table(fits):
-    """One row per fit: parameters, their CIs, B_half, R^2, n and warnings."""
+    """One row per fit: parameters and their CIs, B_half, R^2, scatter, lack-of-fit p, holds, n
+    and warnings."""
     return pd.DataFrame([f.to_row() for f in fits.values()])
+
+
 
 
 # ---------------------------------------------------------------- one-parameter form
 
 @dataclass(frozen=True)
 class PerBlockFit:
-    """The article's T_d = N * T_b at one block size (least squares through the origin)."""
+    """The article's T_d = N * T_b at one block size (a line through the origin)."""
 
     key: dict
     bs_bytes: int
@@ -500,7 +972,8 @@ class PerBlockFit:
 
 
 def fit_per_block(df, bs_bytes):
-    """Fit T_d = N * T_b at one B with weights 1 / T_d^2 (relative residuals)."""
+    """Fit T_d = N * T_b at one B: a Gamma GLM with identity link through the origin (weights on
+    the fitted mean, as the full fit; rel_sd is the relative scatter about it)."""
     _require(df, _READ_COLS, "fit_per_block")
     bs = _size_arg(bs_bytes, "bs_bytes")
     sel = _num(df, "bs_bytes") == bs
@@ -513,17 +986,18 @@ def fit_per_block(df, bs_bytes):
         raise InsufficientDataError(
             f"{len(T)} usable points with {len(np.unique(N))} distinct N at B = {format_bytes(bs)}; "
             "the per-block fit needs at least 2 distinct N")
-    z = N / T
-    tb = float(z.sum() / (z @ z))
-    resid = 1.0 - z * tb
-    dof = len(T) - 1
-    s2 = float(resid @ resid / dof)
-    se = math.sqrt(s2 / float(z @ z))
-    t = _tcrit(dof)
+    scale = float(N.max())
+    res = _gamma_glm(T, (N / scale)[:, None])
+    if res is None:
+        raise InsufficientDataError(f"the per-block GLM did not converge at B = {format_bytes(bs)}")
+    tb = float(res.params[0]) / scale
+    se = float(res.bse[0]) / scale
+    low, high = (float(v) / scale for v in np.asarray(res.conf_int(alpha=1 - LEVEL))[0])
     r2 = 1.0 - float(((T - N * tb) ** 2).sum() / ((T - T.mean()) ** 2).sum()) if np.ptp(T) else math.nan
     key = {c: _py(df[c].iloc[0]) for c in ("target", "rw", "direct", "iodepth")
            if c in df.columns and len(df) and df[c].nunique(dropna=False) == 1}
-    return PerBlockFit(key, bs, tb, se, _pair(tb, t * se), r2, math.sqrt(s2), len(T), excluded)
+    return PerBlockFit(key, bs, tb, se, (low, high), r2, math.sqrt(float(res.scale)), len(T),
+                       excluded)
 
 
 # ---------------------------------------------------------------- allocation vs size
@@ -702,9 +1176,59 @@ def summarise_points(df, by=POINT_BY, k=3.0):
     return out.reset_index()[by + ["n", "mean_s", "std_s", "cv", "median_s", "mad_s", "outliers"]]
 
 
-def compare_to_baseline(df, baseline="host", *, dataset_bytes, bs_bytes, by=DEFAULT_BY):
-    """Predicted full-read time of dataset_bytes in blocks of bs_bytes per group, with a 95%
-    prediction interval and the ratio to the baseline target's prediction (same other keys).
+
+
+# ---------------------------------------------------------------- comparisons of means
+
+@dataclass(frozen=True)
+class MeanRatio:
+    """Ratio of two expected read times with its `level` interval and the p-value of 'equal'.
+
+    Delta method on log means: Var(log(mu_a / mu_b)) = (se_a / mu_a)^2 + (se_b / mu_b)^2 (the
+    two fits share no data), t quantile with Welch-Satterthwaite degrees of freedom."""
+
+    ratio: float
+    low: float
+    high: float
+    p_value: float
+    level: float = LEVEL
+
+    @property
+    def differs(self):
+        """True when the interval excludes 1."""
+        return not self.low <= 1.0 <= self.high
+
+
+def compare_means(fit, other, blocks, bs_bytes, level=LEVEL):
+    """MeanRatio of fit's expected read time over other's, at N blocks of B bytes."""
+    a, b = fit.predict(blocks, bs_bytes, level), other.predict(blocks, bs_bytes, level)
+    return _ratio(a.mean_s, a.mean_se_s, fit.dof, b.mean_s, b.mean_se_s, other.dof, level)
+
+
+def _ratio(mu_a, se_a, dof_a, mu_b, se_b, dof_b, level):
+    if not (mu_a > 0 and mu_b > 0):
+        return MeanRatio(math.nan, math.nan, math.nan, math.nan, level)
+    va, vb = (se_a / mu_a) ** 2, (se_b / mu_b) ** 2
+    total = va + vb
+    log_ratio = math.log(mu_a / mu_b)
+    if total == 0:
+        return MeanRatio(mu_a / mu_b, mu_a / mu_b, mu_a / mu_b, 1.0 if log_ratio == 0 else 0.0, level)
+    dof = total**2 / (va**2 / max(dof_a, 1) + vb**2 / max(dof_b, 1))
+    half = _tcrit(dof, level) * math.sqrt(total)
+    p = 2 * float(stats.t.sf(abs(log_ratio) / math.sqrt(total), dof))
+    return MeanRatio(math.exp(log_ratio), math.exp(log_ratio - half), math.exp(log_ratio + half),
+                     p, level)
+
+
+def compare_to_baseline(df, baseline="host", *, dataset_bytes, bs_bytes, by=DEFAULT_BY, level=LEVEL):
+    """Per group: the full-read time of dataset_bytes in blocks of bs_bytes, what it means and how
+    far it holds, and the ratio of its expected time to the baseline target's (same other keys).
+
+    Columns: the key, dataset_bytes, bs_bytes, blocks, target_kind / driver_opts (when known),
+    predicted_s (the expected time) with mean_low_s..mean_high_s, low_s..high_s (one read),
+    extrapolation, extrapolates, reason, lack_of_fit_p, holds, why, baseline_s,
+    ratio_to_baseline with ratio_low..ratio_high and ratio_p (compare_means; 1 [1, 1] for the
+    baseline itself, NaN where the baseline has no fit with the same other keys).
 
     `df` is the points table (groups that cannot be fitted are left out) or the dict returned
     by fit_groups. Sizes are byte counts or strings such as '40g', '64k'."""
@@ -716,17 +1240,29 @@ def compare_to_baseline(df, baseline="host", *, dataset_bytes, bs_bytes, by=DEFA
     if baseline not in targets:
         raise UsageError(f"baseline {baseline!r} is not among the fitted targets: {', '.join(targets)}")
     blocks = math.ceil(size / bs)
+    base_of = {_others(f.key): f for f in fits.values() if str(f.key.get("target")) == baseline}
     rows = []
     for fit in fits.values():
-        p = fit.predict(blocks, bs)
+        p = fit.predict(blocks, bs, level)
+        base = base_of.get(_others(fit.key))
+        if base is fit:
+            ratio = MeanRatio(1.0, 1.0, 1.0, 1.0, level)
+        elif base is None:
+            ratio = MeanRatio(math.nan, math.nan, math.nan, math.nan, level)
+        else:
+            ratio = compare_means(fit, base, blocks, bs, level)
         rows.append({**fit.key, "dataset_bytes": size, "bs_bytes": bs, "blocks": blocks,
-                     "predicted_s": p.mean_s, "low_s": p.low_s, "high_s": p.high_s,
-                     "extrapolates": p.extrapolates, "reason": p.reason})
-    out = pd.DataFrame(rows)
-    others = [c for c in out.columns[: out.columns.get_loc("dataset_bytes")] if c != "target"]
-    base = out[out["target"] == baseline][others + ["predicted_s"]].rename(
-        columns={"predicted_s": "baseline_s"})
-    out = out.merge(base, on=others, how="left") if others else out.assign(
-        baseline_s=float(base["baseline_s"].iloc[0]))
-    out["ratio_to_baseline"] = out["predicted_s"] / out["baseline_s"]
-    return out
+                     **{c: fit.target_spec.get(c) for c in _SPEC_COLS},
+                     "predicted_s": p.mean_s, "mean_low_s": p.mean_low_s, "mean_high_s": p.mean_high_s,
+                     "low_s": p.low_s, "high_s": p.high_s, "extrapolation": p.extrapolation,
+                     "extrapolates": p.extrapolates, "reason": p.reason,
+                     "lack_of_fit_p": p.lack_of_fit_p, "holds": p.holds, "why": p.why,
+                     "baseline_s": base.predict(blocks, bs, level).mean_s if base else math.nan,
+                     "ratio_to_baseline": ratio.ratio, "ratio_low": ratio.low,
+                     "ratio_high": ratio.high, "ratio_p": ratio.p_value})
+    return pd.DataFrame(rows)
+
+
+def _others(key):
+    """A fit key without its target: the keys a baseline must share."""
+    return tuple((k, v) for k, v in key.items() if k != "target")

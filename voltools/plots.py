@@ -160,7 +160,7 @@ def _default_bs(df):
 
 def read_time_vs_blocks(df, fits, ax=None, bs_bytes=None, colors=None):
     """T_d vs N at one block size (default: the median measured B), log-log: median points,
-    fitted line and 95% prediction band per fit."""
+    fitted line and the 95% interval of one read per fit (ReadTimeFit.predict)."""
     ax = _axes(ax)
     colors = _colors(colors, df, fits)
     bs = int(bs_bytes) if bs_bytes is not None else _default_bs(df)
@@ -182,9 +182,9 @@ def read_time_vs_blocks(df, fits, ax=None, bs_bytes=None, colors=None):
     _count_axis(ax.xaxis)
     ax.set_yscale("log")
     ax.set(xlabel="blocks N", ylabel="read time T_d (s)",
-           title=f"read time at B = {format_bytes(bs) if bs else '?'} (band: 95% prediction)")
+           title=f"read time at B = {format_bytes(bs) if bs else '?'} (band: 95% interval of one read)")
     _key_legend(ax, colors, [f.key for f in fits.values()],
-                [("95% prediction", {"patch": True, "alpha": 0.3})])
+                [("95% one read", {"patch": True, "alpha": 0.3})])
     return ax
 
 
@@ -315,15 +315,16 @@ def residuals(fits, ax=None, colors=None, max_points=2000):
                    label=label)
     ax.axhline(0.0, color="grey", linewidth=0.8)
     _bytes_axis(ax.xaxis)
-    ax.set(xlabel="data read N·B", ylabel="relative residual (T_d − fit) / T_d (%)",
+    ax.set(xlabel="data read N·B", ylabel="relative residual (T_d − fit) / fit (%)",
            title="residuals" + (" (medians per N·B)" if aggregated else ""))
     _key_legend(ax, colors, [f.key for f in fits.values()], rw_line=False)
     return ax
 
 
 def baseline_bars(compare, baseline=None, objective_s=None, ax=None, colors=None):
-    """Horizontal bars of the predicted full-read time per (target, rw) with 95% interval
-    whiskers, the ratio to the baseline at each bar, and the objective as a dashed line."""
+    """Horizontal bars of the expected full-read time per (target, rw) with whiskers over the
+    95% interval of one read, the ratio to the baseline at each bar (* where the model does not
+    hold at that size), and the objective as a dashed line."""
     ax = _axes(ax)
     c = compare.sort_values(["target", "rw"], ascending=False).reset_index(drop=True)
     colors = colors or target_colors(c["target"])
@@ -336,13 +337,14 @@ def baseline_bars(compare, baseline=None, objective_s=None, ax=None, colors=None
     for bar, rw in zip(bars, c["rw"]):
         if rw != "read":
             bar.set_hatch("//")
-    for yi, (_, r) in zip(y, c.iterrows()):
+    holds = c["holds"].astype(bool) if "holds" in c.columns else ~c["extrapolates"].astype(bool)
+    for yi, (_, r), ok in zip(y, c.iterrows(), holds):
         ax.text(r["high_s"], yi, f"  {duration(r['predicted_s'])}  ×{sig(r['ratio_to_baseline'])}"
-                + (" *" if r["extrapolates"] else ""), va="center", fontsize="small")
+                + ("" if ok else " *"), va="center", fontsize="small")
     ax.set_yticks(y, [f"{t} · {rw}" for t, rw in zip(c["target"], c["rw"])])
     right = float(c["high_s"].max()) * 1.35
     title = (f"full read of {size_text(c['dataset_bytes'].iloc[0])} in "
-             f"{size_text(c['bs_bytes'].iloc[0])} blocks (whiskers: 95% prediction)")
+             f"{size_text(c['bs_bytes'].iloc[0])} blocks (whiskers: 95% interval of one read)")
     if objective_s is not None:
         if objective_s <= 4 * right:
             ax.axvline(objective_s, color="#D55E00", linestyle="--",
@@ -352,7 +354,7 @@ def baseline_bars(compare, baseline=None, objective_s=None, ax=None, colors=None
         else:
             title += f"\nobjective {duration(objective_s)}: beyond the axis, right of every bar"
     ax.set_xlim(0, right)
-    note = "\n* extrapolated beyond the measured N or B" if c["extrapolates"].any() else ""
+    note = "\n* the model does not hold at this size: measure larger N" if not holds.all() else ""
     ax.set(xlabel="read time (s)" + note, title=title)
     return ax
 

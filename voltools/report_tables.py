@@ -9,6 +9,8 @@ import math
 
 import pandas as pd
 
+from .models import EXTRAPOLATION_MAX
+
 KEY_COLUMNS = ("target", "rw", "direct", "iodepth")
 _UNITS = (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024), ("B", 1))
 _TIMES = ((1e-3, 1e-6, "µs"), (1.0, 1e-3, "ms"), (120.0, 1.0, "s"), (7200.0, 60.0, "min"),
@@ -73,6 +75,37 @@ def percent(value, digits=3):
     return "–" if value is None or pd.isna(value) else f"{sig(100 * float(value), digits)}%"
 
 
+def p_text(value):
+    """A p-value: '0.48', '0.0087', '< 0.001'; NaN (not tested) -> 'not tested'."""
+    if value is None or pd.isna(value):
+        return "not tested"
+    return "< 0.001" if value < 0.001 else sig(value, 2)
+
+
+def factor_text(factor):
+    """A factor as '4.5×' or '2,560×'."""
+    return f"{factor:,.0f}×" if factor >= 10 else f"{sig(factor, 2, trim=True)}×"
+
+
+def ratio_text(ratio, low, high):
+    """A ratio of expected times with its interval: '×1.12 [1.08, 1.16]'; 'baseline' for a row
+    compared with itself."""
+    if ratio is None or pd.isna(ratio):
+        return "–"
+    if ratio == low == high == 1:
+        return "baseline"
+    return f"×{sig(ratio)} [{sig(low)}, {sig(high)}]"
+
+
+def _change(ratio):
+    """How a time ratio reads: 0.89 -> ('11%', 'faster'), 1.12 -> ('12%', 'slower'); ×N beyond 2."""
+    if ratio >= 2:
+        return f"{sig(ratio)}×", "slower"
+    if ratio <= 0.5:
+        return f"{sig(1 / ratio)}×", "faster"
+    return (percent(ratio - 1, 2), "slower") if ratio >= 1 else (percent(1 - ratio, 2), "faster")
+
+
 # ---------------------------------------------------------------- tables
 
 class Table:
@@ -109,13 +142,17 @@ def _fits_frame(fits):
 
 def fits_display(fits):
     """Read-time fits (dict from models.fit_groups or models.fits_table): T_0 and alpha in µs,
-    beta in MiB/s, B_half in KiB, each with its 95% interval; weighted R^2, scatter, n."""
+    the first-block term c in ms/MiB, beta in MiB/s, B_half in KiB, each with its 95% interval;
+    weighted R^2, scatter, lack-of-fit p, whether the model holds, n."""
     t = _fits_frame(fits)
     us = lambda c: t[c] * 1e6  # noqa: E731
+    ms_mib = lambda c: t[c] * 1e3 * MIB  # noqa: E731
     mib = lambda c: t[c] / MIB  # noqa: E731
     kib = lambda c: t[c] / 1024  # noqa: E731
     return _keyed(t, {
         "T₀ (µs)": map(with_ci, us("t0_s"), us("t0_low_s"), us("t0_high_s")),
+        "c (ms/MiB)": map(with_ci, ms_mib("c_s_per_byte"), ms_mib("c_low_s_per_byte"),
+                          ms_mib("c_high_s_per_byte")),
         "α (µs)": map(with_ci, us("alpha_s"), us("alpha_low_s"), us("alpha_high_s")),
         "β (MiB/s)": map(with_ci, mib("beta_bytes_per_s"), mib("beta_low_bytes_per_s"),
                          mib("beta_high_bytes_per_s")),
@@ -123,6 +160,8 @@ def fits_display(fits):
                             kib("b_half_high_bytes")),
         "R² (weighted)": map(sig, t["r2_weighted"]),
         "scatter": map(percent, t["rel_sd"]),
+        "lack of fit p": map(p_text, t["lack_of_fit_p"]),
+        "holds": t["holds"].map({True: "yes", False: "no"}),
         "n": t["n"].astype(int),
     })
 
@@ -161,17 +200,28 @@ def capacity_display(cap):
 
 
 def compare_display(compare):
-    """models.compare_to_baseline (optionally with analysis.objective_verdicts columns)."""
+    """models.compare_to_baseline (optionally with analysis.objective_verdicts columns): the
+    expected time with the 95% intervals of the mean and of one read, the ratio to the baseline
+    with its interval, the extrapolation and whether the model holds there."""
     cols = {
-        "predicted": map(duration, compare["predicted_s"]),
-        "95% interval": [f"{duration(lo)} – {duration(hi)}"
-                         for lo, hi in zip(compare["low_s"], compare["high_s"])],
-        "× baseline": [f"×{sig(r)}" for r in compare["ratio_to_baseline"]],
-        "extrapolated": compare["extrapolates"].map({True: "yes", False: "no"}),
+        "expected": map(duration, compare["predicted_s"]),
+        "95% interval, mean": [f"{duration(lo)} – {duration(hi)}"
+                               for lo, hi in zip(compare["mean_low_s"], compare["mean_high_s"])],
+        "95% interval, one read": [f"{duration(lo)} – {duration(hi)}"
+                                   for lo, hi in zip(compare["low_s"], compare["high_s"])],
+        "× baseline [95%]": map(ratio_text, compare["ratio_to_baseline"], compare["ratio_low"],
+                                compare["ratio_high"]),
+        "extrapolation": [("inside" if x <= 1 else factor_text(x)) for x in compare["extrapolation"]],
+        "model holds": compare["holds"].map({True: "yes", False: "no"}),
     }
     if "meets" in compare.columns:
-        cols["meets objective"] = compare["meets"]
+        cols["meets objective"] = compare["meets"].map(_verdict_text)
     return _keyed(compare, cols)
+
+
+def _verdict_text(verdict):
+    from .analysis import UNKNOWN
+    return UNKNOWN if verdict == "unknown" else verdict
 
 
 def per_block_display(table):
@@ -180,7 +230,7 @@ def per_block_display(table):
     us = lambda c: table[c] * 1e6  # noqa: E731
     return _keyed(table, {
         "T_b (µs)": map(with_ci, us("tb_s"), us("tb_low_s"), us("tb_high_s")),
-        "T₀ (µs)": map(sig, us("t0_s")),
+        "T₀ + c·B (µs)": map(sig, us("fixed_s")),
         "α + B/β (µs)": map(sig, us("per_block_s")),
         f"N·T_b error, N={n_min}": map(percent, table["n_min_tb_error"]),
         f"full error, N={n_min}": map(percent, table["n_min_full_error"]),
@@ -204,11 +254,14 @@ def half_peak_display(table):
 
 
 def checks_display(checks):
-    """analysis.fit_checks: goodness of each fit and why the model does not hold."""
+    """analysis.fit_checks: goodness of each fit, its lack-of-fit test and why it does not hold."""
     return _keyed(checks, {
         "R² (weighted)": map(sig, checks["r2_weighted"]),
         "scatter": map(percent, checks["rel_sd"]),
+        "noise of the longest reads": map(percent, checks["long_read_rel_sd"]),
+        "lack of fit p": map(p_text, checks["lack_of_fit_p"]),
         "largest residual": map(percent, checks["max_abs_residual"]),
+        "fast outliers": checks["outliers"].astype(int),
         "model holds": checks["holds"].map({True: "yes", False: "no"}),
         "why not": checks["why"].replace("", "–"),
     })
@@ -244,25 +297,51 @@ def _read_first(frame):
 
 
 def read_time_md(compare, baseline):
-    """The full-read answer: range over targets, the baseline's figure, extrapolation caveat."""
+    """The full-read answer: range of expected times, the baseline's intervals, and where the
+    model does not hold there, why and the sweep that would measure near the question."""
     c = compare.sort_values("predicted_s")
     first, last = c.iloc[0], c.iloc[-1]
     size, bs = c["dataset_bytes"].iloc[0], c["bs_bytes"].iloc[0]
     base = _read_first(c[c["target"] == baseline])
     lines = [f"Reading **{size_text(size)}** in **{size_text(bs)}** blocks "
-             f"({int(c['blocks'].iloc[0]):,} blocks) takes from **{duration(first['predicted_s'])}** "
-             f"({_label(first)}) to **{duration(last['predicted_s'])}** ({_label(last)})."]
+             f"({int(c['blocks'].iloc[0]):,} blocks) is expected to take from "
+             f"**{duration(first['predicted_s'])}** ({_label(first)}) to "
+             f"**{duration(last['predicted_s'])}** ({_label(last)})."]
     for _, row in base.iterrows():
         lines.append(f"On the **{baseline}** baseline, {row['rw']}: **{duration(row['predicted_s'])}** "
-                     f"(95% interval {duration(row['low_s'])} – {duration(row['high_s'])}).")
-    extra = c[c["extrapolates"]]
-    if len(extra):
-        reasons = _names(sorted(set(extra["reason"])))
-        lines.append(f"\n\n**Extrapolated** ({len(extra)} of {len(c)} predictions): {reasons}. The "
-                     "model assumes every further block costs what the measured ones did; the "
-                     "interval covers the measured scatter, not a change of regime (a cache, "
-                     "throttling, a fuller disk).")
-    return " ".join(lines)
+                     f"(95% interval of the expected time {duration(row['mean_low_s'])} – "
+                     f"{duration(row['mean_high_s'])}; of one read {duration(row['low_s'])} – "
+                     f"{duration(row['high_s'])}).")
+    return " ".join(lines) + _not_holding_md(c)
+
+
+def _not_holding_md(compare):
+    """A paragraph on the predictions that do not hold: why, and the sweep per target."""
+    bad = compare[~compare["holds"].astype(bool)]
+    if bad.empty:
+        return ""
+    whys = _names(sorted({_short_why(r) for _, r in bad.iterrows()}))
+    lines = [f"\n\n**Not established** ({len(bad)} of {len(compare)} predictions): {whys}. "
+             "Outside what was measured the model assumes every further block costs what the "
+             "measured ones did; no test on the measured points can check that, and the "
+             "intervals cover the noise, not a change of regime (a cache, throttling, a fuller "
+             "disk). Measure near the question with"]
+    commands = _measure_commands(bad)
+    lines += [f"\n- `{cmd}`" for cmd in commands]
+    return "".join(lines)
+
+
+def _short_why(row):
+    """One row's reason in short: the extrapolation factor, else the fit's first problem."""
+    if row["extrapolation"] > EXTRAPOLATION_MAX:
+        return (f"{factor_text(row['extrapolation'])} beyond the largest N measured at "
+                f"{size_text(row['bs_bytes'])}")
+    return str(row["why"]).split("; ")[0] or "the model does not hold"
+
+
+def _measure_commands(rows):
+    from .analysis import measure_commands
+    return measure_commands(rows)
 
 
 def half_peak_md(table):
@@ -304,15 +383,17 @@ def capacity_md(cap, dataset_bytes=None):
 
 
 def objective_md(verdicts, objective_s):
-    """Which targets meet the read-time objective, by verdict."""
+    """Which targets meet the read-time objective, by verdict; 'unknown' where the model does not
+    hold at the question, with the sweep that would settle it."""
     text = duration(objective_s)
     seconds = f"{sig(objective_s, trim=True)} s"
     lines = [f"Objective: a full read within **{text}**"
              + ("." if text.endswith(" s") else f" ({seconds}).")]
-    text = {"yes": "Meets it even at the upper 95% bound",
-            "likely": "Meets it on the prediction, not at the upper bound",
-            "unlikely": "Misses it on the prediction; only the lower bound meets it",
-            "no": "Misses it even at the lower 95% bound"}
+    text = {"yes": "Meets it even at the upper 95% bound of one read",
+            "likely": "Meets it on the expected time, not at the upper bound",
+            "unlikely": "Misses it on the expected time; only the lower bound meets it",
+            "no": "Misses it even at the lower 95% bound",
+            "unknown": "Unknown, the model does not hold at this size (measure larger N)"}
     for verdict, phrase in text.items():
         rows = verdicts[verdicts["meets"] == verdict]
         if len(rows) == len(verdicts):
@@ -320,40 +401,52 @@ def objective_md(verdicts, objective_s):
         elif len(rows):
             who = _names(f"{r['target']} {r['rw']}" for _, r in rows.iterrows())
             lines.append(f"- {phrase}: {who}.")
-    worst = verdicts.loc[verdicts["high_s"].idxmax()]
-    lines.append(f"\nThe slowest upper bound is {worst['target']} {worst['rw']}: "
+    known = verdicts[verdicts["meets"] != "unknown"]
+    if known.empty:
+        lines.append("\nNo verdict can be given until the sweep measures near the question:")
+        lines += [f"- `{cmd}`" for cmd in _measure_commands(verdicts)]
+        return "\n".join(lines)
+    worst = known.loc[known["high_s"].idxmax()]
+    lines.append(f"\nThe slowest upper bound where the model holds is {worst['target']} {worst['rw']}: "
                  f"{duration(worst['high_s'])}, headroom ×{sig(objective_s / worst['high_s'])} even there."
                  if worst["high_s"] <= objective_s else
-                 f"\nThe slowest upper bound is {worst['target']} {worst['rw']}: "
+                 f"\nThe slowest upper bound where the model holds is {worst['target']} {worst['rw']}: "
                  f"{duration(worst['high_s'])}, over the objective by "
                  f"{duration(worst['high_s'] - objective_s)}.")
     return "\n".join(lines)
 
 
 def baseline_md(compare, baseline):
-    """Each target against the baseline: indistinguishable within the interval, or N x faster/slower."""
+    """Each target against the baseline, by the ratio of expected times and its 95% interval:
+    'N% slower/faster [low, high]' where the interval excludes 1, 'agrees with' where it lies
+    within ±5%, else 'no difference resolved'."""
     lines = []
     for _, r in compare[compare["target"] != baseline].iterrows():
-        ratio = r["ratio_to_baseline"]
-        if r["low_s"] <= r["baseline_s"] <= r["high_s"]:
-            how = f"within the interval of {baseline} (×{sig(ratio)})"
-        elif ratio < 1:
-            how = f"**{sig(1 / ratio)}× faster** than {baseline}"
+        ratio, low, high = r["ratio_to_baseline"], r["ratio_low"], r["ratio_high"]
+        if pd.isna(ratio):
+            how = f"no {baseline} fit with the same settings to compare with"
+        elif low <= 1 <= high:
+            word = (f"agrees with {baseline} within 5%" if 0.95 <= low and high <= 1.05
+                    else f"no difference from {baseline} resolved")
+            how = f"{word} (×{sig(ratio)} [{sig(low)}, {sig(high)}])"
         else:
-            how = f"**{sig(ratio)}× slower** than {baseline}"
-        lines.append(f"- {_label(r)}: {duration(r['predicted_s'])}, {how}.")
+            (amount, side), lo_hi = _change(ratio), sorted((_change(low)[0], _change(high)[0]),
+                                                          key=lambda t: float(t.rstrip("%×")))
+            how = f"**{amount} {side}** than {baseline} [{lo_hi[0]}, {lo_hi[1]}]"
+        caveat = "" if bool(r["holds"]) else " (model not established at this size)"
+        lines.append(f"- {_label(r)}: {duration(r['predicted_s'])}, {how}{caveat}.")
     return "\n".join(lines) or f"Only the baseline {baseline} was measured."
 
 
 def checks_md(checks):
-    """Where the linear read-time model does not hold, in plain words."""
+    """Where the read-time model does not hold, in plain words."""
     bad = checks[~checks["holds"]]
     if bad.empty:
-        return ("The linear model T_d = T₀ + N (α + B/β) holds for every fit: no warnings, "
-                "weighted R² and scatter within bounds.")
-    lines = [f"The linear model does **not** hold well for {len(bad)} of {len(checks)} fits; "
-             "read their numbers as rough guides:"]
-    lines += [f"- {_label(r)}: {r['why']}." for _, r in bad.iterrows()]
+        return ("The model T_d = T₀ + c·B + N (α + B/β) holds for every fit: the cell means agree "
+                "with it within their repeats (lack-of-fit p ≥ 0.01) and no warning says otherwise.")
+    lines = [f"The model does **not** hold for {len(bad)} of {len(checks)} fits; read their "
+             "numbers as rough guides:"]
+    lines += [f"- {_label(r)}: {r['why'].rstrip('.?')}." for _, r in bad.iterrows()]
     return "\n".join(lines)
 
 
@@ -386,8 +479,9 @@ def per_block_md(table):
     return (
         f"At N = {n_min} the article's N × T_b is off by {_span(table['n_min_tb_error'], percent)} "
         f"of the measured read time, the full model by {_span(table['n_min_full_error'], percent)}. "
-        f"The line through the origin has no fixed cost, yet T₀ ({_span(table['t0_s'], duration)}) "
-        f"is {_span(table['t0_s'] / table['per_block_s'], sig)} times the per-block time "
+        f"The line through the origin has no fixed cost, yet T₀ + c·B "
+        f"({_span(table['fixed_s'], duration)}) is {_span(table['fixed_s'] / table['per_block_s'], sig)} "
+        f"times the per-block time "
         f"α + B/β ({_span(table['per_block_s'], duration)}) at B = {size_text(table['bs_bytes'].iloc[0])}. "
         f"At N = {n_max} the fixed cost is spread over many blocks: N × T_b is off by "
         f"{_span(table['n_max_tb_error'], percent)}, the full model by "
@@ -407,8 +501,9 @@ def outliers_md(by_repeat, n_points, n_outliers, cluster=3):
                 clusters.append(f"{r['target']} {r['rw']}: {int(r[col])} in {col}")
     if clusters:
         lines.append(f"They cluster in {'; '.join(clusters)}: the conditions changed during that "
-                     "repeat (another process, a cache, the CPU clock). The fits keep every point; "
-                     "their weights 1/T_d² limit the pull of any one.")
+                     "repeat (another process, a cache, the CPU clock). The fits keep slow ones "
+                     "(a user's read meets them too) and leave out only reads far faster than "
+                     "both the model and their repeats.")
     else:
         lines.append("They are spread over targets and repeats: ordinary timing noise.")
     return " ".join(lines)
@@ -439,10 +534,13 @@ def summary_md(compare, half, cap, checks, baseline, objective_s):
     c = compare.sort_values("predicted_s")
     lo, hi = c.iloc[0], c.iloc[-1]
     base = _read_first(c[c["target"] == baseline]).iloc[0]
-    lines = [f"- **Full read**: {duration(lo['predicted_s'])} ({lo['target']} {lo['rw']}) to "
+    holding = int(c["holds"].astype(bool).sum())
+    lines = [f"- **Full read**: expected {duration(lo['predicted_s'])} ({lo['target']} {lo['rw']}) to "
              f"{duration(hi['predicted_s'])} ({hi['target']} {hi['rw']}); {baseline} {base['rw']} "
-             f"{duration(base['predicted_s'])} [{duration(base['low_s'])}, {duration(base['high_s'])}]"
-             + (" (extrapolated)." if c["extrapolates"].any() else ".")]
+             f"{duration(base['predicted_s'])}, one read [{duration(base['low_s'])}, "
+             f"{duration(base['high_s'])}]"
+             + ("." if holding == len(c) else
+                f" (established for {holding} of {len(c)}: measure larger N, see section 2).")]
     use = half.groupby("target", sort=True)["bs_at_half_bytes"].max()
     lines.append("- **Half the peak bandwidth** with blocks of at least: "
                  + ", ".join(f"{t} {size_text(v)}" for t, v in use.items()) + ".")
@@ -452,8 +550,10 @@ def summary_md(compare, half, cap, checks, baseline, objective_s):
                               for _, r in sized.iterrows()) if len(sized) else "no sized volume measured") + "."
                  + _fits_note(cap))
     meets = int((compare["meets"] == "yes").sum())
+    unknown = int((compare["meets"] == "unknown").sum())
     lines.append(f"- **Objective** {duration(objective_s)}: {meets} of {len(compare)} target/mode pairs "
-                 "meet it even at the upper 95% bound"
+                 "meet it even at the upper 95% bound of one read"
+                 + (f"; {unknown} unknown until measured near the question" if unknown else "")
                  + ("." if meets == len(compare) else "; see section 4."))
     bad = checks[~checks["holds"]]
     lines.append(f"- **Model**: holds for {len(checks) - len(bad)} of {len(checks)} fits"
@@ -469,13 +569,17 @@ def _fits_note(cap):
 
 
 def objective_display(verdicts):
-    """analysis.objective_verdicts: prediction, upper bound, verdict and headroom."""
-    return _keyed(verdicts, {
-        "predicted": map(duration, verdicts["predicted_s"]),
-        "upper 95% bound": map(duration, verdicts["high_s"]),
-        "meets objective": verdicts["meets"],
+    """analysis.objective_verdicts: expected time, upper bound of one read, verdict, headroom and,
+    where the verdict is unknown, the sweep that would settle it."""
+    cols = {
+        "expected": map(duration, verdicts["predicted_s"]),
+        "upper 95% bound, one read": map(duration, verdicts["high_s"]),
+        "meets objective": verdicts["meets"].map(_verdict_text),
         "headroom": [f"×{sig(h)}" for h in verdicts["headroom"]],
-    })
+    }
+    if "measure" in verdicts.columns and (verdicts["measure"] != "").any():
+        cols["to settle it"] = verdicts["measure"].replace("", "–")
+    return _keyed(verdicts, cols)
 
 
 def provenance_display(meta):
