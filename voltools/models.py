@@ -53,7 +53,7 @@ _EXTRA_COLS = ("error", "direct", "iodepth", "numjobs", "memory_limit_bytes", "s
 _MIX_COLS = ("target", "rw", "direct", "iodepth", "numjobs", "read_time_source")
 _SPEC_COLS = ("target_kind", "driver_opts")
 _WEIGHT_ROUNDS = 25      # weights on the fitted mean: refits until the parameters settle
-_OUTLIER_ROUNDS = 6      # fast-outlier flags: refits until the set settles
+_OUTLIER_ROUNDS = 4      # fast-outlier flags: refits until the set settles (or 4 rounds)
 
 
 class InsufficientDataError(FitError):
@@ -116,7 +116,7 @@ def _times(factor):
     return f"{factor:,.0f}x" if factor >= 10 else f"{factor:.3g}x"
 
 
-def _gamma_glm(y, X, var_weights=None, *, start=None, scale="X2"):
+def _gamma_glm(y, X, var_weights=None, *, freq_weights=None, start=None, scale="X2"):
     """statsmodels' Gamma GLM with identity link (variance prop. to mu^2 / var_weights), t-based
     inference; None when it cannot be fitted (no convergence, non-finite or non-positive mean).
 
@@ -124,13 +124,14 @@ def _gamma_glm(y, X, var_weights=None, *, start=None, scale="X2"):
     statsmodels warns that it does not keep mu > 0 by itself, so the result is checked instead."""
     if start is None:
         w = (var_weights if var_weights is not None else 1.0) / np.square(y)
-        start = sm.WLS(y, X, weights=w).fit().params
+        start = sm.WLS(y, X, weights=w * (freq_weights if freq_weights is not None else 1.0)).fit().params
     with pywarnings.catch_warnings():
         pywarnings.simplefilter("ignore")
         try:
             model = sm.GLM(y, X, family=sm.families.Gamma(sm.families.links.Identity()),
-                           var_weights=var_weights)
-            res = model.fit(start_params=start, scale=scale, use_t=True, maxiter=100)
+                           var_weights=var_weights, freq_weights=freq_weights)
+            res = model.fit(start_params=start, scale=scale, use_t=True, maxiter=100,
+                            tol_criterion="params", atol=0.0, rtol=1e-10)
         except (ValueError, np.linalg.LinAlgError, FloatingPointError, ZeroDivisionError):
             return None
     if not (np.all(np.isfinite(res.params)) and np.all(res.fittedvalues > 0)
@@ -240,7 +241,12 @@ def read_time_design(blocks, bs_bytes):
 
 @dataclass(frozen=True)
 class _Cells:
-    """Points grouped by distinct (N, B): `of` maps each point to its cell."""
+    """Points grouped by distinct (N, B), sorted by N then B: `of` maps each point to its cell.
+
+    The GLM is fitted on the cells' means with frequency weights (their counts): the same
+    estimating equations, parameters, covariance (with the points' Pearson scale), degrees of
+    freedom and tests as on the points (checked against statsmodels in the tests), in time
+    proportional to the cells, not the points."""
 
     n: np.ndarray
     b: np.ndarray
@@ -248,8 +254,10 @@ class _Cells:
 
     @classmethod
     def of_points(cls, N, B):
-        keys, inverse = np.unique(np.column_stack([N, B]), axis=0, return_inverse=True)
-        return cls(keys[:, 0], keys[:, 1], inverse.ravel())
+        code_n, uniq_n = pd.factorize(N, sort=True)
+        code_b, uniq_b = pd.factorize(B, sort=True)
+        of, combined = pd.factorize(code_n.astype(np.int64) * len(uniq_b) + code_b, sort=True)
+        return cls(uniq_n[combined // len(uniq_b)], uniq_b[combined % len(uniq_b)], of)
 
     def __len__(self):
         return len(self.n)
@@ -263,11 +271,13 @@ class _Cells:
 
 @dataclass(frozen=True, eq=False)
 class _State:
-    """One round of the fit: kept points, the noise model, the GLM on cell means."""
+    """One round of the fit: kept points, their cells' counts and means, the noise model, the
+    GLM on the cell means (cells with kept points only: `have`)."""
 
     keep: np.ndarray
     count: np.ndarray
     mean: np.ndarray
+    have: np.ndarray
     noise: ReadNoise
     cell_fit: object
 
@@ -276,9 +286,8 @@ def _screen_fast(cells, T):
     """First guess at fast outliers, before any fit: more than SCREEN_K robust spreads below the
     median of their cell on the log scale (spread: the larger of the cell's own and the pooled
     median absolute deviation); only cells of 3 or more repeats."""
-    logt = np.log(T)
-    frame = pd.DataFrame({"cell": cells.of, "d": logt})
-    dev = logt - frame.groupby("cell")["d"].transform("median").to_numpy()
+    logt = pd.Series(np.log(T))
+    dev = (logt - logt.groupby(cells.of).transform("median")).to_numpy()
     size = np.bincount(cells.of)[cells.of]
     own = pd.Series(np.abs(dev)).groupby(cells.of).transform("median").to_numpy()
     nonzero = np.abs(dev)[(dev != 0) & (size >= 3)]
@@ -286,21 +295,21 @@ def _screen_fast(cells, T):
     return (size >= 3) & (dev < -SCREEN_K * 1.4826 * np.maximum(own, pooled))
 
 
-def _fit_round(Xs, T, cells, keep, start, fallback):
-    """Noise model from the kept repeats, then the Gamma GLM on the cell means with weights
-    count / sigma^2(mu), refitted until the weights (on the fitted mean) settle."""
+def _fit_round(Xc, T, cells, keep, start, fallback):
+    """Noise model from the kept repeats, then the Gamma GLM on the cell means (frequency
+    weights: counts; variance weights: 1 / sigma^2(mu)), refitted until the weights, on the
+    fitted mean, settle."""
     count = cells.counts(keep)
+    have = count > 0
     mean = cells.sums(T, keep) / np.maximum(count, 1)
     dev2 = np.where(keep, (T / mean[cells.of] - 1.0) ** 2, 0.0)
     dof = np.maximum(count - 1, 0)
     rel_var = np.bincount(cells.of, weights=dev2, minlength=len(cells)) / np.maximum(dof, 1)
     noise = _fit_noise(mean, rel_var, dof, fallback)
-    have = count > 0
-    Xc = Xs[np.unique(cells.of, return_index=True)[1]][have]
     params, cell_fit = start, None
     for _ in range(_WEIGHT_ROUNDS):
-        weights = count[have] / noise.rel_var(Xc @ params)
-        cell_fit = _gamma_glm(mean[have], Xc, weights, start=params)
+        weights = 1.0 / noise.rel_var(Xc[have] @ params)
+        cell_fit = _gamma_glm(mean[have], Xc[have], weights, freq_weights=count[have], start=params)
         if cell_fit is None:
             raise InsufficientDataError("the read-time GLM did not converge to positive times; "
                                         "the data do not support T_0 + c B + N (alpha + B / beta)")
@@ -308,20 +317,20 @@ def _fit_round(Xs, T, cells, keep, start, fallback):
         params = cell_fit.params
         if settled:
             break
-    return _State(keep, count, mean, noise, cell_fit)
+    return _State(keep, count, mean, have, noise, cell_fit)
 
 
-def _fast_outliers(state, Xs, T, cells):
+def _fast_outliers(state, Xc, T, cells):
     """Points far faster than the model predicts without them and than their cell's other
-    repeats: z = log(T / mu_(i)) below -FAST_OUTLIER_Z noise sds (mu_(i) the leave-one-out mean,
-    leverage from the cell GLM) and log T below the mean log of the cell's other repeats by more
-    than CELL_OUTLIER_Z sds of that difference; only in cells of 3 or more repeats, never all of
-    a cell. A cell whose repeats agree with each other but not with the model is the model's
-    misfit: it stays, for the lack-of-fit test to see."""
-    mu = Xs @ state.cell_fit.params
+    repeats: z = log(T / mu_(i)) below -FAST_OUTLIER_Z noise sds (mu_(i) the leave-one-out mean;
+    a point's leverage is its cell's over the cell's count) and log T below the mean log of the
+    cell's other repeats by more than CELL_OUTLIER_Z sds of that difference; only in cells of 3
+    or more repeats, never all of a cell. A cell whose repeats agree with each other but not
+    with the model is the model's misfit: it stays, for the lack-of-fit test to see."""
+    mu = (Xc @ state.cell_fit.params)[cells.of]
     hat_cell = np.zeros(len(cells))
-    hat_cell[state.count > 0] = state.cell_fit.get_hat_matrix_diag(observed=False)
-    lev = np.where(state.keep, hat_cell[cells.of] / np.maximum(state.count[cells.of], 1), 0.0)
+    hat_cell[state.have] = state.cell_fit.get_hat_matrix_diag(observed=False)
+    lev = np.where(state.keep, (hat_cell / np.maximum(state.count, 1))[cells.of], 0.0)
     mu_loo = np.where(state.keep, T - (T - mu) / np.maximum(1 - lev, 1e-6), mu)
     mu_loo = np.maximum(mu_loo, np.finfo(float).tiny)
     log_var = np.log1p(state.noise.rel_var(mu))
@@ -336,26 +345,36 @@ def _fast_outliers(state, Xs, T, cells):
     return fast & (size >= 3) & (n_fast < size)
 
 
-def _fit_with_outliers(Xs, T, cells, fallback):
+def _fit_with_outliers(Xc, T, cells, fallback):
     """Rounds of fit and fast-outlier flags until the flagged set settles."""
-    start = sm.WLS(T, Xs, weights=1.0 / T**2).fit().params
+    count = cells.counts(np.ones(len(T), bool))
+    mean = cells.sums(T, np.ones(len(T), bool)) / count
+    start = sm.WLS(mean, Xc, weights=count / mean**2).fit().params
     out = _screen_fast(cells, T)
     for _ in range(_OUTLIER_ROUNDS):
-        state = _fit_round(Xs, T, cells, ~out, start, fallback)
-        new = _fast_outliers(state, Xs, T, cells)
+        state = _fit_round(Xc, T, cells, ~out, start, fallback)
+        new = _fast_outliers(state, Xc, T, cells)
         if np.array_equal(new, out):
             return state
         out, start = new, state.cell_fit.params
-    return _fit_round(Xs, T, cells, ~out, start, fallback)
+    return _fit_round(Xc, T, cells, ~out, start, fallback)
 
 
-def _scatter_fallback(Xs, T):
-    """(relative variance, dof) of the scatter about an unweighted-noise fit: the noise of one
-    read where no cell was repeated."""
-    res = _gamma_glm(T, Xs)
+def _pearson_scale(T, mu, var_weights, n_params):
+    """The points' Pearson chi^2 over their residual degrees of freedom (Gamma: relative)."""
+    return float(np.sum(var_weights * (T / mu - 1.0) ** 2) / max(len(T) - n_params, 1))
+
+
+def _scatter_fallback(Xc, T, cells):
+    """(relative variance, dof) of the scatter about a fit with equal relative weights: the
+    noise of one read where no cell was repeated (misfit included)."""
+    all_points = np.ones(len(T), bool)
+    count = cells.counts(all_points)
+    res = _gamma_glm(cells.sums(T, all_points) / count, Xc, np.ones(len(cells)), freq_weights=count)
     if res is None:
         raise InsufficientDataError("the read-time GLM did not converge to positive times")
-    return float(res.scale), float(res.df_resid)
+    mu = (Xc @ res.params)[cells.of]
+    return _pearson_scale(T, mu, np.ones(len(T)), Xc.shape[1]), float(len(T) - Xc.shape[1])
 
 
 @dataclass(frozen=True)
@@ -394,24 +413,43 @@ def _fit_arrays(cols, key):
     excluded = int((~ok).sum())
     N, B, T = cols["blocks"][ok], cols["bs_bytes"][ok], cols["read_time_s"][ok]
     _check_read_data(N, B, T, excluded)
-    X = read_time_design(N, B)
-    scale = np.abs(X).max(axis=0)
-    Xs = X / scale
     cells = _Cells.of_points(N, B)
-    if np.linalg.matrix_rank(Xs[np.unique(cells.of, return_index=True)[1]]) < len(PARAM_NAMES):
+    X = read_time_design(cells.n, cells.b)
+    scale = np.abs(X).max(axis=0)
+    Xc = X / scale
+    if np.linalg.matrix_rank(Xc) < len(PARAM_NAMES):
         raise InsufficientDataError(
             f"regressors (1, B, N, N*B) are collinear over the {len(cells)} measured (N, B) pairs; "
             "measure at least 4 pairs not on one line (e.g. 2 N at each of 2 B)")
-    state = _fit_with_outliers(Xs, T, cells, lambda: _scatter_fallback(Xs, T))
+    state = _fit_with_outliers(Xc, T, cells, lambda: _scatter_fallback(Xc, T, cells))
+    res, var_weights = _final_fit(state, Xc, T, cells)
     keep = state.keep
-    mu_keep = Xs[keep] @ state.cell_fit.params
-    var_weights = 1.0 / state.noise.rel_var(mu_keep)
-    res = _gamma_glm(T[keep], Xs[keep], var_weights, start=state.cell_fit.params)
+    mu = (Xc @ res.params)[cells.of][keep]
+    pearson = np.sqrt(var_weights) * (T[keep] / mu - 1.0)
+    lof = _lack_of_fit(pearson, cells, keep, len(PARAM_NAMES))
+    return _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, state.noise, lof,
+                      var_weights, cells, mu, pearson)
+
+
+def _final_fit(state, Xc, T, cells):
+    """The GLM on the cell means with the points' Pearson scale fixed: statsmodels' covariance,
+    intervals and tests as on the kept points. Returns (result, the kept points' var weights)."""
+    have, keep = state.have, state.keep
+    cell_weights = 1.0 / state.noise.rel_var(Xc[have] @ state.cell_fit.params)
+    weights = np.zeros(len(cells))
+    weights[have] = cell_weights
+    point_weights = weights[cells.of][keep]
+    first = _gamma_glm(state.mean[have], Xc[have], cell_weights, freq_weights=state.count[have],
+                       start=state.cell_fit.params)
+    if first is None:
+        raise InsufficientDataError("the read-time GLM did not converge to positive times")
+    mu = (Xc @ first.params)[cells.of][keep]
+    phi = _pearson_scale(T[keep], mu, point_weights, Xc.shape[1])
+    res = _gamma_glm(state.mean[have], Xc[have], cell_weights, freq_weights=state.count[have],
+                     start=first.params, scale=max(phi, np.finfo(float).tiny))
     if res is None:
         raise InsufficientDataError("the read-time GLM did not converge to positive times")
-    lof = _lack_of_fit(np.asarray(res.resid_pearson), cells, keep, len(PARAM_NAMES))
-    return _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, state.noise, lof,
-                      var_weights, cells)
+    return res, point_weights
 
 
 # ---------------------------------------------------------------- read time: results
@@ -713,8 +751,10 @@ def _check_read_data(N, B, T, excluded):
                                     "cannot fit")
 
 
-def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, var_weights, cells):
-    """ReadTimeFit from the final GLM result (parameters back in seconds and bytes)."""
+def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, var_weights, cells,
+               mu, pearson):
+    """ReadTimeFit from the final GLM result (parameters back in seconds and bytes); mu and
+    pearson are the kept points' fitted means and Pearson residuals."""
     params = np.asarray(res.params) / scale
     cov = np.asarray(res.cov_params()) / np.outer(scale, scale)
     conf = np.asarray(res.conf_int(alpha=1 - LEVEL)) / scale[:, None]
@@ -727,7 +767,6 @@ def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, v
     ci["beta_bytes_per_s"] = _invert_ci(ci["inv_beta_s_per_byte"])
     se["b_half_bytes"], ci["b_half_bytes"] = _b_half_se_ci(alpha, ib, cov, _tcrit(res.df_resid))
     Tk, Nk, Bk = T[keep], N[keep], B[keep]
-    mu = np.asarray(res.fittedvalues)
     rel = (Tk - mu) / mu
     w = var_weights / mu**2
     ybar_w = float((w * Tk).sum() / w.sum())
@@ -735,9 +774,10 @@ def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, v
     r2_w = 1.0 - float((w * (Tk - mu) ** 2).sum() / (w * (Tk - ybar_w) ** 2).sum())
     dof = int(round(res.df_resid))
     outliers = int((~keep).sum())
-    problems, notes = _read_warnings(cols, ok, key, excluded, N, B, T, keep, (t0, c, alpha, ib),
-                                     res, lof, cells)
-    largest = pd.Series(Nk).groupby(Bk).max()
+    have = cells.counts(keep) > 0
+    problems, notes = _read_warnings(cols, ok, key, excluded, N, B, keep, (t0, c, alpha, ib),
+                                     res, lof, cells, have, pearson)
+    largest = pd.Series(cells.n[have]).groupby(cells.b[have]).max()
     spec = {}
     for col in _SPEC_COLS:
         vals = _distinct(cols[col][ok]) if col in cols else []
@@ -779,7 +819,7 @@ def _b_half_se_ci(alpha, ib, cov, t):
     return se, _pair(bh, t * se)
 
 
-def _read_warnings(cols, ok, key, excluded, N, B, T, keep, params, res, lof, cells):
+def _read_warnings(cols, ok, key, excluded, N, B, keep, params, res, lof, cells, have, pearson):
     """(problems, notes): plain-English flags; problems say the model does not describe the
     data (the fit does not hold), notes only inform."""
     t0, c, alpha, ib = params
@@ -799,8 +839,8 @@ def _read_warnings(cols, ok, key, excluded, N, B, T, keep, params, res, lof, cel
                 problems.append(f"mixes {len(vals)} values of {col} ({', '.join(map(str, vals[:4]))}): "
                                 "fit one group at a time (fit_groups)")
     problems.append(_lack_of_fit_problem(lof))
-    problems.append(_curvature_warning(res, N[keep], B[keep]))
-    problems.append(_runs_warning(res, cells, keep))
+    problems.append(_curvature_warning(res, cells.n[have], cells.b[have]))
+    problems.append(_runs_warning(pearson, cells, keep))
     if ib <= 0:
         problems.append(f"fitted 1/beta = {ib:.3g} s/B is not positive: beta is undefined")
     problems.extend(_condition_warnings(cols, ok, N, B))
@@ -853,7 +893,8 @@ def _lack_of_fit_problem(lof):
 
 def _curvature_warning(res, N, B):
     """Score test (statsmodels) for an omitted N B log(N B) term: a time per byte that drifts
-    with the amount read, the shape of a regime change (a cache filling, throttling)."""
+    with the amount read, the shape of a regime change (a cache filling, throttling). N, B: the
+    cells of the GLM `res`."""
     size = N * B
     if len(np.unique(size)) < 3:
         return None
@@ -873,10 +914,10 @@ def _curvature_warning(res, N, B):
     return None
 
 
-def _runs_warning(res, cells, keep):
+def _runs_warning(pearson, cells, keep):
     """Wald-Wolfowitz runs test on the cells' mean Pearson residuals sorted by N*B."""
     r = np.zeros(len(keep))
-    r[keep] = np.asarray(res.resid_pearson)
+    r[keep] = pearson
     count = cells.counts(keep)
     have = count > 0
     if have.sum() < RUNS_MIN_CELLS:
