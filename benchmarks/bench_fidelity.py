@@ -27,6 +27,7 @@ from voltools import engine, jobs
 from voltools.measure import start_sweep
 from voltools.rows import read_time
 from voltools.naming import object_name
+from voltools.layout import workdir_of
 from voltools.plan import Point
 
 SHAPES = (("1m", 256), ("64k", 1024))
@@ -38,8 +39,8 @@ WARMUP = 1  # the first voltools call after lay-out and its bare partner: report
 def host_workdir(client, kind, run_id, folder):
     """Where the sweep's laid-out files are, seen from the host."""
     if kind.startswith("bind"):
-        return Path(folder) / f"voltools-{run_id}"
-    return Path(client.volumes.get(object_name(run_id, kind)).attrs["Mountpoint"]) / f"voltools-{run_id}"
+        return Path(workdir_of(folder, run_id, kind))
+    return Path(workdir_of(client.volumes.get(object_name(run_id, kind)).attrs["Mountpoint"], run_id, kind))
 
 
 def new_points(store, seen):

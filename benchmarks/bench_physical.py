@@ -25,6 +25,7 @@ from voltools import engine, jobs
 from voltools.measure import start_sweep
 from voltools.rows import read_time
 from voltools.naming import object_name
+from voltools.layout import workdir_of
 from voltools.plan import Point
 
 BAR = 0.80
@@ -85,7 +86,7 @@ def memory_part(client, repeats, data_dir):
             r = next(rows.itertuples())
             point = Point(r.target, r.rw, int(r.direct), int(r.iodepth), int(r.bs_bytes), int(r.blocks), 0)
             mount = client.volumes.get(object_name(rid, r.target)).attrs["Mountpoint"]
-            _, out = c.timed_run(jobs.read_argv(f"{mount}/voltools-{rid}", [point]))
+            _, out = c.timed_run(jobs.read_argv(workdir_of(mount, rid, point.target), [point]))
             job = c.fio_rows(out.stdout).iloc[0].to_dict()
             got["voltools"].append(r.size_bytes / r.read_time_s)
             got["bare_fio_same_file"].append(point.size_bytes / read_time(job, point)[0])
@@ -106,7 +107,7 @@ def disk_part(client, repeats, data_dir):
         r = next(rows.itertuples())
         mount = client.volumes.get(object_name(rid, "local")).attrs["Mountpoint"]
         point = Point("local", "read", 1, 32, 1 << 20, int(DISK["blocks"]), 0)
-        _, out = c.timed_run(jobs.read_argv(f"{mount}/voltools-{rid}", [point]))
+        _, out = c.timed_run(jobs.read_argv(workdir_of(mount, rid, point.target), [point]))
         job = c.fio_rows(out.stdout).iloc[0].to_dict()
         got[f"voltools_qd{int(r.iodepth)}"].append(r.size_bytes / r.read_time_s)
         got[f"bare_fio_qd32_after_qd{int(r.iodepth)}"].append(point.size_bytes / read_time(job, point)[0])

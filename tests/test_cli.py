@@ -2,42 +2,12 @@
 import subprocess
 import sys
 
-import pytest
 
 from corpus import CORPUS
 from voltools.cli import main
 
 
-BAD_SWEEPS = [
-    (["--target", "nfs"], "unknown kind 'nfs'"),
-    (["--target", "tmpfs", "--bs", "0"], "at least 1 byte"),
-    (["--target", "tmpfs", "--bs=-4k"], "not a size"),
-    (["--target", "tmpfs", "--bs", "fast"], "not a size"),
-    (["--target", "tmpfs", "--bs", "1000"], "not a multiple of 512"),
-    (["--target", "tmpfs", "--blocks", "0"], "whole number >= 1"),
-    (["--target", "tmpfs", "--blocks", "-1"], "whole number >= 1"),
-    (["--target", "tmpfs:size=16m", "--bs", "1m", "--blocks", "64"], "holds 16 MiB"),
-    (["--target", "tmpfs:speed=1"], "not key=value"),
-    (["--target", "local", "--run-id", "a;rm -rf ~"], "not accepted"),
-    (["--target", "local", "--run-id", "../up"], "not accepted"),
-    (["--target", "local", "--run-id", "x" * 60], "not accepted"),
-    (["--target", "local:name=a/b"], "not accepted"),
-    (["--target", "bind:path=data"], "absolute"),
-    (["--target", "bind:path=/no/such/place"], "not an existing directory"),
-    (["--target", "local", "--rw", "write"], "--rw 'write'"),
-    (["--target", "local", "--direct", "yes"], "--direct"),
-    (["--target", "local", "--memory", "much"], "--memory"),
-    ([], "sweep needs --target"),
-    (["--resume", "r1", "--target", "local"], "give no --target"),
-]
-
-
-@pytest.mark.parametrize("args,needle", BAD_SWEEPS)
-def test_bad_sweep_input(args, needle, raw_root, capsys):
-    assert main(["sweep", *args, "--data-dir", str(raw_root)]) == 2
-    err = capsys.readouterr().err
-    assert needle in err and err.count("\n") == 1 and err.startswith("voltools: error: ")
-    assert not raw_root.exists(), "a refused sweep creates nothing"
+# Bad sweep input, one case per row of the README's table: tests/test_bad_input.py.
 
 
 def test_no_engine_is_one_line_exit_2(raw_root, tmp_path):

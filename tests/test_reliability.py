@@ -11,6 +11,7 @@ from voltools.cleanup import leftovers
 from voltools.cli import main
 from voltools.errors import EngineError, StoreError
 from voltools.measure import KEY_COLUMNS, resume_sweep, start_sweep
+from voltools.runlock import is_live
 from voltools.store import load_run
 
 GRID = ["--bs", "4k,64k", "--blocks", "1,4,16,64", "--rw", "read,randread", "--repeat", "3"]  # 48 points
@@ -107,28 +108,89 @@ def test_probe_container_killed_from_outside_is_a_clear_error(docker_client, run
         for container in _containers(docker_client, run_id, "reader"):
             container.kill()
 
-    with pytest.raises(EngineError, match="exec in voltools-.*-reader failed"):
+    with pytest.raises(EngineError, match="exec in voltools_.*-reader failed"):
         start_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).run(kill_reader)
     assert len(load_run(run_id, raw_root)) == 1
 
 
-def test_failing_fio_gives_error_rows_and_the_sweep_goes_on(docker_client, run_id, raw_root):
-    def remove_data(done, label):
-        holder = _containers(docker_client, run_id, "holder")[0]
-        holder.exec_run(["sh", "-c", "rm -f /data/voltools-*/vt-*.dat"])
+def _remove_data(client, run_id):
+    def remove(done, label):
+        holder = _containers(client, run_id, "holder")[0]
+        holder.exec_run(["sh", "-c", "rm -f /data/voltools*/vt-*.dat"])
+    return remove
 
-    points = start_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).run(remove_data)
+
+def test_failing_fio_gives_error_rows_and_the_sweep_goes_on(docker_client, run_id, raw_root):
+    points = start_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).run(
+        _remove_data(docker_client, run_id))
     assert len(points) == 8
     assert (points["error"] == 0).sum() == 1 and (points["error"] != 0).sum() == 7
     failed = points[points["error"] != 0]
     assert failed["error_msg"].str.len().gt(0).all() and failed["read_time_s"].isna().all()
+    again = resume_sweep(run_id, raw_root).run()
+    assert len(again) == 8 and (again["error"] == 0).all(), "resume measures the error rows again"
+    first = again[again["seq"] == points["seq"].min()]
+    assert first["read_time_s"].tolist() == points[points["error"] == 0]["read_time_s"].tolist()
+    assert len(list((raw_root / run_id / "fio").iterdir())) == 8 + 7, "the raw output of both is kept"
+
+
+def test_a_sweep_that_stored_error_rows_exits_1_saying_how_many(docker_client, run_id, raw_root,
+                                                                 capsys, monkeypatch):
+    import voltools.measure as measure
+    real, calls = measure.jobs.read_argv, []
+
+    def all_but_the_first_read_a_missing_folder(workdir, points, engine="fio"):
+        calls.append(workdir)
+        return real(workdir if len(calls) == 1 else f"{workdir}-missing", points, engine)
+
+    monkeypatch.setattr(measure.jobs, "read_argv", all_but_the_first_read_a_missing_folder)
+    code = main(["sweep", "--target", "tmpfs:size=64m", "--bs", "4k,64k", "--blocks", "1,8", "--rw", "read",
+                 "--repeat", "2", "--run-id", run_id, "--data-dir", str(raw_root)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1, err
+    assert err[0].startswith("voltools: error: 7 of 8 points failed; first: tmpfs read")
+    assert f"--resume {run_id}" in err[0]
+
+
+def test_two_resumes_of_one_run_at_once_one_is_refused(docker_client, run_id, raw_root):
+    proc = _start_cli_sweep(run_id, raw_root)
+    _wait_for_parts(raw_root, run_id, 2, proc)
+    proc.kill()
+    proc.communicate()
+    resume = _cli("sweep", "--resume", run_id, "--data-dir", str(raw_root))
+    first = subprocess.Popen(resume, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not is_live(run_id):
+        assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
+        time.sleep(0.01)
+    second = subprocess.run(resume, capture_output=True, text=True)
+    assert second.returncode == 2 and "being measured by another voltools process" in second.stderr
+    assert second.stderr.count("\n") == 1
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    _assert_each_point_once(load_run(run_id, raw_root), 48)
+
+
+def test_an_interrupt_before_the_first_point_leaves_no_folder_or_a_resumable_one(docker_client, run_id,
+                                                                                raw_root):
+    proc = _start_cli_sweep(run_id, raw_root)
+    time.sleep(0.6)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (130, -signal.SIGINT), err
+    assert leftovers(docker_client, run_id) == 0
+    if (raw_root / run_id).exists():
+        resumed = subprocess.run(_cli("sweep", "--resume", run_id, "--data-dir", str(raw_root)),
+                                 capture_output=True, text=True)
+        assert resumed.returncode == 0, resumed.stderr
+        _assert_each_point_once(load_run(run_id, raw_root), 48)
 
 
 def test_enospc_on_a_filesystem_smaller_than_its_nominal_size(docker_client, run_id, raw_root, capsys):
     code = main(["sweep", "--target", "loop:size=16m", "--bs", "1m", "--blocks", "1,13", "--rw", "read",
                  "--repeat", "1", "--run-id", run_id, "--data-dir", str(raw_root)])
-    err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert code == 2 and "loop-ext4 has" in err and "free but the sweep lays out 14 MiB" in err
+    err = capsys.readouterr().err.strip().splitlines()[0]
+    assert code == 1 and "loop-ext4 has" in err and "free but the sweep lays out 14 MiB" in err
     assert not (raw_root / run_id).exists(), "a run that stored nothing leaves no folder"
 
 
@@ -158,7 +220,7 @@ def test_bind_folder_left_by_a_kill_is_found_by_clean(docker_client, run_id, raw
     _wait_for_parts(raw_root, run_id, 1, proc)
     proc.kill()
     proc.communicate()
-    assert (folder / f"voltools-{run_id}").is_dir()
+    assert (folder / f"voltools_{run_id}_bind").is_dir()
     assert subprocess.run(_cli("clean", "--run-id", run_id), capture_output=True).returncode == 0
     assert list(folder.iterdir()) == []
 

@@ -11,6 +11,7 @@ import pytest
 
 from voltools.errors import ReportError, StoreError, UsageError
 from voltools.report import render
+from voltools.store import RunStore
 
 HEADINGS = [
     "voltools capacity report", "At a glance", "1. How long does a full read take?",
@@ -108,9 +109,7 @@ def test_bad_values_are_usage_errors_before_anything_runs(tmp_path, kwargs, word
 
 
 def test_a_failing_notebook_is_one_report_error(tmp_path):
-    run = tmp_path / "raw" / "empty"
-    (run / "points.parquet").mkdir(parents=True)
-    (run / "run.json").write_text("{}")
+    RunStore.create("empty", tmp_path / "raw", {})
     with pytest.raises(ReportError) as info:
         render("empty", tmp_path / "r.html", data_dir=tmp_path / "raw")
     message = str(info.value)

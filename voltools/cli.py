@@ -5,6 +5,8 @@ import sys
 from contextlib import contextmanager
 
 from .errors import UsageError, VoltoolsError
+from .interrupts import raise_interrupt
+from .units import format_bytes, parse_size
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -30,6 +32,7 @@ def build_parser():
     p.add_argument("--run-id", required=True)
     p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
     _add_report(sub)
+    _add_predict(sub)
     _add_k8s(sub)
     sub.add_parser("doctor", help="what is here and what is missing")
     p = sub.add_parser("clean", help="remove every service, container, volume, loop device and folder voltools made")
@@ -45,6 +48,11 @@ def _add_sweep(sub):
     _add_grid(p)
     p.add_argument("--image", default=None,
                    help="probe image with fio on PATH: a local one, or REGISTRY/NAME:TAG for swarm/k8s")
+    p.add_argument("--question", default=None, metavar="SIZE@BS",
+                   help="what to answer, e.g. 40g@64k: adds reads at BS up to --max-point-size")
+    p.add_argument("--max-point-size", default=None, metavar="SIZE",
+                   help="largest read a question adds (default a quarter of the dataset)")
+    p.add_argument("--dry-run", action="store_true", help="check everything, print the plan, make nothing")
     p.add_argument("--resume", metavar="RUN_ID", default=None,
                    help="carry on a stopped run with its own settings: skips finished points")
     p.add_argument("--engine", default="fio", help="fio (default), or python: voltools' own reader, host targets only")
@@ -91,11 +99,20 @@ def _add_k8s(sub):
     p.add_argument("--timeout", type=float, default=3600, help="the Job's deadline in seconds")
 
 
+def _add_predict(sub):
+    p = sub.add_parser("predict", help="answer a question from a run: full-read time per target with intervals")
+    p.add_argument("--run-id", required=True)
+    p.add_argument("--dataset-size", default=None, help="e.g. 4g (default: the run's --question)")
+    p.add_argument("--bs", default=None, help="block size the dataset is read in, e.g. 64k (default: the run's)")
+    p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
+    p.add_argument("--json", action="store_true", help="a JSON list of objects, one per target and rw")
+
+
 def _add_report(sub):
     p = sub.add_parser("report", help="render the capacity report of a run as HTML")
     p.add_argument("--run-id", required=True)
-    p.add_argument("--dataset-size", default="40g", help="size of the dataset to plan for, e.g. 40g")
-    p.add_argument("--bs", default="64k", help="block size the dataset is read in, e.g. 64k")
+    p.add_argument("--dataset-size", default=None, help="size of the dataset to plan for, e.g. 40g (default: the run's --question, else 40g)")
+    p.add_argument("--bs", default=None, help="block size the dataset is read in, e.g. 64k (default: the run's, else 64k)")
     p.add_argument("--objective", default="600", help="read-time objective in seconds")
     p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
     p.add_argument("-o", "--output", default=None, help="HTML file (default reports/<run-id>.html)")
@@ -104,22 +121,39 @@ def _add_report(sub):
 def main(argv=None):
     parser = build_parser()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, raise_interrupt)
     try:
         args = parser.parse_args(argv)
         return COMMANDS[args.command](args) or 0
     except VoltoolsError as exc:
         if debug:
             raise
-        print(f"voltools: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("voltools: interrupted; what it made was removed, finished points are kept", file=sys.stderr)
+        _say("error", exc)
+        return exc.exit_status
+    except KeyboardInterrupt as exc:
+        _say("interrupted", "what it made was removed, finished points are kept")
+        for note in getattr(exc, "__notes__", ()):
+            _say("warning", note)
         return EXIT_INTERRUPTED
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+def _say(kind, message):
+    """One line on stderr: the message's first line, then its notes each on a line of their own."""
+    text = str(message).strip().splitlines() or [type(message).__name__]
+    print(f"voltools: {kind}: {text[0]}", file=sys.stderr)
+    for note in getattr(message, "__notes__", ()):
+        print(f"voltools: note: {note}", file=sys.stderr)
+
+
+@contextmanager
+def _checking():
+    """Errors while checking what was asked are refusals (nothing was made): exit status 2."""
+    try:
+        yield
+    except VoltoolsError as exc:
+        exc.exit_status = EXIT_USAGE
+        raise
 
 
 def cmd_sweep(args):
@@ -127,10 +161,45 @@ def cmd_sweep(args):
         return _swarm(args)
     if args.orchestrator == "k8s":
         return _k8s(args)
-    run = _resumed(args) if args.resume else _started(args)
+    with _checking():
+        if args.dry_run:
+            return _dry_run(args)
+        run = _resumed(args) if args.resume else _started(args)
     with _progress(run.plan.total_points()) as progress:
         points = run.run(progress)
     _print_points(points, run.store.path)
+    return _failed_points(points, run.run_id)
+
+
+def _dry_run(args):
+    from .engine import connect
+    from .measure import check_sweep, preflight
+    from .naming import check_name
+    from .targets import check_new_run
+    _need_targets(args)
+    plan, _ = check_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
+                          args.repeat, args.memory, args.batch, args.engine, question=args.question,
+                          max_point=args.max_point_size)
+    if args.run_id is not None:
+        check_new_run(plan.targets, check_name(args.run_id))
+    preflight(plan)
+    if any(t.in_docker for t in plan.targets):
+        connect()
+    laid = max(plan.layout_bytes(t.name) for t in plan.targets)
+    print(f"plan: {plan.total_points()} points on {len(plan.targets)} target(s), up to "
+          f"{format_bytes(laid)} laid out on each; nothing was made (--dry-run)")
+
+
+def _failed_points(points, run_id):
+    """Exit status 1 when any point stored an error (after saying how many and the first)."""
+    failed = points[points["error"].fillna(-1) != 0]
+    if len(failed):
+        first = failed.iloc[0]
+        raise VoltoolsError(
+            f"{len(failed)} of {len(points)} points failed; first: {first['target']} {first['rw']} "
+            f"{first['bs_bytes']} B x {first['blocks']}: {first['error_msg']} "
+            f"('voltools sweep --resume {run_id}' measures them again)")
+    return 0
 
 
 def _started(args):
@@ -138,7 +207,7 @@ def _started(args):
     _need_targets(args)
     return start_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
                        args.repeat, args.memory, args.run_id, args.data_dir, args.image, args.batch,
-                       args.engine)
+                       args.engine, question=args.question, max_point=args.max_point_size)
 
 
 def _resumed(args):
@@ -150,6 +219,7 @@ def _resumed(args):
 
 def _swarm(args):
     from .swarm import swarm_sweep
+    _refuse_question(args)
     _need_targets(args)
     with _progress() as progress:
         points = swarm_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
@@ -160,6 +230,7 @@ def _swarm(args):
 
 def _k8s(args):
     from .k8s import k8s_sweep
+    _refuse_question(args)
     if args.target or not args.storage_class:
         raise UsageError("--orchestrator k8s measures a claim: give --storage-class NAME (and --size), no --target")
     with _progress() as progress:
@@ -169,6 +240,13 @@ def _k8s(args):
     _print_points(points)
 
 
+def _refuse_question(args):
+    """Swarm and k8s sweeps cannot honour a question yet: refuse it rather than ignore it."""
+    if args.question or args.max_point_size or args.dry_run:
+        raise UsageError(f"--question, --max-point-size and --dry-run work with --orchestrator docker only, "
+                         f"not {args.orchestrator}")
+
+
 def _need_targets(args):
     if not args.target:
         raise UsageError("sweep needs --target KIND[:key=value] (or --resume RUN_ID), see 'voltools sweep --help'")
@@ -176,9 +254,11 @@ def _need_targets(args):
 
 @contextmanager
 def _progress(total=None):
-    """A tqdm bar (points done of total, the current point, ETA) as a progress callback."""
+    """A tqdm bar (points done of total, the current point, ETA) as a progress callback; none when
+    stderr is not a terminal (a log gets no redraws)."""
     from tqdm import tqdm
-    with tqdm(total=total, unit="pt", file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
+    with tqdm(total=total, unit="pt", file=sys.stderr, dynamic_ncols=True, leave=False,
+              disable=not sys.stderr.isatty()) as bar:
         def progress(done, label):
             bar.set_description(label)
             bar.update(done)
@@ -187,6 +267,8 @@ def _progress(total=None):
 
 def _print_points(points, path=None):
     from .summary import target_summary
+    if not len(points):
+        return
     where = f" in {path}" if path else ""
     print(f"run {points['run_id'].iloc[0]}: {len(points)} points{where}")
     print(target_summary(points).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -196,12 +278,13 @@ def cmd_k8s(args):
     import json
 
     from .k8s import claim_plan, manifests
-    from .naming import new_run_id
+    from .naming import check_name, new_run_id
     if not args.storage_class:
         raise UsageError("k8s manifest needs --storage-class NAME, e.g. --storage-class standard")
     plan = claim_plan(args.storage_class, args.size, args.bs, args.blocks, args.rw, args.direct,
                       args.iodepth, args.repeat, args.memory, args.batch)
-    docs = manifests(args.storage_class, args.size, plan, args.run_id or new_run_id(), args.image, args.timeout)
+    run_id = new_run_id() if args.run_id is None else check_name(args.run_id)
+    docs = manifests(args.storage_class, args.size, plan, run_id, args.image, args.timeout)
     print(json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}, indent=2))
 
 
@@ -211,15 +294,63 @@ def cmd_parse_fio(args):
 
 
 def cmd_summary(args):
+    from .errors import StoreError
     from .store import load_run
-    _print_points(load_run(args.run_id, args.data_dir))
+    with _checking():
+        points = load_run(args.run_id, args.data_dir)
+        if not len(points):
+            raise StoreError(f"run {args.run_id} has no points yet: resume it with 'voltools sweep --resume {args.run_id}'")
+    _print_points(points)
 
 
 def cmd_report(args):
     from .report import render
+    from .store import RunStore
+    with _checking():
+        RunStore.open(args.run_id, args.data_dir)
     out = render(args.run_id, args.output or f"reports/{args.run_id}.html", args.dataset_size,
                  args.bs, args.objective, args.data_dir)
     print(f"report: {out}")
+
+
+def cmd_predict(args):
+    import json
+
+    from .answers import predict_table, records
+    with _checking():
+        points, question = _question_of(args)
+    table = predict_table(points, *question)
+    if args.json:
+        print(json.dumps(records(table), indent=2))
+        return
+    print(f"run {args.run_id}: {format_bytes(question[0])} read in {format_bytes(question[1])} blocks")
+    for row in table.itertuples():
+        verdict = "" if row.holds else f"  (does not hold: {row.why})"
+        print(f"{row.target:>12} {row.rw:>8}  {_seconds(row.mean_s)} [{_seconds(row.mean_low_s)}, "
+              f"{_seconds(row.mean_high_s)}], one read [{_seconds(row.low_s)}, {_seconds(row.high_s)}]"
+              f"{verdict}")
+
+
+def _question_of(args):
+    """The run's points and (dataset bytes, block size): given, else the run's own question."""
+    from .errors import StoreError
+    from .store import RunStore
+    store = RunStore.open(args.run_id, args.data_dir)
+    asked = store.read_meta().get("question") or {}
+    size = parse_size(args.dataset_size, "--dataset-size") if args.dataset_size else asked.get("dataset_bytes")
+    bs = parse_size(args.bs, "--bs") if args.bs else asked.get("bs_bytes")
+    if not size or not bs:
+        raise UsageError(f"run {args.run_id} was not asked a question: give --dataset-size and --bs, e.g. "
+                         "--dataset-size 4g --bs 64k")
+    points = store.points()
+    if not len(points):
+        raise StoreError(f"run {args.run_id} has no points yet")
+    return points, (size, bs)
+
+
+def _seconds(value):
+    """Seconds in one unit for a whole interval's parts: 3 significant figures."""
+    return "n/a" if value != value else f"{value:.3g} s"
 
 
 def cmd_doctor(args):
@@ -235,19 +366,28 @@ def cmd_doctor(args):
 def cmd_clean(args):
     from .cleanup import clean
     from .engine import connect
+    from .errors import StoreError
+    from .naming import check_name
+    from .runlock import is_live
+    if args.run_id is not None:
+        check_name(args.run_id)
+        if is_live(args.run_id):
+            raise StoreError(f"run {args.run_id} is running: stop it first (its own end removes what it made)")
     try:
         client = connect(timeout=10)
     except VoltoolsError as exc:
         print(f"voltools: note: {exc}; cleaning loop devices and files only", file=sys.stderr)
         client = None
-    removed = clean(client, args.run_id, args.images)
+    removed = clean(client, args.run_id, args.images, keep=is_live)
     for kind, names in vars(removed).items():
-        for name in names:
+        for name in names if kind != "left" else ():
             print(f"removed {kind[:-1].replace('_', ' ')} {name}")
     print(f"{removed.total()} object(s) removed")
+    if removed.left:
+        raise VoltoolsError(f"{len(removed.left)} object(s) left: {removed.left[0]}")
 
 
-COMMANDS = {"sweep": cmd_sweep, "parse-fio": cmd_parse_fio, "summary": cmd_summary, "report": cmd_report, "k8s": cmd_k8s,
+COMMANDS = {"predict": cmd_predict, "sweep": cmd_sweep, "parse-fio": cmd_parse_fio, "summary": cmd_summary, "report": cmd_report, "k8s": cmd_k8s,
             "doctor": cmd_doctor, "clean": cmd_clean}
 
 if __name__ == "__main__":

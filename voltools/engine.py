@@ -32,6 +32,14 @@ def connect(timeout=60):
     return client
 
 
+def engine_errors():
+    """What a call to the engine raises when the engine fails or goes away: Docker's errors and
+    the HTTP client's (a socket that vanishes mid-call is a requests ConnectionError)."""
+    from docker.errors import DockerException
+    from requests import RequestException
+    return (DockerException, RequestException)
+
+
 def engine_version(client):
     """Server version string, e.g. '20.10.24+dfsg1'."""
     return client.version().get("Version", "unknown")

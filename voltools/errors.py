@@ -1,12 +1,17 @@
-"""One error root for voltools; the CLI turns any of these into one line and exit status 2."""
+"""One error root for voltools; the CLI turns any of these into one line and an exit status:
+2 for bad input (and anything refused before a run makes something), 1 for a failure at run time."""
 
 
 class VoltoolsError(Exception):
     """Root of every error voltools raises on purpose."""
 
+    exit_status = 1
+
 
 class UsageError(VoltoolsError, ValueError):
     """A bad argument or input value: says what was given and what is accepted."""
+
+    exit_status = 2
 
 
 class EngineError(VoltoolsError):
@@ -21,18 +26,10 @@ class TargetError(VoltoolsError):
     """A target could not be set up, used or torn down."""
 
 
-class FioError(VoltoolsError):
-    """fio is missing or exited with an error; carries argv, exit status and stderr."""
-
-    def __init__(self, message, argv=None, exit_status=None, stderr=""):
-        super().__init__(message)
-        self.argv = list(argv or [])
-        self.exit_status = exit_status
-        self.stderr = stderr
-
-
 class FioParseError(VoltoolsError):
     """fio output that cannot be read as fio JSON; names the source and the reason."""
+
+    exit_status = 2
 
 
 class StoreError(VoltoolsError):

@@ -32,8 +32,9 @@ def workdir_of(root, run_id, target):
 
 
 def has_reader(spec):
-    """False for `layer`, whose one container both writes and reads."""
-    return spec.kind != "layer"
+    """False for `layer`, whose one container both writes and reads, and `host`, whose files are
+    written and read by the same user."""
+    return spec.kind not in ("layer", "host")
 
 
 def unreadable_argv(files):

@@ -1,5 +1,13 @@
-"""A sweep's grid of points: validated up front, ordered for fair comparison, cut into fio calls."""
+"""A sweep's grid of points: validated up front, ordered for fair comparison, cut into fio calls.
+
+A question (`--question 40g@64k`: a dataset of 40 GiB read in 64 KiB blocks) adds the points that
+inform its answer: block counts at the question's block size, spaced by 4 up to the largest read
+affordable (a quarter of the dataset by default, never more than the target holds), so the answer
+is measured near its scale instead of extrapolated from the small grid.
+"""
+import math
 import random
+import re
 from dataclasses import dataclass, field
 
 from .errors import UsageError
@@ -12,6 +20,40 @@ DIRECT_ALIGN = 512
 MAX_IODEPTH = 1024
 MAX_REPEAT = 1000
 FS_HEADROOM = 0.9  # a filesystem keeps some of its nominal size for itself
+QUESTION_STEPS = 3  # block counts added for a question: the largest affordable, /4, /16
+QUESTION_SPACING = 4
+_QUESTION_RE = re.compile(r"([^@]+)@([^@]+)")
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the user wants answered: a dataset of `dataset_bytes` read in `bs_bytes` blocks."""
+
+    dataset_bytes: int
+    bs_bytes: int
+
+    @property
+    def blocks(self):
+        return math.ceil(self.dataset_bytes / self.bs_bytes)
+
+    def text(self):
+        return f"{format_bytes(self.dataset_bytes)} in {format_bytes(self.bs_bytes)} blocks"
+
+    def as_dict(self):
+        return {"dataset_bytes": self.dataset_bytes, "bs_bytes": self.bs_bytes}
+
+
+def parse_question(text):
+    """'40g@64k' -> Question(40 GiB, 64 KiB); UsageError naming what is accepted."""
+    match = _QUESTION_RE.fullmatch(str(text).strip())
+    if not match:
+        raise UsageError(f"--question {text!r} is not SIZE@BS: give the dataset size and the block size "
+                         "it is read in, e.g. 40g@64k")
+    question = Question(parse_size(match.group(1), "--question dataset size"),
+                        parse_size(match.group(2), "--question block size"))
+    if question.bs_bytes > question.dataset_bytes:
+        raise UsageError(f"--question {text!r}: the block size is larger than the dataset")
+    return question
 
 
 @dataclass(frozen=True)
@@ -49,6 +91,8 @@ class SweepPlan:
     batch: int = 32
     seed: int = 0
     engine: str = "fio"
+    question: Question = None
+    max_point_bytes: int = None
 
     def validate(self):
         _check_members("engine", [self.engine], ENGINES)
@@ -62,7 +106,7 @@ class SweepPlan:
         if not self.bs or not self.blocks:
             raise UsageError("--bs and --blocks each need at least one value, e.g. --bs 4k,64k --blocks 1,16")
         if 1 in self.direct:
-            bad = [b for b in self.bs if b % DIRECT_ALIGN]
+            bad = [b for b in self.bs + ([self.question.bs_bytes] if self.question else []) if b % DIRECT_ALIGN]
             if bad:
                 raise UsageError(f"block size {bad[0]} bytes is not a multiple of {DIRECT_ALIGN}, "
                                  "which direct=1 (O_DIRECT) needs: use e.g. 4k, or --direct 0")
@@ -70,19 +114,52 @@ class SweepPlan:
             self._check_fits(spec)
         return self
 
-    def sizes(self):
-        """Distinct data sizes N x B; one file of each is laid out per target."""
-        return sorted({b * n for b in self.bs for n in self.blocks})
+    def sizes(self, target=None):
+        """Distinct data sizes N x B (the grid's, and the question's on `target`); one file each."""
+        grid = {b * n for b in self.bs for n in self.blocks}
+        asked = {self.question.bs_bytes * n for n in self.question_blocks(target)} if target else set()
+        return sorted(grid | asked)
 
-    def layout_bytes(self):
-        return sum(self.sizes())
+    def layout_bytes(self, target=None):
+        return sum(self.sizes(target))
 
     def points(self, target):
-        return [Point(target, rw, d, q, b, n, r) for r in range(self.repeat) for rw in self.rw
+        grid = [Point(target, rw, d, q, b, n, r) for r in range(self.repeat) for rw in self.rw
                 for d in self.direct for q in self.iodepth for b in self.bs for n in self.blocks]
+        asked = [Point(target, self.question_rw(), d, q, self.question.bs_bytes, n, r)
+                 for r in range(self.repeat) for d in self.direct for q in self.iodepth
+                 for n in self.question_blocks(target)]
+        return grid + asked
 
     def total_points(self):
-        return len(self.targets) * len(self.points("x"))
+        return sum(len(self.points(spec.name)) for spec in self.targets)
+
+    def question_rw(self):
+        """A question is a full read: sequential where the grid has it."""
+        return "read" if "read" in self.rw else self.rw[0]
+
+    def question_blocks(self, target):
+        """Block counts the question adds on `target`: the largest affordable read at the question's
+        block size (a power of 2), then /4, /16, each above the grid's largest N."""
+        if self.question is None:
+            return []
+        bs = self.question.bs_bytes
+        largest = min(self.max_point_bytes or self.question.dataset_bytes // 4,
+                      self.question.dataset_bytes, self._room(target)) // bs
+        if largest < 1:
+            return []
+        top = 2 ** int(math.log2(largest))
+        counts = {top // QUESTION_SPACING**k for k in range(QUESTION_STEPS)}
+        return sorted(n for n in counts if n > max(self.blocks) or bs not in self.bs)
+
+    def _room(self, target):
+        """Bytes the question's files may take on a sized target (their sizes sum to at most 4/3 of
+        the largest); unbounded elsewhere (lay-out checks the free space it finds)."""
+        spec = next((s for s in self.targets if s.name == target), None)
+        if spec is None or not spec.size_bytes:
+            return math.inf
+        free = spec.size_bytes * FS_HEADROOM - sum({b * n for b in self.bs for n in self.blocks})
+        return max(int(free * (QUESTION_SPACING - 1) / QUESTION_SPACING), 0)
 
     def batches(self, target):
         """fio calls for a target: one per (repeat, rw, direct, iodepth), points shuffled, cut to `batch`."""
@@ -126,7 +203,7 @@ def _check_range(name, values, low, high):
 
 
 def make_plan(targets, bs, blocks, rw="read", direct="1", iodepth="1", repeat=3, memory=None, batch=1,
-              engine="fio"):
+              engine="fio", question=None, max_point=None):
     """A validated SweepPlan from CLI-style values (lists or comma-separated strings)."""
     plan = SweepPlan(
         targets=parse_targets([targets] if isinstance(targets, str) else list(targets)),
@@ -134,7 +211,8 @@ def make_plan(targets, bs, blocks, rw="read", direct="1", iodepth="1", repeat=3,
         rw=_words(rw), direct=_direct(direct),
         iodepth=parse_count_list(csv(iodepth), "iodepth"), repeat=_int(repeat, "repeat"),
         batch=_int(batch, "batch"), memory_bytes=parse_size(memory, "--memory") if memory else None,
-        engine=engine)
+        engine=engine, question=parse_question(question) if question else None,
+        max_point_bytes=parse_size(max_point, "--max-point-size") if max_point else None)
     return plan.validate()
 
 

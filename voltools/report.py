@@ -31,17 +31,24 @@ _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 """
 
 
-def render(run_id, output, dataset_size="40g", bs="64k", read_time_objective_s=600.0,
+DEFAULT_QUESTION = ("40g", "64k")
+
+
+def render(run_id, output, dataset_size=None, bs=None, read_time_objective_s=600.0,
            data_dir=None) -> Path:
     """Execute the capacity report notebook for `run_id` and write it as HTML to `output`.
 
-    Sizes are checked first (UsageError); an unknown run raises StoreError; a notebook that
+    The dataset size and block size default to the run's own question (`sweep --question`), else
+    40g@64k. Sizes are checked first (UsageError); an unknown run raises StoreError; a notebook that
     fails raises ReportError naming the error it raised. Returns the path written."""
-    parse_size(dataset_size, "dataset size")
-    parse_size(bs, "block size")
+    for value, what in ((dataset_size, "dataset size"), (bs, "block size")):
+        if value is not None:
+            parse_size(value, what)
     objective = _objective(read_time_objective_s)
     root = Path(data_dir).resolve() if data_dir is not None else None
-    RunStore.open(run_id, root)
+    asked = RunStore.open(run_id, root).read_meta().get("question") or {}
+    dataset_size = dataset_size or asked.get("dataset_bytes") or DEFAULT_QUESTION[0]
+    bs = bs or asked.get("bs_bytes") or DEFAULT_QUESTION[1]
     params = {"run_id": str(run_id), "data_dir": None if root is None else str(root),
               "dataset_size": str(dataset_size), "bs": str(bs), "read_time_objective_s": objective}
     with tempfile.TemporaryDirectory(prefix="voltools-report-") as tmp:

@@ -39,7 +39,7 @@ def _base(point, spec, layout, plan, run_id, seq, raw_file, index, where):
         bs_bytes=point.bs_bytes, blocks=point.blocks, size_bytes=point.size_bytes,
         allocated_bytes=layout.allocated.get(point.size_bytes), target_size_bytes=spec.size_bytes,
         fs_total_bytes=layout.fs_total_bytes, fs_avail_bytes=layout.fs_avail_bytes,
-        memory_limit_bytes=plan.memory_bytes, repeat=point.repeat, raw_file=raw_file,
+        memory_limit_bytes=plan.memory_bytes, repeat=point.repeat, round=point.repeat, raw_file=raw_file,
         raw_job_index=index, finished_at=provenance.utc_now(), **where)
 
 

@@ -9,6 +9,7 @@ import subprocess
 from dataclasses import dataclass
 
 from .config import DATA_MOUNT, NOBODY_UID
+from .engine import engine_errors
 from .errors import EngineError, TargetError
 from .naming import labels, object_name
 
@@ -50,8 +51,11 @@ class ContainerSession:
         self.containers = {}
         try:
             self._start()
-        except Exception:
-            self.close()
+        except BaseException as exc:  # an interrupt while a container starts must not leak the others
+            try:
+                self.close()
+            except Exception as error:
+                exc.add_note(str(error))
             raise
 
     def _start(self):
@@ -63,30 +67,28 @@ class ContainerSession:
                             mounts=self.prepared.mounts(read_only=True))
 
     def _start_one(self, role, **kwargs):
-        from docker.errors import DockerException
         name = object_name(self.prepared.run_id, f"{self.prepared.spec.name}-{role}")
         try:
             self.containers[role] = self.client.containers.run(
                 self.image, SLEEP, detach=True, name=name, tmpfs={"/tmp": "size=64m"},
                 labels=labels(self.prepared.run_id, role), mem_limit=self.memory_bytes,
                 **_HARDENING, **kwargs)
-        except DockerException as exc:
+        except engine_errors() as exc:
             raise EngineError(f"starting the {role} container for {self.prepared.spec.name} failed: "
                               f"{str(exc).splitlines()[0][:200]}") from None
 
     def run(self, argv, role="reader"):
         """Run argv in the reader (or the holder), return its exit code and output."""
-        from docker.errors import DockerException
         container = self.containers.get(role) or self.containers["holder"]
         try:
             code, (out, err) = container.exec_run(argv, demux=True)
-        except DockerException as exc:
+        except engine_errors() as exc:
             raise EngineError(f"exec in {container.name} failed: {str(exc).splitlines()[0][:200]}") from None
         return ExecResult(code, _text(out), _text(err))
 
     def close(self):
         """Remove the containers, reader first; ignore ones already gone; raise the first failure."""
-        from docker.errors import DockerException, NotFound
+        from docker.errors import NotFound
         failed = []
         for role in ("reader", "holder"):
             container = self.containers.pop(role, None)
@@ -95,7 +97,7 @@ class ContainerSession:
                     container.remove(force=True)
             except NotFound:
                 pass
-            except DockerException as exc:
+            except engine_errors() as exc:
                 failed.append(f"{container.name}: {str(exc).splitlines()[0][:160]}")
         if failed:
             raise EngineError(f"could not remove {failed[0]}; run 'voltools clean' once the engine answers")

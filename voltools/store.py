@@ -30,13 +30,15 @@ POINT_SCHEMA = {
     "direct": _INT,
     "iodepth": _INT, "numjobs": _INT, "bs_bytes": _INT, "blocks": _INT, "size_bytes": _INT,
     "allocated_bytes": _INT, "target_size_bytes": _INT, "fs_total_bytes": _INT,
-    "fs_avail_bytes": _INT, "memory_limit_bytes": _INT, "repeat": _INT, "read_time_s": _FLOAT,
+    "fs_avail_bytes": _INT, "memory_limit_bytes": _INT, "repeat": _INT, "round": _INT, "read_time_s": _FLOAT,
     "read_time_source": _STR, "runtime_s": _FLOAT, "bw_bytes": _INT, "iops": _FLOAT,
     "lat_mean_ns": _FLOAT, "lat_p50_ns": _INT, "lat_p99_ns": _INT, "lat_p999_ns": _INT,
     "fio_version": _STR, "error": _INT, "error_msg": _STR, "raw_file": _STR,
     "raw_job_index": _INT, "finished_at": _STR,
 }
 POINT_COLUMNS = list(POINT_SCHEMA)
+# Columns added after the first release: a part written before them loads with them empty.
+ADDED_COLUMNS = ("round",)
 # What makes two rows measurements of the same point; the later one (higher seq) wins on load.
 POINT_KEY = ["node", "target", "rw", "direct", "iodepth", "bs_bytes", "blocks", "repeat"]
 POINTS = "points.parquet"
@@ -97,8 +99,10 @@ class RunStore:
             store = cls(draft)
             store.write_meta(meta or {"run_id": run_id, "started_at": utc_now()})
             os.rename(draft, path)  # fails on an existing folder: ours is never empty
-        except OSError as exc:
+        except BaseException as exc:
             shutil.rmtree(draft, ignore_errors=True)
+            if not isinstance(exc, OSError):
+                raise
             if os.path.lexists(path):
                 raise _exists(run_id, root) from None
             raise StoreError(f"data dir {root} cannot hold a run: {_reason(exc)}") from None
@@ -281,11 +285,13 @@ def _schema_difference(schema):
     """'' if the part's columns and types are the points table's, else what differs."""
     expected = _arrow_schema()
     names = list(schema.names)
-    if names != list(expected.names):
-        missing = [n for n in expected.names if n not in names]
-        extra = [n for n in names if n not in expected.names]
-        return f"missing columns {missing[:3]}, unknown {extra[:3]}" if missing or extra else "columns out of order"
+    missing = [n for n in expected.names if n not in names and n not in ADDED_COLUMNS]
+    extra = [n for n in names if n not in expected.names]
+    if missing or extra:
+        return f"missing columns {missing[:3]}, unknown {extra[:3]}"
     for field in expected:
+        if field.name not in names:
+            continue
         if _kind(schema.field(field.name).type) != _kind(field.type):
             return f"column {field.name} is {schema.field(field.name).type}, not {field.type}"
     return ""

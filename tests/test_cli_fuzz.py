@@ -1,0 +1,76 @@
+"""Fuzzed command line: whatever the option values, `voltools sweep` either accepts them or answers
+with one line on stderr and exit status 2, and creates nothing (no run folder, no state).
+
+`--dry-run` runs every check a sweep runs (the same functions) and stops before anything is made,
+so every accepted input is checked without measuring; every refused input is then given to a real
+sweep too, which must refuse it with the same line.
+"""
+import itertools
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from voltools.cli import main
+
+JUNK = st.text(st.characters(min_codepoint=0, max_codepoint=0x2FFF, blacklist_categories=("Cs",)), max_size=12)
+NUMBERS = st.integers(min_value=-2, max_value=10**13).map(str)
+
+
+def _values(*values):
+    """Mostly the first value (valid), else any of them, a number or junk: both sides get tried."""
+    return st.one_of(st.just(values[0]), st.just(values[0]), st.just(values[0]),
+                     st.sampled_from(values), NUMBERS, JUNK)
+
+
+GRID = {
+    "--bs": _values("4k", "64k,1m", "512", "1000", "0", "4k,4k", "1t", "²", "4 k"),
+    "--blocks": _values("1", "1,16", "0", "-1", "²", "1,1", "10000000000"),
+    "--rw": _values("read", "randread", "read,randread", "read,read", "write", ""),
+    "--direct": _values("1", "0", "0,1", "yes", "１"),
+    "--iodepth": _values("1", "1,8", "¹", "0", "1025"),
+    "--repeat": _values("1", "3", "３", "0", "1001"),
+    "--memory": _values("256m", "much", "0"),
+    "--run-id": _values("r1", "a_b", "x\n", "", "../up", "a;rm -rf ~", "x" * 49),
+    "--batch": _values("1", "50", "0"),
+}
+_counter = itertools.count()
+
+
+def _targets(bind):
+    specs = ["tmpfs:size=32m", "local", "layer", "host", f"bind:path={bind}", "tmpfs:size=1t",
+             "loop:size=1t", "host:path=/proc", "bind:path=/", "bind:path=/etc", "nfs", "tmpfs:speed=1"]
+    return st.lists(st.one_of(st.sampled_from(specs[:5]), st.sampled_from(specs), JUNK), min_size=1, max_size=3)
+
+
+def _run(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_sweep_options_are_accepted_or_refused_in_one_line(data, tmp_path, isolated_state, capsys):
+    bind = tmp_path / "bind"
+    bind.mkdir(exist_ok=True, mode=0o755)
+    raw = tmp_path / f"raw{next(_counter)}"
+    argv = ["sweep"]
+    for target in data.draw(_targets(bind)):
+        argv.append(f"--target={target}")
+    for option in data.draw(st.lists(st.sampled_from(sorted(GRID)), unique=True, max_size=len(GRID))):
+        argv.append(f"{option}={data.draw(GRID[option])}")
+    argv += ["--data-dir", str(raw)]
+
+    code, out, err = _run(argv + ["--dry-run"], capsys)
+    assert "Traceback" not in err
+    event(f"exit {code}")
+    if code == 0:
+        assert out.startswith("plan: ") and out.count("\n") == 1 and not err
+    else:
+        assert code == 2, (argv, code, err)
+        assert err.startswith("voltools: error: ") and err.count("\n") == 1, (argv, err)
+        again = _run(argv, capsys)
+        assert again[0] == 2 and again[2] == err, (argv, again, err)
+    assert not raw.exists(), f"{argv} created {raw}"
+    assert not isolated_state.exists() or not any(isolated_state.rglob("*")), f"{argv} made state"
