@@ -7,9 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN_ID := $(or $(RUN_ID),$(shell date -u +%Y%m%dT%H%M%SZ)-report)
 REPORT_TARGETS ?= local tmpfs:size=512m loop:fs=ext4,size=1g host
-SWEEP ?= --bs 4k,16k,64k,256k,1m --blocks 1,16,64,256 --rw read,randread --direct 1 --iodepth 1 --repeat 3
-DATASET_SIZE ?= 40g
+DATASET_SIZE ?= 4g
 DATASET_BS ?= 64k
+SWEEP ?= --bs 4k,16k,64k,256k,1m --blocks 1,16,64,256 --rw read,randread --direct 1 --iodepth 1 --repeat 3 \
+	--question $(DATASET_SIZE)@$(DATASET_BS)
 
 .PHONY: help venv engine report sample notebooks test test-unit soak bench doctor clean
 
@@ -37,7 +38,7 @@ report: $(STAMP) ## measure the default targets and render the capacity report
 	else echo "report: no Docker Engine can be had here: measuring the host target only"; targets="host"; fi; \
 	args=(); for t in $$targets; do args+=(--target "$$t"); done; \
 	$(BIN)/voltools sweep "$${args[@]}" $(SWEEP) --run-id $(RUN_ID)
-	$(BIN)/voltools report --run-id $(RUN_ID) --dataset-size $(DATASET_SIZE) --bs $(DATASET_BS) -o reports/$(RUN_ID).html
+	$(BIN)/voltools report --run-id $(RUN_ID) -o reports/$(RUN_ID).html
 
 sample: $(STAMP) engine ## re-measure the committed sample run under data/raw (make report's sweep)
 	$(BIN)/voltools sweep $(foreach t,$(REPORT_TARGETS),--target $(t)) $(SWEEP) --run-id sample
