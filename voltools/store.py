@@ -101,11 +101,12 @@ class RunStore:
             os.rename(draft, path)  # fails on an existing folder: ours is never empty
         except BaseException as exc:
             shutil.rmtree(draft, ignore_errors=True)
-            if not isinstance(exc, OSError):
-                raise
-            if os.path.lexists(path):
+            if isinstance(exc, OSError) and os.path.lexists(path):
                 raise _exists(run_id, root) from None
-            raise StoreError(f"data dir {root} cannot hold a run: {_reason(exc)}") from None
+            if isinstance(exc, (OSError, StoreError)):
+                reason = exc.reason if isinstance(exc, StoreError) else _reason(exc)
+                raise StoreError(f"data dir {root} cannot hold a run: {reason}") from None
+            raise
         return cls(path)
 
     @classmethod
@@ -197,7 +198,9 @@ class RunStore:
             self.disk.rename(tmp, path)
             self.disk.sync(path.parent)
         except OSError as exc:
-            raise StoreError(f"cannot write {path}: {_reason(exc)}") from None
+            error = StoreError(f"cannot write {path}: {_reason(exc)}")
+            error.reason = exc.strerror or str(exc)
+            raise error from None
 
 
 def typed(frame):
