@@ -24,8 +24,10 @@ BENCHES = {  # name: (script, title)
     "pyengine": ("bench_pyengine.py", "Built-in python engine against fio"),
     "analysis": ("bench_analysis.py", "Analysis: fitting and plotting 1,000,000 points"),
     "physical": ("bench_physical.py", "The physical limit: memory and disk"),
+    "coverage": ("bench_coverage.py", "Read-time fit on simulated sweeps: bias, coverage, regime changes, outliers"),
 }
 TIMEOUT_S = 360
+TIMEOUTS = {"coverage": 1800}  # 500 simulated sweeps x 23 cases: about 8 minutes on 2 cores
 BUDGET_S = 600
 
 
@@ -38,11 +40,12 @@ def run_one(name, quick, folder):
         argv += ["--repeats", "2"] if name == "analysis" else ["--quick"]
     start = time.perf_counter_ns()
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=HERE.parent)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUTS.get(name, TIMEOUT_S),
+                              cwd=HERE.parent)
         error = "" if done.returncode == 0 and out.exists() else \
             f"exit {done.returncode}: {(done.stderr or done.stdout).strip()[-1500:]}"
     except subprocess.TimeoutExpired:
-        error = f"timed out after {TIMEOUT_S} s"
+        error = f"timed out after {TIMEOUTS.get(name, TIMEOUT_S)} s"
     wall = (time.perf_counter_ns() - start) / 1e9
     result = json.loads(out.read_text()) if out.exists() else None
     if result is not None and name == "analysis":
