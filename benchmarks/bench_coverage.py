@@ -228,7 +228,7 @@ def summarise(case, rows):
                                 d["false_outliers"] / 100, "mean count; min-max: mean -+ 1.96 se")]
         figures[-1]["unit"] = "reads"
         bias, cover, read = (figures[i]["median"] for i in (0, 1, 2))
-        bars += [c.bar(f"{k}: |bias| of the 40 GiB prediction under 1%", abs(bias), None, 1.0,
+        bars += [c.bar(f"{k}: absolute bias of the 40 GiB prediction under 1%", abs(bias), None, 1.0,
                        unit="%", why=f"bias {bias:+.2f}%"),
                  c.bar(f"{k}: interval of the expected time covers the truth in 90-98%", cover, 90.0,
                        98.0, unit="%", why=f"coverage {cover:.1f}%"),
@@ -241,7 +241,7 @@ def summarise(case, rows):
     if case.outliers:
         for tag, label in (("random3", "3 random reads x0.2"), ("largest_n", "1 read x0.2 at the largest N")):
             shift = d[f"beta_shift_{tag}"].abs()
-            figures += [spread(f"{k}, {label}: |beta move|", shift),
+            figures += [spread(f"{k}, {label}: absolute move of beta", shift),
                         rate(f"{k}, {label}: beta moves more than 5%", shift > 0.05),
                         mean_figure(f"{k}, {label}: outliers left out (net of the clean fit's)",
                                     d[f"caught_{tag}"])]
