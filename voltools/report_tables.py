@@ -446,8 +446,13 @@ def checks_md(checks):
                 "with it within their repeats (lack-of-fit p ≥ 0.01) and no warning says otherwise.")
     lines = [f"The model does **not** hold for {len(bad)} of {len(checks)} fits; read their "
              "numbers as rough guides:"]
-    lines += [f"- {_label(r)}: {r['why'].rstrip('.?')}." for _, r in bad.iterrows()]
+    lines += [f"- {_label(r)}: {_sentence(r['why'])}" for _, r in bad.iterrows()]
     return "\n".join(lines)
+
+
+def _sentence(text):
+    """`text` ending with a full stop unless it ends with its own punctuation."""
+    return text if text.endswith((".", "?", "!")) else f"{text}."
 
 
 def _span(values, fmt):
