@@ -276,7 +276,7 @@ def test_compare_display_and_prose():
     assert "of one read 8.00 s – 12.0 s" in text
     bad = analysis.objective_verdicts(compare_frame(holds=False), 110.0)
     text = rt.read_time_md(bad, "host")
-    assert "**Not established** (4 of 4 predictions): 2,560× beyond the largest N measured at 64 KiB" in text
+    assert "**Not established** (4 of 4 predictions): extrapolated 2,560× beyond the largest N measured at 64 KiB" in text
     assert shown["× baseline [95%]"].iloc[0] == "baseline"
     assert ("with\n- `voltools sweep --target host --target local:name=a --target tmpfs:size=512m,name=b "
             "--target loop:fs=ext4,size=1g,name=c --rw read --question 40g@64k`") in text

@@ -334,7 +334,7 @@ def _not_holding_md(compare):
 def _short_why(row):
     """One row's reason in short: the extrapolation factor, else the fit's first problem."""
     if row["extrapolation"] > EXTRAPOLATION_MAX:
-        return (f"{factor_text(row['extrapolation'])} beyond the largest N measured at "
+        return (f"extrapolated {factor_text(row['extrapolation'])} beyond the largest N measured at "
                 f"{size_text(row['bs_bytes'])}")
     return str(row["why"]).split("; ")[0] or "the model does not hold"
 
