@@ -38,3 +38,15 @@ def test_parse_fio_refuses_non_fio(tmp_path, capsys):
     bad.write_text("hello\n")
     assert main(["parse-fio", str(bad)]) == 2
     assert f"fio output {bad}: no JSON object found" in capsys.readouterr().err
+
+
+def test_a_reader_that_leaves_early_is_no_error():
+    """`voltools parse-fio ... | head -1`: more output than a pipe holds, the reader gone after one
+    line; the closed pipe ends the command quietly, exit 0, no traceback."""
+    import subprocess as sp
+    files = [str(CORPUS / "fio-2.18-randread-1job-usec.json")] * 400  # ~120 KB of CSV
+    proc = sp.Popen([sys.executable, "-m", "voltools.cli", "parse-fio", *files], stdout=sp.PIPE, stderr=sp.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    assert b"Traceback" not in proc.stderr.read()

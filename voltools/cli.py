@@ -1,5 +1,6 @@
 """The `voltools` command. The only module that prints or exits."""
 import argparse
+import os
 import signal
 import sys
 from contextlib import contextmanager
@@ -131,6 +132,9 @@ def main(argv=None):
             raise
         _say("error", exc)
         return exc.exit_status
+    except BrokenPipeError:  # `voltools ... | head`: the reader left; say nothing more
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except KeyboardInterrupt as exc:
         _say("interrupted", "what it made was removed, finished points are kept")
         for note in getattr(exc, "__notes__", ()):
