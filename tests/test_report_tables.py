@@ -351,3 +351,61 @@ def test_node_table_gives_a_t_interval_per_target_and_node():
     assert b["low_mib_s"] < b["mean_mib_s"] < b["high_mib_s"] and b["n"] == 3
     ax = plots.node_comparison(table)
     assert len(ax.patches) == 2 and ax.get_yticklabels()[1].get_text() == "tmpfs · read · b"
+
+
+def test_track_record_holds_out_the_largest_n_at_the_block_size_and_predicts_it(df):
+    track = analysis.track_record(df, "64k")
+    assert list(track["target"]) == ["host", "loop"] and (track["blocks"] == max(NS)).all()
+    assert (track["size_bytes"] == max(NS) * 65536).all() and (track["reads"] == 3).all()
+    truth = T0 + max(NS) * (ALPHA + 65536 / BETA)
+    for _, r in track.iterrows():
+        assert r["measured_s"] == pytest.approx(truth, rel=0.02)
+        assert r["mean_s"] == pytest.approx(truth, rel=0.02)
+        assert r["low_s"] < r["mean_low_s"] < r["mean_s"] < r["mean_high_s"] < r["high_s"]
+        assert r["extrapolation"] == pytest.approx(max(NS) / NS[-2])
+        assert r["inside"] and r["holds"] and r["why"] == ""
+        assert r["error"] == pytest.approx(r["measured_s"] / r["mean_s"] - 1)
+
+
+def test_track_record_uses_no_held_out_point(df):
+    """The prediction does not move when the held-out reads are replaced by anything else."""
+    held = (df["bs_bytes"] == 65536) & (df["blocks"] == max(NS))
+    slow = df.assign(read_time_s=df["read_time_s"].where(~held, df["read_time_s"] * 3))
+    a, b = analysis.track_record(df, 65536), analysis.track_record(slow, 65536)
+    assert np.allclose(a["mean_s"], b["mean_s"]) and np.allclose(a["high_s"], b["high_s"])
+    assert np.allclose(b["measured_s"], 3 * a["measured_s"])
+    assert not b["inside"].any() and (b["error"] > 1).all()
+
+
+def test_track_record_skips_an_unmeasured_block_size_and_reports_a_failed_refit(df):
+    assert analysis.track_record(df, "8k").empty
+    one_size = df[(df["bs_bytes"] == 65536) & (df["target"] == "host")]
+    track = analysis.track_record(one_size, 65536)
+    assert len(track) == 1 and not track["inside"].iloc[0] and not track["holds"].iloc[0]
+    assert math.isnan(track["mean_s"].iloc[0]) and track["why"].iloc[0].startswith("the refit fails")
+
+
+def test_track_record_md_and_display(df):
+    track = analysis.track_record(df, 65536)
+    text = rt.track_record_md(track)
+    assert "largest-N reads at 64 KiB" in text and "the model predicted" in text
+    assert "for the largest read measured (16 MiB, 256 blocks); it took" in text
+    assert "2 of 2 measured times fell inside the 95% interval of one read." in text
+    frame = rt.track_record_display(track).frame
+    assert list(frame.columns) == ["target", "rw", "largest read", "predicted [95%]",
+                                   "one read, 95%", "measured (median)", "error", "inside"]
+    assert frame["largest read"].iloc[0] == "16 MiB (256 × 64 KiB)" and (frame["inside"] == "yes").all()
+    outside = track.assign(inside=False, holds=False)
+    assert "**outside** the interval of one read; the refit does not hold" in rt.track_record_md(outside)
+    assert rt.track_record_md(track.iloc[:0]).startswith("No block size of the question")
+
+
+def test_answer_md_answers_per_target_and_says_unknown_where_it_does_not_hold(df):
+    from voltools.answers import predict_table
+    near = predict_table(df, 1024 * 65536, 65536)
+    text = rt.answer_md(near)
+    assert text.startswith("Reading **64 MiB** once in **64 KiB** blocks (1,024 blocks) takes:")
+    assert text.count("expected [") == 2 and "2 of 2 answers hold" in text and "unknown" not in text
+    far = rt.answer_md(predict_table(df, 4 * GIB, 65536))
+    assert far.count("*unknown: measure larger N*") == 2 and "0 of 2 answers hold" in far
+    assert "extrapolated 256× beyond the largest N measured at 64 KiB" in far

@@ -289,3 +289,53 @@ def node_table(points, level=0.95):
         rows.append(dict(target=target, rw=rw, node=node, n=n, mean_mib_s=mean,
                          low_mib_s=mean - half, high_mib_s=mean + half))
     return pd.DataFrame(rows)
+
+
+def track_record(points, bs_bytes, by=models.DEFAULT_BY):
+    """How well the model predicts what it has not seen: per group of `by` (a fit), the largest
+    N measured at block size `bs_bytes`, left out of a refit of the group, predicted from that
+    refit and compared with the median measured read time there.
+
+    Columns: the key, bs_bytes, blocks (that largest N), size_bytes (N x B), reads (usable reads
+    there), measured_s (their median), mean_s with mean_low_s..mean_high_s (the expected time and
+    its 95% interval), low_s..high_s (95% interval of one read), error (measured / mean - 1),
+    inside (measured_s within the one-read interval), extrapolation and holds of the refit's
+    prediction, why (why it does not hold, or why the refit failed). A group with no usable
+    read at `bs_bytes` is left out; one whose refit fails has NaN predictions and inside False."""
+    bs = parse_size(bs_bytes, "block size")
+    by = [c for c in by if c in points.columns]
+    rows = []
+    for key, group in points.groupby(by, sort=True, dropna=False):
+        key = dict(zip(by, key if isinstance(key, tuple) else (key,)))
+        ok = _usable(group)
+        at_bs = ok[ok["bs_bytes"] == bs]
+        if at_bs.empty:
+            continue
+        n = int(at_bs["blocks"].max())
+        held_out = at_bs[at_bs["blocks"] == n]
+        measured = float(held_out["read_time_s"].median())
+        rest = group[~((group["bs_bytes"] == bs) & (group["blocks"] == n))]
+        row = {**key, "bs_bytes": bs, "blocks": n, "size_bytes": n * bs, "reads": len(held_out),
+               "measured_s": measured}
+        try:
+            p = models.fit_read_time(rest, key={k: _plain(v) for k, v in key.items()}).predict(n, bs)
+        except FitError as exc:
+            rows.append({**row, **dict.fromkeys(_TRACK_FIELDS, math.nan), "error": math.nan,
+                         "inside": False, "holds": False, "why": f"the refit fails: {exc}"})
+            continue
+        rows.append({**row, **{f: getattr(p, f) for f in _TRACK_FIELDS},
+                     "error": measured / p.mean_s - 1 if p.mean_s > 0 else math.nan,
+                     "inside": bool(p.low_s <= measured <= p.high_s), "holds": bool(p.holds),
+                     "why": p.why})
+    columns = [*by, "bs_bytes", "blocks", "size_bytes", "reads", "measured_s", *_TRACK_FIELDS,
+               "error", "inside", "holds", "why"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+_TRACK_FIELDS = ("mean_s", "mean_low_s", "mean_high_s", "low_s", "high_s", "extrapolation")
+
+
+def _plain(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value

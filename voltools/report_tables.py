@@ -604,3 +604,80 @@ def provenance_display(meta):
             ("points", meta.get("points_stored"))]
     return Table(pd.DataFrame([(k, "–" if v is None else str(v)) for k, v in rows],
                               columns=["item", "value"]))
+
+
+# ---------------------------------------------------------------- the question's answer and track record
+
+def answer_md(answer):
+    """answers.predict_table as one bullet per target and read mode: the expected full-read time
+    with its 95% interval, the 95% interval of one read, and where it does not hold,
+    'unknown: measure larger N' with the reason."""
+    from .analysis import UNKNOWN
+    first = answer.iloc[0]
+    lines = [f"Reading **{size_text(first['dataset_bytes'])}** once in **{size_text(first['bs_bytes'])}** "
+             f"blocks ({math.ceil(first['dataset_bytes'] / first['bs_bytes']):,} blocks) takes:"]
+    for _, r in _read_first(answer).sort_values("target", kind="stable").iterrows():
+        numbers = (f"**{duration(r['mean_s'])}** expected [{duration(r['mean_low_s'])}, "
+                   f"{duration(r['mean_high_s'])}], one read {duration(r['low_s'])} – "
+                   f"{duration(r['high_s'])}")
+        if bool(r["holds"]):
+            lines.append(f"- {_label(r)}: {numbers}.")
+        else:
+            lines.append(f"- {_label(r)}: *{UNKNOWN}* (the model would say {numbers}; "
+                         f"{_short_why(r)}).")
+    holding = int(answer["holds"].astype(bool).sum())
+    lines.append(f"\n{holding} of {len(answer)} answers hold: the model passes its tests there and "
+                 f"the question lies within {EXTRAPOLATION_MAX:g}× the largest N measured at "
+                 f"{size_text(first['bs_bytes'])}. Intervals are 95%: [ ] of the expected time, "
+                 "'one read' of a single read.")
+    return "\n".join(lines)
+
+
+def track_record_md(track):
+    """analysis.track_record in words: per target and read mode, 'predicted 3.16 s [2.93 s,
+    3.38 s], one read 1.91 s – 4.97 s, for the largest read measured (1 GiB); it took 3.05 s',
+    and how many fell inside the interval of one read."""
+    if track.empty:
+        return "No block size of the question was measured: no track record."
+    bs = size_text(track["bs_bytes"].iloc[0])
+    lines = [f"Every report refits each target without its largest-N reads at {bs} and predicts "
+             "them from the rest, a step of the size the answers above take at most "
+             f"({EXTRAPOLATION_MAX:g}× the largest N measured):"]
+    for _, r in track.iterrows():
+        where = (f"the largest read measured ({size_text(r['size_bytes'])}, "
+                 f"{int(r['blocks']):,} blocks)")
+        if pd.isna(r["mean_s"]):
+            lines.append(f"- {_label(r)}: no prediction for {where} ({r['why']}); it took "
+                         f"{duration(r['measured_s'])}.")
+            continue
+        verdict = ("inside the interval of one read" if r["inside"]
+                   else "**outside** the interval of one read")
+        lines.append(f"- {_label(r)}: the model predicted **{duration(r['mean_s'])}** "
+                     f"[{duration(r['mean_low_s'])}, {duration(r['mean_high_s'])}] (one read "
+                     f"{duration(r['low_s'])} – {duration(r['high_s'])}) for {where}; it took "
+                     f"**{duration(r['measured_s'])}** (median of {int(r['reads'])}, "
+                     f"{_signed_percent(r['error'])}): {verdict}"
+                     + ("" if r["holds"] else "; the refit does not hold") + ".")
+    inside = int(track["inside"].sum())
+    lines.append(f"\n{inside} of {len(track)} measured times fell inside the 95% interval of one read.")
+    return "\n".join(lines)
+
+
+def _signed_percent(value):
+    return "–" if pd.isna(value) else ("+" if value >= 0 else "−") + percent(abs(value), 2)
+
+
+def track_record_display(track):
+    """analysis.track_record as a table: the read held out, the prediction with its intervals,
+    the measured median, the error and whether it fell inside the interval of one read."""
+    return _keyed(track, {
+        "largest read": [f"{size_text(s)} ({int(n):,} × {size_text(b)})" for s, n, b in
+                         zip(track["size_bytes"], track["blocks"], track["bs_bytes"])],
+        "predicted [95%]": [with_ci(m, lo, hi, duration) for m, lo, hi in
+                            zip(track["mean_s"], track["mean_low_s"], track["mean_high_s"])],
+        "one read, 95%": [f"{duration(lo)} – {duration(hi)}" for lo, hi in
+                          zip(track["low_s"], track["high_s"])],
+        "measured (median)": map(duration, track["measured_s"]),
+        "error": map(_signed_percent, track["error"]),
+        "inside": track["inside"].map({True: "yes", False: "no"}),
+    })
