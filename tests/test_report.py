@@ -85,8 +85,20 @@ def test_report_embeds_figures_and_loads_nothing_from_elsewhere(report):
 
 def test_report_reads_in_binary_units_with_intervals(report):
     _, html = report
-    for text in ("40 GiB", "64 KiB", "GiB/s", "95% interval", "can hold data", "extrapolated"):
+    for text in ("4 GiB", "64 KiB", "GiB/s", "95% interval", "can hold data", "extrapolated"):
         assert text in html
+    assert "Reading <strong>4 GiB</strong> once in <strong>64 KiB</strong> blocks" in html
+    assert "40 GiB" not in html  # the report asks the sample's own question, 4g@64k
+
+
+def test_report_answers_the_question_and_shows_its_track_record_first(report):
+    _, html = report
+    answer, track, glance = (html.index(t) for t in ("The answer", "Track record", "At a glance"))
+    assert answer < track < glance
+    page_one = html[answer:glance]
+    assert "unknown: measure larger N" in page_one and "one read" in page_one
+    assert "the model predicted" in page_one and "for the largest read measured" in page_one
+    assert "measured times fell inside the 95% interval of one read" in page_one
 
 
 def test_unknown_run_is_a_store_error_in_one_line(tmp_path):
