@@ -24,10 +24,11 @@ BENCHES = {  # name: (script, title)
     "pyengine": ("bench_pyengine.py", "Built-in python engine against fio"),
     "analysis": ("bench_analysis.py", "Analysis: fitting and plotting 1,000,000 points"),
     "physical": ("bench_physical.py", "The physical limit: memory and disk"),
+    "prediction": ("bench_prediction.py", "The answer against reality: 4 GiB predicted from reads of at most 1 GiB, then read"),
     "coverage": ("bench_coverage.py", "Read-time fit on simulated sweeps: bias, coverage, regime changes, outliers"),
 }
 TIMEOUT_S = 360
-TIMEOUTS = {"coverage": 1800}  # 500 simulated sweeps x 23 cases: about 8 minutes on 2 cores
+TIMEOUTS = {"coverage": 1800, "prediction": 1200}  # 500 simulated sweeps x 23 cases: about 8 minutes on 2 cores
 BUDGET_S = 600
 
 
