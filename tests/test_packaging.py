@@ -28,3 +28,21 @@ def test_python_version_agrees():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert "python=3.11" in env["dependencies"]
     assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"] == ">=3.11"
+
+
+def test_version_is_one_figure_everywhere():
+    import subprocess
+    import sys
+
+    import voltools
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    out = subprocess.run([sys.executable, "-m", "voltools", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == f"voltools {version}"
+    assert voltools.__version__ in (version, "unknown")
+    assert f"## {version} " in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_license_is_spdx_with_its_file():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")

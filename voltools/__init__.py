@@ -4,8 +4,10 @@ The measuring side (`voltools.sweep`) needs Docker; the analysis side (`load_run
 does not, and importing voltools does not import Docker.
 """
 from .errors import VoltoolsError
+from .provenance import voltools_version
 
-__all__ = ["VoltoolsError", "sweep", "load_run"]
+__version__ = voltools_version()
+__all__ = ["VoltoolsError", "__version__", "sweep", "load_run"]
 
 
 def __getattr__(name):

@@ -7,10 +7,16 @@ from contextlib import contextmanager
 
 from .errors import UsageError, VoltoolsError
 from .interrupts import raise_interrupt
+from .provenance import voltools_version
 from .units import format_bytes, parse_size
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_STATUSES = """exit statuses:
+  0    done
+  1    a failure at run time (engine lost, a target that could not be set up, a sweep that stored error rows)
+  2    bad input, or a request refused before anything was made
+  130  interrupted (SIGINT, SIGTERM, SIGHUP): what the run made was removed, finished points are kept"""
 DEFAULTS = dict(bs="4k,16k,64k,256k,1m", blocks="1,16,64,256", rw="read,randread", direct="1",
                 iodepth="1", repeat=3)
 
@@ -23,8 +29,10 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser():
-    parser = OneLineParser(prog="voltools", description="Measure container storage with fio and fit volume models.")
+    parser = OneLineParser(prog="voltools", description="Measure container storage with fio and fit volume models.",
+                           epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=f"voltools {voltools_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _add_sweep(sub)
     p = sub.add_parser("parse-fio", help="print fio JSON output files as CSV rows")
