@@ -170,3 +170,11 @@ def test_report_draws_as_a_readable_page_in_chromium(report, tmp_path):
     error_ink, error_colour = _ink(failed)
     assert ink > 5 * error_ink and colour > 10 * error_colour + 0.001
     assert abs(page - failed).mean() > 0.01
+
+
+def test_the_cli_ends_with_a_file_url_of_the_report(tmp_path, capsys):
+    from voltools.cli import main
+    out = tmp_path / "r.html"
+    assert main(["report", "--run-id", "sample", "-o", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"report: {out.resolve().as_uri()}"
+    assert out.exists()

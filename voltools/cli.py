@@ -3,6 +3,7 @@ import argparse
 import os
 import signal
 import sys
+from pathlib import Path
 from contextlib import contextmanager
 
 from .errors import UsageError, VoltoolsError
@@ -322,7 +323,7 @@ def cmd_report(args):
         RunStore.open(args.run_id, args.data_dir)
     out = render(args.run_id, args.output or f"reports/{args.run_id}.html", args.dataset_size,
                  args.bs, args.objective, args.data_dir)
-    print(f"report: {out}")
+    print(f"report: {Path(out).resolve().as_uri()}")
 
 
 def cmd_predict(args):
