@@ -36,15 +36,19 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"voltools {voltools_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _add_sweep(sub)
-    p = sub.add_parser("parse-fio", help="print fio JSON output files as CSV rows")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p = sub.add_parser("parse-fio", help="print fio JSON output files as CSV rows (or JSON)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="fio JSON output files; - reads stdin")
+    p.add_argument("--format", default="csv", choices=("csv", "json"),
+                   help="csv (default) or json: a list of row objects, NaN as null")
     p = sub.add_parser("summary", help="print the per-target summary of a run")
     p.add_argument("--run-id", required=True)
     p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
+    p.add_argument("--json", action="store_true", help="a JSON list of objects, one per target")
     _add_report(sub)
     _add_predict(sub)
     _add_k8s(sub)
-    sub.add_parser("doctor", help="what is here and what is missing")
+    p = sub.add_parser("doctor", help="what is here and what is missing")
+    p.add_argument("--json", action="store_true", help="a JSON list of {check, ok, detail, fix}")
     p = sub.add_parser("clean", help="remove every service, container, volume, loop device and folder voltools made")
     p.add_argument("--run-id", default=None, help="only this run's objects")
     p.add_argument("--images", action="store_true", help="also remove the probe image")
@@ -114,6 +118,18 @@ def _add_predict(sub):
     p.add_argument("--run-id", required=True)
     p.add_argument("--dataset-size", default=None, help="e.g. 4g (default: the run's --question)")
     p.add_argument("--bs", default=None, help="block size the dataset is read in, e.g. 64k (default: the run's)")
+    p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
+    p.add_argument("--json", action="store_true", help="a JSON list of objects, one per target and rw")
+
+
+def _add_compare(sub):
+    p = sub.add_parser("compare", help="compare two runs: ratio of expected full-read times B/A per target and rw")
+    p.add_argument("run_a", metavar="RUN_A", help="the earlier (baseline) run")
+    p.add_argument("run_b", metavar="RUN_B", help="the later run")
+    p.add_argument("--question", default=None, metavar="SIZE@BS",
+                   help="dataset read, e.g. 4g@64k (default: RUN_B's question, else RUN_A's)")
+    p.add_argument("--fail-if-slower", default=None, metavar="PCT",
+                   help="exit 1 when some (target, rw) is surely more than PCT slower, e.g. 10%%")
     p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
     p.add_argument("--json", action="store_true", help="a JSON list of objects, one per target and rw")
 
@@ -302,8 +318,26 @@ def cmd_k8s(args):
 
 
 def cmd_parse_fio(args):
+    import json
+
     from .fio import parse_many
-    parse_many(args.files).to_csv(sys.stdout, index=False)
+    if args.files.count("-") > 1:
+        raise UsageError("parse-fio reads stdin once: give - at most once")
+    table = parse_many(args.files)
+    if args.format == "json":
+        print(json.dumps(_json_rows(table), indent=2))
+    else:
+        table.to_csv(sys.stdout, index=False)
+
+
+def _json_rows(table):
+    """A DataFrame as a list of dicts of plain values, NaN/NA as None."""
+    import pandas as pd
+    rows = []
+    for row in table.astype(object).to_dict("records"):
+        rows.append({k: None if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+                     else (v.item() if hasattr(v, "item") else v) for k, v in row.items()})
+    return rows
 
 
 def cmd_summary(args):
@@ -313,6 +347,12 @@ def cmd_summary(args):
         points = load_run(args.run_id, args.data_dir)
         if not len(points):
             raise StoreError(f"run {args.run_id} has no points yet: resume it with 'voltools sweep --resume {args.run_id}'")
+    if args.json:
+        import json
+
+        from .summary import summary_records, target_summary
+        print(json.dumps(summary_records(target_summary(points)), indent=2))
+        return
     _print_points(points)
 
 
@@ -369,6 +409,12 @@ def _seconds(value):
 def cmd_doctor(args):
     from .doctor import checks
     results = checks()
+    if args.json:
+        import json
+
+        from .doctor import check_records
+        print(json.dumps(check_records(results), indent=2))
+        return 0 if all(c.ok for c in results) else 1
     for check in results:
         mark = "ok     " if check.ok else "MISSING"
         fix = f"  -> {check.fix}" if check.fix and not check.ok else ""

@@ -76,3 +76,8 @@ def _targets(client, found):
         can += ["local", "tmpfs", "bind", "layer"] + (["loop"] if ok["loop devices"] else [])
     return Check("targets", bool(can), "can run: " + (", ".join(can) or "none"),
                  "" if can else "install fio, then the engine")
+
+
+def check_records(found):
+    """The checks as JSON-ready dicts: check, ok, detail, fix (`voltools doctor --json`)."""
+    return [{"check": c.name, "ok": bool(c.ok), "detail": c.detail, "fix": c.fix} for c in found]

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import stat
+import sys
 import zlib
 from pathlib import Path
 
@@ -76,14 +77,32 @@ def parse(source):
     return frame(read_json(source))
 
 
-def parse_many(paths):
-    """Parse several fio output files into one DataFrame with a leading `source` column."""
-    frames = [frame(read_json_file(path)).assign(source=str(path)) for path in paths]
+def parse_many(paths, stdin=None):
+    """Parse several fio output files into one DataFrame with a leading `source` column.
+    A path "-" is fio's JSON read from `stdin` (a binary stream, default sys.stdin.buffer)."""
+    frames = [frame(_read_path(path, stdin)).assign(source=str(path)) for path in paths]
     if frames:
         joined = pd.concat(frames, ignore_index=True)
     else:
         joined = frame({"jobs": []}).assign(source=None)
     return joined.astype({"source": object})[["source", *COLUMNS]]
+
+
+def read_json_stdin(stream=None, limit=MAX_BYTES):
+    """fio's top-level JSON object from a binary stream (default stdin): at most `limit` bytes,
+    gunzipped if it is gzip."""
+    stream = sys.stdin.buffer if stream is None else stream
+    label = "<stdin>"
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise _too_big(label, limit)
+    if data[:2] == b"\x1f\x8b":
+        data = _gunzip(label, data, limit)
+    return _check_fio(_decode_object(_decode_bytes(data), label), label)
+
+
+def _read_path(path, stdin):
+    return read_json_stdin(stdin) if str(path) == "-" else read_json_file(path)
 
 
 def frame(obj):

@@ -43,3 +43,29 @@ def _space_ratio(good):
         return float("nan")
     largest = good[good["size_bytes"] == good["size_bytes"].max()].iloc[0]
     return float(largest["allocated_bytes"] / largest["size_bytes"])
+
+
+# `voltools summary --json` field names: snake_case, units in the name
+JSON_FIELDS = {
+    "target": "target",
+    "points": "points",
+    "errors": "errors",
+    "read_MiB_s_max_bs": "read_mib_per_s_at_max_bs",
+    "p50_us_min_bs": "p50_latency_us_at_min_bs",
+    "allocated_over_logical": "allocated_over_logical_ratio",
+    "read_time_source": "read_time_source",
+}
+
+
+def summary_records(table):
+    """The summary table as JSON-ready dicts (stable names with units, NaN as None)."""
+    out = []
+    for row in table.to_dict("records"):
+        out.append({JSON_FIELDS[k]: _plain(v) for k, v in row.items()})
+    return out
+
+
+def _plain(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return value.item() if hasattr(value, "item") else value
