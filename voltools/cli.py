@@ -44,6 +44,7 @@ def build_parser():
     p.add_argument("--run-id", required=True)
     p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
     p.add_argument("--json", action="store_true", help="a JSON list of objects, one per target")
+    _add_compare(sub)
     _add_report(sub)
     _add_predict(sub)
     _add_k8s(sub)
@@ -422,6 +423,65 @@ def cmd_doctor(args):
     return 0 if all(c.ok for c in results) else 1
 
 
+def cmd_compare(args):
+    import json
+
+    from .compare import compare_runs, gate, parse_percent, records
+    with _checking():
+        percent = None if args.fail_if_slower is None else parse_percent(args.fail_if_slower)
+        (points_a, meta_a), (points_b, meta_b) = (_run_of(r, args.data_dir) for r in (args.run_a, args.run_b))
+        size, bs = _compare_question(args, meta_a, meta_b)
+    table = compare_runs(points_a, points_b, size, bs)
+    if args.json:
+        print(json.dumps(records(table), indent=2))
+    else:
+        print(f"{args.run_b} over {args.run_a}: {format_bytes(size)} read in {format_bytes(bs)} blocks, "
+              "ratio of expected read times [95% interval]")
+        for row in table.itertuples():
+            if row.verdict == "unknown":
+                print(f"{row.target:>12} {row.rw:>8}  unknown: {row.why}")
+                continue
+            print(f"{row.target:>12} {row.rw:>8}  {_seconds(row.a_mean_s)} -> {_seconds(row.b_mean_s)}  "
+                  f"x{row.ratio:.3g} [{row.ratio_low:.3g}, {row.ratio_high:.3g}]  "
+                  f"beta x{row.beta_ratio:.3g} [{row.beta_ratio_low:.3g}, {row.beta_ratio_high:.3g}]  "
+                  f"alpha x{row.alpha_ratio:.3g} [{row.alpha_ratio_low:.3g}, {row.alpha_ratio_high:.3g}]  "
+                  f"{row.verdict}")
+        if not len(table):
+            print("no (target, rw) is in both runs")
+    if percent is not None:
+        failed = gate(table, percent)
+        if len(failed):
+            first = failed.iloc[0]
+            raise VoltoolsError(f"{len(failed)} (target, rw) slower by more than {percent:g}%: first "
+                                f"{first['target']} {first['rw']} x{first['ratio']:.3g} "
+                                f"[{first['ratio_low']:.3g}, {first['ratio_high']:.3g}]")
+    return 0
+
+
+def _run_of(run_id, data_dir):
+    from .errors import StoreError
+    from .store import RunStore
+    store = RunStore.open(run_id, data_dir)
+    points = store.points()
+    if not len(points):
+        raise StoreError(f"run {run_id} has no points yet")
+    return points, store.read_meta()
+
+
+def _compare_question(args, meta_a, meta_b):
+    """(dataset bytes, block size): --question, else RUN_B's question, else RUN_A's."""
+    from .plan import parse_question
+    if args.question:
+        q = parse_question(args.question)
+        return q.dataset_bytes, q.bs_bytes
+    for meta in (meta_b, meta_a):
+        asked = meta.get("question") or {}
+        if asked.get("dataset_bytes") and asked.get("bs_bytes"):
+            return int(asked["dataset_bytes"]), int(asked["bs_bytes"])
+    raise UsageError(f"neither {args.run_b} nor {args.run_a} was asked a question: give --question SIZE@BS, "
+                     "e.g. --question 4g@64k")
+
+
 def cmd_clean(args):
     from .cleanup import clean
     from .engine import connect
@@ -447,7 +507,7 @@ def cmd_clean(args):
 
 
 COMMANDS = {"predict": cmd_predict, "sweep": cmd_sweep, "parse-fio": cmd_parse_fio, "summary": cmd_summary, "report": cmd_report, "k8s": cmd_k8s,
-            "doctor": cmd_doctor, "clean": cmd_clean}
+            "doctor": cmd_doctor, "clean": cmd_clean, "compare": cmd_compare}
 
 if __name__ == "__main__":
     sys.exit(main())
