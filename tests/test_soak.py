@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from voltools.cleanup import leftovers
+from voltools.cleanup import clean, leftovers
 from voltools.config import loop_dir
 from voltools.measure import KEY_COLUMNS
 from voltools.store import load_run
@@ -120,10 +120,14 @@ def test_kill_soak(docker_client, probe_image, raw_root, tmp_path):
     rng = random.Random(SEED)
     print(f"kill soak: seed {SEED}, {KILLS} kills")
     kills, runs = [], 0
-    while len(kills) < KILLS:
-        run_id = f"soak{SEED}x{runs}"
-        runs += 1
-        kills += _soak_one(docker_client, run_id, raw_root, tmp_path, rng, min(3, KILLS - len(kills)))
+    try:
+        while len(kills) < KILLS:
+            run_id = f"soak{SEED}x{runs}"
+            runs += 1
+            kills += _soak_one(docker_client, run_id, raw_root, tmp_path, rng, min(3, KILLS - len(kills)))
+    finally:  # a failed soak must not leave its runs' objects to the tests after it
+        for number in range(runs):
+            clean(docker_client, f"soak{SEED}x{number}")
     by_signal = {name: sum(1 for n, _ in kills if n == name) for name in {n for n, _ in kills}}
     print(f"kill soak: {len(kills)} kills survived over {runs} runs: {by_signal}")
     assert len(kills) >= KILLS
