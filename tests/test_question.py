@@ -25,8 +25,11 @@ def test_the_question_adds_reads_at_its_block_size_up_to_a_quarter_of_the_datase
     assert plan.question_blocks("local") == [1024, 4096, 16384]  # 64 MiB, 256 MiB, 1 GiB
     points = [p for p in plan.points("local") if p.blocks > 256]
     assert {(p.rw, p.bs_bytes) for p in points} == {("read", 65536)}, "a question is a sequential read"
-    assert len(points) == 3 * 3, "3 block counts x 3 repeats"
-    assert plan.total_points() == 2 * (120 + 9)
+    assert len(points) == 3 * 5, "3 block counts x 5 rounds (QUESTION_REPEAT)"
+    assert sorted({p.repeat for p in points}) == [0, 1, 2, 3, 4]
+    assert {p.repeat for p in plan.points("local") if p.blocks <= 256} == {0, 1, 2}, "the grid keeps --repeat"
+    assert plan.rounds() == 5
+    assert plan.total_points() == 2 * (120 + 15)
 
 
 def test_a_sized_target_gets_only_what_it_holds_beside_the_grid():

@@ -154,7 +154,7 @@ def fit_checks(fits):
     rows = []
     for fit in fits.values():
         rows.append({**fit.key, "r2_weighted": fit.r2_weighted, "rel_sd": fit.rel_sd,
-                     "long_read_rel_sd": float(fit.noise.rel_sd(fit.noise.t_range_s[1])),
+                     "long_read_rel_sd": fit.noise.long_rel_sd,
                      "lack_of_fit_p": fit.lack_of_fit_p,
                      "max_abs_residual": float(np.max(np.abs(fit.residuals))), "n": fit.n,
                      "outliers": fit.outliers, "holds": fit.holds, "why": "; ".join(fit.problems)})

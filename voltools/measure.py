@@ -60,7 +60,7 @@ class Sweep:
             progress(len(self.done), "already measured")
         with Teardown(self.problems) as undo:
             ready = [_set_up(self, spec, undo) for spec in self.plan.targets if self.calls(spec.name)]
-            for round_ in range(self.plan.repeat):
+            for round_ in range(self.plan.rounds()):
                 for target in round_order(ready, self.plan.seed, round_):
                     for points in self.calls(target.spec.name, round_):
                         seq = _read(self, target, points, seq, progress)

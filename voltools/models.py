@@ -44,6 +44,7 @@ DEFAULT_BY = ("target", "rw", "direct", "iodepth")
 LEVEL = 0.95
 LACK_OF_FIT_P = 0.01     # pure-error F test: below this the model misses the cell means
 CURVATURE_P = 0.01       # score test of a per-byte time drifting with log(N B)
+CHANGE_P = 0.01          # hinge score test at each measured amount read: a change of regime
 RUNS_P = 0.01            # runs test on per-cell mean residuals sorted by N*B
 RUNS_MIN_CELLS = 10
 EXTRAPOLATION_MAX = 4.0  # a prediction beyond 4x the largest N measured at its B does not hold
@@ -51,6 +52,7 @@ FAST_OUTLIER_Z = 3.0     # a read this many noise sds faster than the model is a
 CELL_OUTLIER_Z = 2.5     # ... if also this many below its cell's other repeats
 SCREEN_K = 4.0           # first screen: robust spreads below the cell median
 REL_SD_FLOOR = 1e-4      # relative noise never taken below 0.01% (identical repeats)
+LONG_READS = 16.0        # the longest reads: mean time within 16x of the longest repeated cell
 PARAM_NAMES = ("t0_s", "c_s_per_byte", "alpha_s", "inv_beta_s_per_byte")
 
 _READ_COLS = ("blocks", "bs_bytes", "read_time_s")
@@ -168,9 +170,18 @@ class ReadNoise:
     negative, the cells are pooled (one relative variance); where none repeats, the scatter about
     the fit stands in (misfit included, the only estimate left).
 
-    Extrapolation: sigma^2 is evaluated at T clamped to `t_range_s`, the cells' measured mean
-    times; beyond the longest cell the noise is taken as that cell's, not extrapolated along the
-    fitted curve. `dof_at` gives the effective degrees of freedom of the estimate at T
+    The weights of the fit use the curve. For the interval of one read (read_var, read_dof) the
+    longest reads are measured, not extrapolated: at and beyond `long_from_s` (the mean time of
+    the shortest repeated cell at the longest one's block size and within LONG_READS x of its
+    time) the noise is the pooled relative
+    variance of those cells, with their degrees of freedom. A read of 4 GiB is then given the
+    spread of the 64 MiB-1 GiB reads measured for the question, not a curve fitted mostly to
+    reads of a few milliseconds (on this machine's host target the two-component curve gave a
+    long read 21% where its repeats spread 4-9%). Where the noise still falls past those cells
+    the pool overstates it: intervals err wide.
+
+    Below `long_from_s`, sigma^2 is evaluated at T clamped to `t_range_s`, the cells' measured mean
+    times. `dof_at` gives the effective degrees of freedom of the estimate at T
     (2 / Var(log sigma^2)), which the interval of one read uses for its t quantile."""
 
     form: str
@@ -180,6 +191,9 @@ class ReadNoise:
     cells: int
     dof: float
     result: object = field(default=None, repr=False)
+    long_from_s: float = math.inf
+    long_var: float = math.nan
+    long_dof: float = math.nan
 
     def _exog(self, t):
         t = np.clip(t, *self.t_range_s)
@@ -197,6 +211,24 @@ class ReadNoise:
         out = np.maximum(out, REL_SD_FLOOR**2)
         return float(out) if out.ndim == 0 else out
 
+    def read_var(self, mean_s):
+        """Relative variance of one read for its interval: the longest reads' pool at and beyond
+        `long_from_s`, the fitted curve (rel_var) below."""
+        t = np.asarray(mean_s, dtype=float)
+        out = np.where(t >= self.long_from_s, max(self.long_var, REL_SD_FLOOR**2), self.rel_var(t))
+        return float(out) if out.ndim == 0 else out
+
+    def read_dof(self, mean_s):
+        """Degrees of freedom of read_var at `mean_s`."""
+        t = np.asarray(mean_s, dtype=float)
+        out = np.where(t >= self.long_from_s, self.long_dof, self.dof_at(t))
+        return float(out) if out.ndim == 0 else out
+
+    @property
+    def long_rel_sd(self):
+        """Relative sd of one read as long as the longest measured: what a long read's interval uses."""
+        return float(np.sqrt(self.read_var(self.t_range_s[1])))
+
     def rel_sd(self, mean_s):
         """Relative standard deviation of one read at `mean_s`."""
         return np.sqrt(self.rel_var(mean_s))
@@ -213,7 +245,7 @@ class ReadNoise:
         return float(out) if out.ndim == 0 else out
 
 
-def _fit_noise(cell_mean_s, cell_rel_var, cell_dof, fallback):
+def _fit_noise(cell_mean_s, cell_bs, cell_rel_var, cell_dof, fallback):
     """ReadNoise from per-cell relative variances (cells with dof 0 are ignored); fallback() gives
     (relative variance, dof) where no cell repeats."""
     rep = cell_dof > 0
@@ -224,17 +256,27 @@ def _fit_noise(cell_mean_s, cell_rel_var, cell_dof, fallback):
     t, k = cell_mean_s[rep], cell_dof[rep]
     s2 = np.maximum(cell_rel_var[rep], REL_SD_FLOOR**2)
     t_range = (float(t.min()), float(t.max()))
+    long = _long_reads(t, cell_bs[rep], s2, k)
     if rep.sum() >= 3 and t_range[1] > 2 * t_range[0]:
         exog = np.column_stack([np.ones_like(t), t_range[0] / t])
         res = _gamma_glm(s2, exog, k, start=sm.WLS(s2, exog, weights=k).fit().params)
         ends = np.array([[1.0, 1.0], [1.0, t_range[0] / t_range[1]]])
         if res is not None and np.all(res.predict(ends) > 0):
             return ReadNoise(NOISE_COMPONENTS, tuple(map(float, res.params)), t_range[0], t_range,
-                             int(rep.sum()), float(k.sum()), res)
+                             int(rep.sum()), float(k.sum()), res, **long)
     pooled = float((k * s2).sum() / k.sum())
     res = _gamma_glm(s2, np.ones((len(s2), 1)), k, start=np.array([pooled])) if len(s2) > 1 else None
     return ReadNoise(NOISE_POOLED, (pooled,), t_range[0], t_range, int(rep.sum()), float(k.sum()),
-                     res)
+                     res, **long)
+
+
+def _long_reads(t, b, s2, k):
+    """The longest repeated cells (at the longest one's block size, within LONG_READS x of its
+    time): where they start, their pooled relative variance and its degrees of freedom."""
+    longest = np.argmax(t)
+    long = (b == b[longest]) & (t >= t[longest] / LONG_READS)
+    return {"long_from_s": float(t[long].min()), "long_var": float((k[long] * s2[long]).sum() / k[long].sum()),
+            "long_dof": float(k[long].sum())}
 
 
 # ---------------------------------------------------------------- read time: the fit
@@ -311,7 +353,7 @@ def _fit_round(Xc, T, cells, keep, start, fallback):
     dev2 = np.where(keep, (T / mean[cells.of] - 1.0) ** 2, 0.0)
     dof = np.maximum(count - 1, 0)
     rel_var = np.bincount(cells.of, weights=dev2, minlength=len(cells)) / np.maximum(dof, 1)
-    noise = _fit_noise(mean, rel_var, dof, fallback)
+    noise = _fit_noise(mean, cells.b, rel_var, dof, fallback)
     params, cell_fit = start, None
     for _ in range(_WEIGHT_ROUNDS):
         weights = 1.0 / noise.rel_var(Xc[have] @ params)
@@ -613,17 +655,17 @@ class ReadTimeFit:
             level=level, extrapolation=conv(ext), lack_of_fit_p=self.lack_of_fit_p,
             holds=bool(holds[0]) if n.ndim == 0 else holds.reshape(shape),
             extrapolates=bool(self._outside(n, b)), reason=self._outside(n, b),
-            why=self._why(ext, mean), noise_rel_sd=conv(self.noise.rel_sd(mean)))
+            why=self._why(ext, mean), noise_rel_sd=conv(np.sqrt(self.noise.read_var(mean))))
 
     def _one_read(self, mean, se, level):
         """Interval of one read: log-scale noise variance plus the mean's relative variance."""
         with np.errstate(invalid="ignore", divide="ignore"):
             positive = mean > 0
             safe = np.where(positive, mean, 1.0)
-            noise = np.log1p(self.noise.rel_var(safe))
+            noise = np.log1p(self.noise.read_var(safe))
             rel_mean = (se / safe) ** 2
             total = noise + rel_mean
-            dof = total**2 / (noise**2 / self.noise.dof_at(safe) + rel_mean**2 / max(self.dof, 1))
+            dof = total**2 / (noise**2 / self.noise.read_dof(safe) + rel_mean**2 / max(self.dof, 1))
             half = stats.t.ppf(0.5 + level / 2, dof) * np.sqrt(total)
             centre = np.log(safe) - noise / 2
             low = np.where(positive, np.exp(centre - half), np.nan)
@@ -670,7 +712,7 @@ class ReadTimeFit:
             row[name] = est(self)
             row[low_name], row[high_name] = self.ci[name]
         row.update(r2=self.r2, r2_weighted=self.r2_weighted, rel_sd=self.rel_sd,
-                   noise_floor_rel_sd=float(self.noise.rel_sd(self.noise.t_range_s[1])),
+                   noise_floor_rel_sd=self.noise.long_rel_sd,
                    lack_of_fit_p=self.lack_of_fit_p, holds=self.holds, n=self.n,
                    excluded=self.excluded, outliers=self.outliers,
                    blocks_min=self.blocks_range[0], blocks_max=self.blocks_range[1],
@@ -846,6 +888,7 @@ def _read_warnings(cols, ok, key, excluded, N, B, keep, params, res, lof, cells,
                                 "fit one group at a time (fit_groups)")
     problems.append(_lack_of_fit_problem(lof))
     problems.append(_curvature_warning(res, cells.n[have], cells.b[have]))
+    problems.append(_change_warning(res, cells.n[have], cells.b[have]))
     problems.append(_runs_warning(pearson, cells, keep))
     if ib <= 0:
         problems.append(f"fitted 1/beta = {ib:.3g} s/B is not positive: beta is undefined")
@@ -918,6 +961,57 @@ def _curvature_warning(res, N, B):
         return (f"curved residuals: the time per byte drifts with the amount read (a term "
                 f"N·B·log(N·B) is significant, p = {p:.1g}): a regime change?")
     return None
+
+
+def _score_p(res, extra):
+    """p-value of statsmodels' score test for one omitted column (NaN where it cannot be run)."""
+    try:
+        with pywarnings.catch_warnings():
+            pywarnings.simplefilter("ignore")
+            test = res.score_test(exog_extra=(extra / extra.max())[:, None], observed=False)
+    except (ValueError, np.linalg.LinAlgError):
+        return math.nan
+    return float(np.asarray(test[1]).ravel()[0])
+
+
+def _change_warning(res, N, B):
+    """A change of the time per byte beyond some amount read (a cache filling, throttling): a
+    hinge max(0, N B - D_k) at every measured amount D_k below the largest, tested together by
+    the maximum of their standardised score statistics, whose joint normal law under the model
+    gives the p-value (a max-type test: the knots' tests are strongly correlated, so this keeps a
+    1% false-alarm rate without Bonferroni's loss of power). N, B: the cells of `res`."""
+    size = N * B
+    knots = np.unique(size)[1:-1]
+    if not knots.size:
+        return None
+    z = np.maximum(0.0, size[:, None] - knots[None, :]) / size.max()
+    p, knot = _max_score_p(res, z)
+    if p < CHANGE_P:
+        return (f"a change of regime: the time per byte changes beyond {format_bytes(knots[knot])} "
+                f"read (max-type hinge test, p = {p:.1g}): predictions past it do not hold")
+    return None
+
+
+def _max_score_p(res, z, draws=20_000):
+    """(p, column) of the max-type score test of the extra columns `z` omitted from the GLM
+    `res` (identity link, Gamma variance): standardised scores T_k, p = P(max |T| >= observed)
+    under their joint normal law (seeded Monte Carlo)."""
+    X, mu = res.model.exog, res.fittedvalues
+    w = res.model.freq_weights * res.model.var_weights / mu**2
+    xw = X * w[:, None]
+    resid_z = z - X @ np.linalg.lstsq(xw.T @ X, xw.T @ z, rcond=None)[0]
+    cov = resid_z.T @ (resid_z * w[:, None]) * res.scale
+    sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    ok = sd > 1e-12 * max(sd.max(), 1e-300)
+    if not ok.any():
+        return math.nan, 0
+    score = (z[:, ok] * (w * (res.model.endog - mu))[:, None]).sum(axis=0) / sd[ok]
+    corr = cov[np.ix_(ok, ok)] / np.outer(sd[ok], sd[ok])
+    observed = float(np.abs(score).max())
+    sims = np.random.default_rng(0).multivariate_normal(np.zeros(ok.sum()), corr, draws,
+                                                        method="eigh", check_valid="ignore")
+    p = float((np.abs(sims).max(axis=1) >= observed).mean())
+    return max(p, 1 / draws), int(np.flatnonzero(ok)[np.argmax(np.abs(score))])
 
 
 def _runs_warning(pearson, cells, keep):
