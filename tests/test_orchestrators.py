@@ -117,3 +117,14 @@ def test_a_backend_without_resume_or_question_is_refused_them(fake, raw_root):
     with pytest.raises(UsageError, match="--max-point-size is not an option of --orchestrator fake"):
         start_sweep(["host"], orchestrator="fake", max_point_size="1g", data_dir=raw_root)
     assert not raw_root.exists()
+
+
+@pytest.mark.parametrize("fail,status", [(None, 0), ("engine", 1), ("interrupt", 130)])
+def test_exit_statuses_do_not_depend_on_the_backend(fail, status, fake, monkeypatch, raw_root, isolated_state,
+                                                    capsys):
+    from voltools.errors import EngineError
+    failure = {"engine": EngineError("the engine went away"), "interrupt": KeyboardInterrupt()}.get(fail)
+    monkeypatch.setattr(Fake, "options", {"fail": failure})
+    assert main(["sweep", "--orchestrator", "fake", *HOST, "--data-dir", str(raw_root)]) == status
+    assert main(["sweep", "--orchestrator", "fake", *HOST, "--question", "4g@64k"]) == 2
+    assert "--question is not supported by --orchestrator fake" in capsys.readouterr().err
