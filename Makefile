@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,k8s]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name voltools --display-name "voltools (.venv)" >/dev/null
 	@touch $@
 
