@@ -9,8 +9,7 @@ RUN_ID := $(or $(RUN_ID),$(shell date -u +%Y%m%dT%H%M%SZ)-report)
 REPORT_TARGETS ?= local tmpfs:size=512m loop:fs=ext4,size=1g host
 DATASET_SIZE ?= 4g
 DATASET_BS ?= 64k
-SWEEP ?= --bs 4k,16k,64k,256k,1m --blocks 1,16,64,256 --rw read,randread --direct 1 --iodepth 1 --repeat 3 \
-	--question $(DATASET_SIZE)@$(DATASET_BS)
+SWEEP ?= --question $(DATASET_SIZE)@$(DATASET_BS)  # the grid is voltools' default (plan.SweepRequest)
 
 .PHONY: help venv engine report sample notebooks test test-unit soak bench doctor clean
 
@@ -22,7 +21,7 @@ $(STAMP): pyproject.toml
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,k8s]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name voltools --display-name "voltools (.venv)" >/dev/null
 	@touch $@
 

@@ -3,7 +3,7 @@
 Targets: `bind` over a host folder on the root filesystem, `local` (a Docker volume on that same
 filesystem), and `bind` over a folder of the host's /dev/shm (tmpfs: no disk noise, so any cost of
 the container's CPU path shows). Per target and job shape (1 MiB x 256, 64 KiB x 1024; direct=1,
-read, queue depth 1) one voltools sweep (`voltools.measure.start_sweep(...).run()`, repeat R) lays
+read, queue depth 1) one voltools sweep (`voltools.start_sweep(...).measure()`, repeat R) lays
 the file out and reads it R times. Right after each of its fio calls (the sweep's progress
 callback) the host runs bare `fio` with the very same argv (`voltools.jobs.read_argv`) on the very
 same file. Over the sequence V1 B1 V2 B2 ... every adjacent pair, in either order, gives a
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import _common as c
 from voltools import engine, jobs
-from voltools.measure import start_sweep
+from voltools.api import start_sweep
 from voltools.rows import read_time
 from voltools.naming import object_name
 from voltools.layout import workdir_of
@@ -75,7 +75,7 @@ def measure(client, kind, folder, bs, blocks, repeats, data_dir):
         out["vp50"].append(1 / float(row.lat_p50_ns))
         out["bp50"].append(1 / float(job["lat_p50_ns"]))
 
-    sw.run(progress=after_call)
+    sw.measure(progress=after_call)
     return rid, out
 
 

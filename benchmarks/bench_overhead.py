@@ -5,7 +5,7 @@ is `runtime_s` of voltools' rows (fio's `runtime`, whole ms) or the same field o
 All files are on tmpfs (a voltools `tmpfs` target; a host /dev/shm folder for the others), so the
 reads themselves take microseconds and what is left is orchestration. In the same run:
 
-- voltools: `start_sweep(...).run()` of 50 points (B = 4k..64k x N = 1..512, read, direct=1), with
+- voltools: `start_sweep(...).measure()` of 50 points (B = 4k..64k x N = 1..512, read, direct=1), with
   its parts timed by wrapping voltools' own functions (target set-up, containers, lay-out, each
   read exec, parse, raw and parquet writes, tear-down);
 - bare fio, one host process per point (same argv, `voltools.jobs.read_argv`), also with
@@ -21,15 +21,14 @@ per-point figure being what is compared; variants run in a rotated order in each
 
     .venv/bin/python benchmarks/bench_overhead.py [--quick] [--json PATH]
 """
-import inspect
 import sys
 import tempfile
 from collections import defaultdict
 from contextlib import contextmanager
 
 import _common as c
-from voltools import engine, jobs, measure, probe, sessions, store, targets
-from voltools.plan import Point, make_plan
+from voltools import api, engine, jobs, measure, probe, sessions, store, targets
+from voltools.plan import Point, SweepRequest, make_plan
 
 GRID = dict(bs="4k,8k,16k,32k,64k", blocks="1,2,4,8,16,32,64,128,256,512", rw="read", direct="1")
 BAR_MS = 25.0
@@ -43,7 +42,7 @@ HARDENING = dict(user="65534:65534", network_mode="none", cap_drop=["ALL"],
 def instrumented():
     """Time voltools' own steps by wrapping them; yields {part: [seconds, ...]}."""
     parts, inside = defaultdict(list), []
-    wraps = [(measure, "start_sweep", "start_sweep: validate, engine ping, probe image, run folder"),
+    wraps = [(api, "start_sweep", "start_sweep: validate, engine ping, probe image, run folder"),
              (measure, "prepare", "target set-up (volume)"),
              (measure, "open_session", "probe containers start"),
              (measure, "lay_out", "lay-out (fio write, stat)"),
@@ -97,8 +96,8 @@ def voltools_sweep(data_dir, blocks, batch):
     rid = c.run_id("ovh")
     with instrumented() as parts:
         start = c.clock()
-        table = measure.start_sweep(["tmpfs:size=256m"], blocks=blocks, repeat=1, run_id=rid,
-                                    data_dir=data_dir, batch=batch, **GRID).run()
+        table = api.start_sweep(["tmpfs:size=256m"], blocks=blocks, repeat=1, run_id=rid,
+                                data_dir=data_dir, batch=batch, **GRID).measure()
         wall = (c.clock() - start) / 1e9
     if (table["error"] != 0).any():
         raise RuntimeError(f"voltools rows with errors: {table['error_msg'].unique()[:3]}")
@@ -109,7 +108,7 @@ def voltools_sweep(data_dir, blocks, batch):
 
 def points_of(blocks):
     """The grid's points (as voltools.plan.Point), for the bare comparisons."""
-    plan = make_plan(["tmpfs"], GRID["bs"], blocks, repeat=1)
+    plan = make_plan(["tmpfs"], GRID["bs"], blocks, rw=GRID["rw"], direct=GRID["direct"], repeat=1)
     return plan.points("tmpfs")
 
 
@@ -219,7 +218,7 @@ def main(argv=None):
 
 def summarize(runs, sample):
     """Figures per variant, paired ratios, voltools' parts and own share, and the bars."""
-    default = inspect.signature(measure.start_sweep).parameters["batch"].default
+    default = SweepRequest().batch
     one, per_proc, stone = ("voltools sweep (batch=1)", "bare fio, a process per point (default)",
                             "bare fio, one process, stonewalled jobs (default)")
     lay = "bare fio lay-out (the sweep's lay-out argv on the host)"

@@ -22,7 +22,7 @@ import numpy as np
 
 import _common as c
 from voltools import engine, jobs
-from voltools.measure import start_sweep
+from voltools.api import start_sweep
 from voltools.rows import read_time
 from voltools.naming import object_name
 from voltools.layout import workdir_of
@@ -67,7 +67,7 @@ def interleaved_sweep(spec, grid, repeats, data_dir, after):
             raise RuntimeError(f"voltools rows with errors: {fresh['error_msg'].tolist()}")
         after(rid, fresh)
 
-    return rid, sw.run(progress=progress)
+    return rid, sw.measure(progress=progress)
 
 
 def memory_part(client, repeats, data_dir):

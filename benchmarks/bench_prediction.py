@@ -20,7 +20,7 @@ import tempfile
 import _common as c
 from voltools import engine
 from voltools.answers import predict_table
-from voltools.measure import start_sweep
+from voltools.api import start_sweep
 
 TARGETS = ["host", "local"]
 DATASET, BS = 4 << 30, 64 << 10
@@ -35,11 +35,11 @@ def main(argv=None):
         with tempfile.TemporaryDirectory(dir=c.DISK_PARENT) as data_dir:
             start = c.clock()
             points = start_sweep(TARGETS, repeat=3, run_id=c.run_id("pred"), data_dir=data_dir,
-                                 question="4g@64k", **GRID).run()
+                                 question="4g@64k", **GRID).measure()
             sweep_s = (c.clock() - start) / 1e9
             answers = predict_table(points, DATASET, BS)
             full = start_sweep(TARGETS, bs="64k", blocks=str(DATASET // BS), rw="read", repeat=3,
-                               run_id=c.run_id("full"), data_dir=data_dir).run()
+                               run_id=c.run_id("full"), data_dir=data_dir).measure()
     finally:
         left = c.finish(client)
     result = summarize(answers, full, int(points["size_bytes"].max()))

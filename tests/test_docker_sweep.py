@@ -7,7 +7,7 @@ import pytest
 
 from voltools import probe
 from voltools.cleanup import clean
-from voltools.measure import sweep
+from voltools.api import sweep
 from voltools.sessions import ContainerSession
 from voltools.store import load_run
 from voltools.targets import parse_target, prepare

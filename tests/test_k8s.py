@@ -1,6 +1,6 @@
 """Kubernetes: manifests checked against the client's own models, the log path with real fio output.
 
-No cluster here: k8s_sweep runs against a fake API whose Job runs the container's argv on the host.
+No cluster here: a k8s sweep runs against a fake API whose Job runs the container's argv on the host.
 """
 import re
 import subprocess
@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from voltools import k8s, taskscript
+from voltools.api import sweep
 from voltools.config import DATA_MOUNT
 from voltools.errors import EngineError, UsageError
 from voltools.store import RunStore
@@ -58,8 +59,9 @@ def test_job_runs_the_fixed_script_on_the_claim():
     (lambda: k8s.claim_plan("standard", "1m", bs="1m", blocks="8"), "holds 1 MiB"),
     (lambda: k8s.manifests("standard", "1g", k8s.claim_plan("standard", "1g", **SMALL), "run-", IMAGE),
      "label value"),
-    (lambda: k8s.k8s_sweep("standard", "1g", **SMALL), "needs --image"),
-    (lambda: k8s.k8s_sweep("standard", "1g", image=IMAGE, run_id="", **SMALL), "run id '' is not accepted"),
+    (lambda: sweep(orchestrator="k8s", storage_class="standard", size="1g", **SMALL), "needs --image"),
+    (lambda: sweep(orchestrator="k8s", storage_class="standard", size="1g", image=IMAGE, run_id="", **SMALL),
+     "run id '' is not accepted"),
 ])
 def test_bad_values_are_refused_in_one_line(call, needle):
     with pytest.raises(UsageError, match=needle) as info:
@@ -72,7 +74,8 @@ def test_without_a_kubeconfig_it_says_so_and_makes_nothing(tmp_path, monkeypatch
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     with pytest.raises(EngineError, match="no Kubernetes cluster configured") as info:
-        k8s.k8s_sweep("standard", "1g", image=IMAGE, data_dir=tmp_path / "raw", **SMALL)
+        sweep(orchestrator="k8s", storage_class="standard", size="1g", image=IMAGE, data_dir=tmp_path / "raw",
+              **SMALL)
     assert "\n" not in str(info.value) and not (tmp_path / "raw").exists()
 
 
@@ -115,7 +118,7 @@ def test_log_of_real_fio_becomes_rows(tmp_path):
 
 
 class FakeCluster:
-    """The few API calls k8s_sweep makes; creating the Job runs its container on the host."""
+    """The few API calls a k8s sweep makes; creating the Job runs its container on the host."""
 
     def __init__(self, root):
         self.root, self.created, self.deleted, self.log = root, [], [], ""
@@ -162,8 +165,9 @@ class FakeCluster:
 def test_k8s_sweep_creates_waits_parses_and_deletes(tmp_path):
     cluster = FakeCluster(tmp_path / "pvc")
     labels = []
-    points = k8s.k8s_sweep("standard", "64m", image=IMAGE, run_id="r2", data_dir=tmp_path / "raw",
-                           api=(cluster, cluster), progress=lambda n, label: labels.append(label), **SMALL)
+    points = sweep(orchestrator="k8s", storage_class="standard", size="64m", image=IMAGE, run_id="r2",
+                   data_dir=tmp_path / "raw", api=(cluster, cluster), progress=lambda n, label: labels.append(label),
+                   **SMALL)
     assert len(points) == 4 and (points["error"] == 0).all() and (points["node"] == "worker-1").all()
     assert (points["orchestrator"] == "k8s").all()
     assert [o["kind"] for o in cluster.created] == ["PersistentVolumeClaim", "Job"]
@@ -177,7 +181,8 @@ def test_an_unreachable_api_is_one_engine_error_and_leaves_no_run(tmp_path):
     client = kubernetes.client.ApiClient(config)
     api = (kubernetes.client.CoreV1Api(client), kubernetes.client.BatchV1Api(client))
     with pytest.raises(EngineError, match="does not answer") as info:
-        k8s.k8s_sweep("standard", "1g", image=IMAGE, data_dir=tmp_path / "raw", api=api, **SMALL)
+        sweep(orchestrator="k8s", storage_class="standard", size="1g", image=IMAGE, data_dir=tmp_path / "raw",
+              api=api, **SMALL)
     assert "\n" not in str(info.value) and not list((tmp_path / "raw").iterdir())
 
 

@@ -14,7 +14,7 @@ from voltools import loop
 from voltools.cleanup import clean, leftovers
 from voltools.cli import main
 from voltools.errors import TargetError, UsageError
-from voltools.measure import start_sweep
+from voltools.api import start_sweep
 from voltools.naming import check_name, object_name
 from voltools.store import load_run
 from voltools.targets import check_new_run, marker_path, parse_target, prepare
@@ -73,7 +73,7 @@ def _error_line(capsys):
 def test_a_sweep_leaves_the_bind_root_byte_identical(docker_client, run_id, raw_root, tmp_path):
     root, elsewhere = _user_folder(tmp_path)
     before = _snapshot(root), _snapshot(elsewhere)
-    points = start_sweep([f"bind:path={root}"], data_dir=raw_root, run_id=run_id, **SMALL).run()
+    points = start_sweep([f"bind:path={root}"], data_dir=raw_root, run_id=run_id, **SMALL).measure()
     assert len(points) == 4 and (points["error"] == 0).all(), points["error_msg"].tolist()
     assert (_snapshot(root), _snapshot(elsewhere)) == before
     assert not marker_path(run_id, "bind").exists()
@@ -123,7 +123,7 @@ def test_a_file_dropped_into_the_working_folder_is_kept_and_reported(docker_clie
             (workdir / "mine.txt").write_text("written by the user mid-sweep")
 
     with pytest.raises(TargetError, match="mine.txt") as info:
-        start_sweep([f"bind:path={root}"], data_dir=raw_root, run_id=run_id, **SMALL).run(drop_a_file)
+        start_sweep([f"bind:path={root}"], data_dir=raw_root, run_id=run_id, **SMALL).measure(drop_a_file)
     assert str(workdir) in str(info.value)
     assert sorted(p.name for p in workdir.iterdir()) == ["mine.txt"], "voltools' files gone, the user's kept"
     assert (workdir / "mine.txt").read_text() == "written by the user mid-sweep"
@@ -145,7 +145,7 @@ def test_two_bind_targets_on_one_path_work_in_two_folders(docker_client, run_id,
         seen.update(p.name for p in root.iterdir() if p.name.startswith(f"voltools_{run_id}_"))
 
     points = start_sweep([f"bind:path={root},name=b1", f"bind:path={root},name=b2"], data_dir=raw_root,
-                         run_id=run_id, **SMALL).run(look)
+                         run_id=run_id, **SMALL).measure(look)
     assert len(points) == 8 and (points["error"] == 0).all(), points["error_msg"].tolist()
     assert seen == {object_name(run_id, "b1"), object_name(run_id, "b2")}
     assert _snapshot(root) == before
@@ -231,7 +231,7 @@ def test_a_folder_closed_to_the_reader_after_the_checks_is_one_clear_error(docke
     sweep = start_sweep([f"bind:path={root}"], data_dir=raw_root, run_id=run_id, **SMALL)
     root.chmod(0o700)  # after the checks, before lay-out: the reader cannot reach the files
     with pytest.raises(TargetError, match=r"reader \(uid 65534\) cannot open /data/voltools_.*/vt-\d+\.dat"):
-        sweep.run()
+        sweep.measure()
     assert list(root.iterdir()) == [] and not marker_path(run_id, "bind").exists()
 
 
@@ -244,7 +244,7 @@ def test_a_holder_killed_on_a_bind_target_still_leaves_nothing(docker_client, ru
                 filters={"label": [f"voltools.run={run_id}", "voltools.role=holder"]}):
             container.kill()
 
-    points = start_sweep([f"bind:path={root}"], data_dir=raw_root, run_id=run_id, **SMALL).run(kill_holder)
+    points = start_sweep([f"bind:path={root}"], data_dir=raw_root, run_id=run_id, **SMALL).measure(kill_holder)
     assert len(points) == 4, "the reader goes on without the holder"
     assert _snapshot(root) == before and not marker_path(run_id, "bind").exists()
 

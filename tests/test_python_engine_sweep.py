@@ -8,7 +8,7 @@ import pytest
 
 from voltools import fio, pyfio
 from voltools.cli import main
-from voltools.measure import sweep
+from voltools.api import sweep
 
 
 def test_host_sweep_with_the_python_engine_stores_fio_shaped_rows(raw_root, isolated_state):

@@ -10,7 +10,8 @@ import pytest
 from voltools.cleanup import leftovers
 from voltools.cli import main
 from voltools.errors import EngineError, StoreError
-from voltools.measure import KEY_COLUMNS, resume_sweep, start_sweep
+from voltools.api import resume_sweep, start_sweep
+from voltools.run import KEY_COLUMNS
 from voltools.runlock import is_live
 from voltools.store import load_run
 
@@ -86,7 +87,7 @@ def test_resume_after_sigkill_without_clean_removes_the_leftovers_itself(docker_
     _wait_for_parts(raw_root, run_id, 2, proc)
     proc.kill()
     proc.communicate()
-    points = resume_sweep(run_id, raw_root).run()
+    points = resume_sweep(run_id, raw_root).measure()
     _assert_each_point_once(points, 48)
 
 
@@ -99,7 +100,7 @@ def test_exception_in_the_middle_leaves_nothing(docker_client, run_id, raw_root)
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        start_sweep(["tmpfs:size=64m", "loop:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).run(explode)
+        start_sweep(["tmpfs:size=64m", "loop:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).measure(explode)
     assert len(load_run(run_id, raw_root)) == 2
 
 
@@ -109,7 +110,7 @@ def test_probe_container_killed_from_outside_is_a_clear_error(docker_client, run
             container.kill()
 
     with pytest.raises(EngineError, match="exec in voltools_.*-reader failed"):
-        start_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).run(kill_reader)
+        start_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).measure(kill_reader)
     assert len(load_run(run_id, raw_root)) == 1
 
 
@@ -121,13 +122,13 @@ def _remove_data(client, run_id):
 
 
 def test_failing_fio_gives_error_rows_and_the_sweep_goes_on(docker_client, run_id, raw_root):
-    points = start_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).run(
+    points = start_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).measure(
         _remove_data(docker_client, run_id))
     assert len(points) == 8
     assert (points["error"] == 0).sum() == 1 and (points["error"] != 0).sum() == 7
     failed = points[points["error"] != 0]
     assert failed["error_msg"].str.len().gt(0).all() and failed["read_time_s"].isna().all()
-    again = resume_sweep(run_id, raw_root).run()
+    again = resume_sweep(run_id, raw_root).measure()
     assert len(again) == 8 and (again["error"] == 0).all(), "resume measures the error rows again"
     first = again[again["seq"] == points["seq"].min()]
     assert first["read_time_s"].tolist() == points[points["error"] == 0]["read_time_s"].tolist()
@@ -195,7 +196,7 @@ def test_enospc_on_a_filesystem_smaller_than_its_nominal_size(docker_client, run
 
 
 def test_resume_refuses_a_corrupted_points_table(docker_client, run_id, raw_root, capsys):
-    start_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).run()
+    start_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).measure()
     part = next((raw_root / run_id / "points.parquet").glob("part-*.parquet"))
     part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
     assert main(["sweep", "--resume", run_id, "--data-dir", str(raw_root)]) == 2
@@ -206,7 +207,7 @@ def test_resume_refuses_a_corrupted_points_table(docker_client, run_id, raw_root
 
 
 def test_same_run_id_is_refused_without_resume(docker_client, run_id, raw_root, capsys):
-    start_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).run()
+    start_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).measure()
     assert main(["sweep", "--target", "tmpfs:size=64m", "--bs", "4k", "--blocks", "1", "--run-id", run_id,
                  "--data-dir", str(raw_root)]) == 2
     assert "write-once" in capsys.readouterr().err

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from voltools import swarm, taskscript
+from voltools.api import sweep
 from voltools.engine import socket_path
 from voltools.errors import UsageError
 from voltools.plan import make_plan
@@ -35,8 +36,8 @@ def test_swarm_sweep_measures_and_leaves_the_engine_as_found(docker_client, run_
     networks = sorted(n.name for n in docker_client.networks.list())
     calls = []
     started = time.monotonic()
-    points = swarm.swarm_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id,
-                               progress=lambda done, label: calls.append(done), **SMALL)
+    points = sweep(["tmpfs:size=64m"], orchestrator="swarm", data_dir=raw_root, run_id=run_id,
+                   progress=lambda done, label: calls.append(done), **SMALL)
     elapsed = time.monotonic() - started
     assert len(points) == 4 and sum(calls) == 4, elapsed
     assert (points["error"] == 0).all(), points["error_msg"].tolist()
@@ -54,8 +55,8 @@ def test_swarm_sweep_measures_and_leaves_the_engine_as_found(docker_client, run_
 
 def test_global_mode_runs_once_per_node(docker_client, run_id, raw_root):
     before = _swarm_state(docker_client)
-    points = swarm.swarm_sweep(["local"], bs="4k", blocks="1,8", rw="randread", repeat=1,
-                               mode="global", data_dir=raw_root, run_id=run_id)
+    points = sweep(["local"], orchestrator="swarm", bs="4k", blocks="1,8", rw="randread", repeat=1,
+                   mode="global", data_dir=raw_root, run_id=run_id)
     nodes = points["node"].nunique()
     assert len(points) == 2 * nodes and (points["error"] == 0).all(), points["error_msg"].tolist()
     assert (points["allocated_bytes"] >= points["size_bytes"]).all()
@@ -99,7 +100,7 @@ def test_distribute_image_to_the_same_engine_is_a_safe_load(docker_client, probe
 ])
 def test_refuses_what_swarm_cannot_do(kwargs, needle):
     with pytest.raises(UsageError, match=needle) as info:
-        swarm.swarm_sweep(**{**SMALL, **kwargs})
+        sweep(orchestrator="swarm", **{**SMALL, **kwargs})
     assert "\n" not in str(info.value)
 
 

@@ -7,13 +7,13 @@ from .errors import VoltoolsError
 from .provenance import voltools_version
 
 __version__ = voltools_version()
-__all__ = ["VoltoolsError", "__version__", "sweep", "load_run"]
+__all__ = ["VoltoolsError", "__version__", "sweep", "start_sweep", "resume_sweep", "load_run"]
 
 
 def __getattr__(name):
-    if name == "sweep":
-        from .measure import sweep
-        return sweep
+    if name in ("sweep", "start_sweep", "resume_sweep"):
+        from . import api
+        return getattr(api, name)
     if name == "load_run":
         from .store import load_run
         return load_run

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 
 from .errors import UsageError, VoltoolsError
 from .interrupts import raise_interrupt
+from .orchestrator import names as orchestrator_names
+from .plan import SweepRequest
 from .provenance import voltools_version
 from .units import format_bytes, parse_size
 
@@ -18,8 +20,7 @@ EXIT_STATUSES = """exit statuses:
   1    a failure at run time (engine lost, a target that could not be set up, a sweep that stored error rows)
   2    bad input, or a request refused before anything was made
   130  interrupted (SIGINT, SIGTERM, SIGHUP): what the run made was removed, finished points are kept"""
-DEFAULTS = dict(bs="4k,16k,64k,256k,1m", blocks="1,16,64,256", rw="read,randread", direct="1",
-                iodepth="1", repeat=3)
+DEFAULT = SweepRequest()  # the defaults live there; the parsers pass on only what was given
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -57,61 +58,63 @@ def build_parser():
 
 
 def _add_sweep(sub):
-    p = sub.add_parser("sweep", help="measure read points on one or more targets")
-    p.add_argument("--target", action="append", metavar="SPEC",
+    p = sub.add_parser("sweep", help="measure read points on one or more targets", argument_default=argparse.SUPPRESS)
+    p.add_argument("--target", action="append", metavar="SPEC", dest="targets",
                    help="kind[:key=value,...]; kinds: local, tmpfs:size=, loop:fs=,size=, bind:path=, layer, host")
     _add_grid(p)
-    p.add_argument("--image", default=None,
-                   help="probe image with fio on PATH: a local one, or REGISTRY/NAME:TAG for swarm/k8s")
-    p.add_argument("--question", default=None, metavar="SIZE@BS",
+    p.add_argument("--image", help="probe image with fio on PATH: a local one, or REGISTRY/NAME:TAG for swarm/k8s")
+    p.add_argument("--question", metavar="SIZE@BS",
                    help="what to answer, e.g. 40g@64k: adds reads at BS up to --max-point-size")
-    p.add_argument("--max-point-size", default=None, metavar="SIZE",
+    p.add_argument("--max-point-size", metavar="SIZE", dest="max_point",
                    help="largest read a question adds (default a quarter of the dataset)")
     p.add_argument("--dry-run", action="store_true", help="check everything, print the plan, make nothing")
-    p.add_argument("--resume", metavar="RUN_ID", default=None,
+    p.add_argument("--resume", metavar="RUN_ID",
                    help="carry on a stopped run with its own settings: skips finished points")
-    p.add_argument("--engine", default="fio", help="fio (default), or python: voltools' own reader, host targets only")
-    p.add_argument("--orchestrator", default="docker", choices=("docker", "swarm", "k8s"),
-                   help="docker: containers on this engine (default); swarm: job services; k8s: a Job on a PVC")
+    p.add_argument("--engine", help="fio (default), or python: voltools' own reader, host targets only")
+    p.add_argument("--orchestrator", choices=orchestrator_names(),
+                   help="docker: containers on this engine (default); swarm: job services; k8s: a Job on a PVC; "
+                        "an option the chosen one cannot honour is refused")
     s = p.add_argument_group("swarm")
-    s.add_argument("--mode", default="replicated", help="replicated (one node) or global (every node)")
-    s.add_argument("--constraint", action="append", default=[], metavar="EXPR",
+    s.add_argument("--mode", help="replicated (one node, default) or global (every node)")
+    s.add_argument("--constraint", action="append", metavar="EXPR", dest="constraints",
                    help="placement constraint, e.g. node.labels.disk==ssd")
-    s.add_argument("--node", action="append", default=[], metavar="URL",
+    s.add_argument("--node", action="append", metavar="URL", dest="nodes",
                    help="another node's engine (ssh://host, tcp://host:2376): gets the probe image, leftovers removed")
     _add_k8s_options(p.add_argument_group("k8s"))
-    p.add_argument("--timeout", type=float, default=3600, help="swarm/k8s: seconds to wait for each job")
+    p.add_argument("--timeout", type=float, help="swarm/k8s: seconds to wait for each job (default 3600)")
 
 
 def _add_grid(p):
-    p.add_argument("--bs", default=DEFAULTS["bs"], help="block sizes B, e.g. 4k,64k,1m")
-    p.add_argument("--blocks", default=DEFAULTS["blocks"], help="block counts N, e.g. 1,16,256")
-    p.add_argument("--rw", default=DEFAULTS["rw"], help="read, randread or both")
-    p.add_argument("--direct", default=DEFAULTS["direct"], help="1 (O_DIRECT), 0 (buffered) or 0,1")
-    p.add_argument("--iodepth", default=DEFAULTS["iodepth"], help="queue depths, e.g. 1 or 1,8")
-    p.add_argument("--repeat", default=DEFAULTS["repeat"], help="repeats of every point")
-    p.add_argument("--memory", default=None, help="memory limit of the probe containers, e.g. 256m")
-    p.add_argument("--run-id", default=None, help="id of the run (default: UTC time + random)")
-    p.add_argument("--data-dir", default=None, help="folder for runs (default data/raw)")
-    p.add_argument("--batch", default=1, help="points per fio call (more is ~65 ms/point faster; a kill loses the call)")
+    p.add_argument("--bs", help=f"block sizes B (default {DEFAULT.bs})")
+    p.add_argument("--blocks", help=f"block counts N (default {DEFAULT.blocks})")
+    p.add_argument("--rw", help=f"read, randread or both (default {DEFAULT.rw})")
+    p.add_argument("--direct", help=f"1 (O_DIRECT), 0 (buffered) or 0,1 (default {DEFAULT.direct})")
+    p.add_argument("--iodepth", help=f"queue depths, e.g. 1 or 1,8 (default {DEFAULT.iodepth})")
+    p.add_argument("--repeat", help=f"repeats of every point (default {DEFAULT.repeat})")
+    p.add_argument("--memory", help="memory limit of the probe containers, e.g. 256m")
+    p.add_argument("--run-id", help="id of the run (default: UTC time + random)")
+    p.add_argument("--data-dir", help="folder for runs (default data/raw)")
+    p.add_argument("--batch", help=f"points per fio call (default {DEFAULT.batch}; more is ~65 ms/point faster; "
+                                   "a kill loses the call)")
 
 
 def _add_k8s_options(group):
-    group.add_argument("--storage-class", default=None, help="storage class of the claim, e.g. standard")
-    group.add_argument("--size", default="1g", help="size of the claim, e.g. 10g")
-    group.add_argument("--namespace", default="default")
-    group.add_argument("--kubeconfig", default=None, help="default: $KUBECONFIG or ~/.kube/config")
-    group.add_argument("--context", default=None, help="kubeconfig context (default: its current one)")
+    group.add_argument("--storage-class", help="storage class of the claim, e.g. standard")
+    group.add_argument("--size", help="size of the claim, e.g. 10g (default 1g)")
+    group.add_argument("--namespace", help="default: default")
+    group.add_argument("--kubeconfig", help="default: $KUBECONFIG or ~/.kube/config")
+    group.add_argument("--context", help="kubeconfig context (default: its current one)")
 
 
 def _add_k8s(sub):
     k8s = sub.add_parser("k8s", help="Kubernetes helpers").add_subparsers(
         dest="k8s_command", required=True, parser_class=OneLineParser)
-    p = k8s.add_parser("manifest", help="print the PersistentVolumeClaim and Job of a k8s sweep as JSON")
+    p = k8s.add_parser("manifest", help="print the PersistentVolumeClaim and Job of a k8s sweep as JSON",
+                       argument_default=argparse.SUPPRESS)
     _add_grid(p)
     _add_k8s_options(p)
     p.add_argument("--image", required=True, help="REGISTRY/NAME:TAG of the probe, pullable by the cluster")
-    p.add_argument("--timeout", type=float, default=3600, help="the Job's deadline in seconds")
+    p.add_argument("--timeout", type=float, help="the Job's deadline in seconds (default 3600)")
 
 
 def _add_predict(sub):
@@ -187,34 +190,27 @@ def _checking():
 
 
 def cmd_sweep(args):
-    if args.orchestrator == "swarm":
-        return _swarm(args)
-    if args.orchestrator == "k8s":
-        return _k8s(args)
+    from .run import Run
+    given = _given(args)
+    resume, dry_run = given.pop("resume", None), given.pop("dry_run", False)
     with _checking():
-        if args.dry_run:
-            return _dry_run(args)
-        run = _resumed(args) if args.resume else _started(args)
-    with _progress(run.plan.total_points()) as progress:
-        points = run.run(progress)
+        if dry_run and resume is None:
+            return _dry_run(given)
+        run = _resumed(resume, given, dry_run) if resume is not None else Run.start(SweepRequest.of(**given))
+    with _progress(run.expected_points()) as progress:
+        points = run.measure(progress)
     _print_points(points, run.store.path)
     return _failed_points(points, run.run_id)
 
 
-def _dry_run(args):
-    from .engine import connect
-    from .measure import check_sweep, preflight
-    from .naming import check_name
-    from .targets import check_new_run
-    _need_targets(args)
-    plan, _ = check_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
-                          args.repeat, args.memory, args.batch, args.engine, question=args.question,
-                          max_point=args.max_point_size)
-    if args.run_id is not None:
-        check_new_run(plan.targets, check_name(args.run_id))
-    preflight(plan)
-    if any(t.in_docker for t in plan.targets):
-        connect()
+def _given(args):
+    """The options given on the command line (the sweep parsers keep no defaults), as keywords."""
+    return {k: v for k, v in vars(args).items() if k not in ("command", "debug", "k8s_command")}
+
+
+def _dry_run(given):
+    from .run import check
+    _, plan, _ = check(SweepRequest.of(**given), dry_run=True)
     laid = max(plan.layout_bytes(t.name) for t in plan.targets)
     print(f"plan: {plan.total_points()} points on {len(plan.targets)} target(s), up to "
           f"{format_bytes(laid)} laid out on each; nothing was made (--dry-run)")
@@ -232,54 +228,16 @@ def _failed_points(points, run_id):
     return 0
 
 
-def _started(args):
-    from .measure import start_sweep
-    _need_targets(args)
-    return start_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
-                       args.repeat, args.memory, args.run_id, args.data_dir, args.image, args.batch,
-                       args.engine, question=args.question, max_point=args.max_point_size)
-
-
-def _resumed(args):
-    from .measure import resume_sweep
-    if args.target or args.run_id:
-        raise UsageError("--resume RUN_ID carries on a run with its own settings: give no --target or --run-id")
-    return resume_sweep(args.resume, args.data_dir)
-
-
-def _swarm(args):
-    from .swarm import swarm_sweep
-    _refuse_question(args)
-    _need_targets(args)
-    with _progress() as progress:
-        points = swarm_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
-                             args.repeat, args.memory, args.run_id, args.data_dir, args.image, args.mode,
-                             args.constraint, progress, args.batch, args.node, args.timeout)
-    _print_points(points)
-
-
-def _k8s(args):
-    from .k8s import k8s_sweep
-    _refuse_question(args)
-    if args.target or not args.storage_class:
-        raise UsageError("--orchestrator k8s measures a claim: give --storage-class NAME (and --size), no --target")
-    with _progress() as progress:
-        points = k8s_sweep(args.storage_class, args.size, args.bs, args.blocks, args.rw, args.direct,
-                           args.iodepth, args.repeat, args.memory, args.run_id, args.data_dir, args.image,
-                           args.namespace, args.kubeconfig, args.context, args.timeout, args.batch, progress)
-    _print_points(points)
-
-
-def _refuse_question(args):
-    """Swarm and k8s sweeps cannot honour a question yet: refuse it rather than ignore it."""
-    if args.question or args.max_point_size or args.dry_run:
-        raise UsageError(f"--question, --max-point-size and --dry-run work with --orchestrator docker only, "
-                         f"not {args.orchestrator}")
-
-
-def _need_targets(args):
-    if not args.target:
-        raise UsageError("sweep needs --target KIND[:key=value] (or --resume RUN_ID), see 'voltools sweep --help'")
+def _resumed(run_id, given, dry_run):
+    """The stopped run, to carry on with its own settings: any other option is refused."""
+    from .orchestrator import backend, flag
+    from .run import Run
+    extra = sorted(set(given) - {"data_dir"}) + (["dry_run"] if dry_run else [])
+    if extra == ["orchestrator"] and "resume" not in backend(given["orchestrator"]).features:
+        raise UsageError(f"--resume is not supported by --orchestrator {given['orchestrator']}")
+    if extra:
+        raise UsageError(f"--resume RUN_ID carries on a run with its own settings: give no {flag(extra[0])}")
+    return Run.resume(run_id, given.get("data_dir"))
 
 
 @contextmanager
@@ -307,15 +265,16 @@ def _print_points(points, path=None):
 def cmd_k8s(args):
     import json
 
-    from .k8s import claim_plan, manifests
     from .naming import check_name, new_run_id
-    if not args.storage_class:
+    from .orchestrator import backend
+    given = _given(args)
+    if not given.get("storage_class"):
         raise UsageError("k8s manifest needs --storage-class NAME, e.g. --storage-class standard")
-    plan = claim_plan(args.storage_class, args.size, args.bs, args.blocks, args.rw, args.direct,
-                      args.iodepth, args.repeat, args.memory, args.batch)
-    run_id = new_run_id() if args.run_id is None else check_name(args.run_id)
-    docs = manifests(args.storage_class, args.size, plan, run_id, args.image, args.timeout)
-    print(json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}, indent=2))
+    request = SweepRequest.of(**given, orchestrator="k8s")
+    k8s = backend("k8s", request.options)
+    plan = k8s.plan(request)
+    k8s.check(plan, new_run_id() if request.run_id is None else check_name(request.run_id))
+    print(json.dumps({"apiVersion": "v1", "kind": "List", "items": k8s.manifests}, indent=2))
 
 
 def cmd_parse_fio(args):

@@ -2,7 +2,6 @@
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 LABEL = "voltools.run"
 ROLE_LABEL = "voltools.role"
 IMAGE_LABEL = "voltools.image"
@@ -12,8 +11,9 @@ NOBODY_UID = 65534
 
 
 def data_dir():
-    """Root of data/ (raw runs under raw/, derived tables under processed/)."""
-    return Path(os.environ.get("VOLTOOLS_DATA_DIR", REPO_ROOT / "data"))
+    """Root of data/ (raw runs under raw/): $VOLTOOLS_DATA_DIR, else ./data of the working folder
+    (the checkout's, when run from it; never the installed package's folder)."""
+    return Path(os.environ.get("VOLTOOLS_DATA_DIR") or "data")
 
 
 def raw_dir():

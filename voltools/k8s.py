@@ -15,15 +15,14 @@ import os
 import re
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import taskscript
-from .measure import start_meta
-from .plan import make_plan
 from .config import DATA_MOUNT, LABEL, NOBODY_UID, ROLE_LABEL
 from .errors import EngineError, UsageError
-from .naming import check_name, new_run_id
-from .store import RunStore
+from .naming import check_name
+from .orchestrator import Orchestrator, register
+from .plan import SweepRequest
 from .units import parse_size
 
 ORCHESTRATOR = "k8s"
@@ -59,11 +58,14 @@ def claim_target(storage_class, size):
     return ClaimTarget(storage_class, parse_size(size, "claim size"))
 
 
-def claim_plan(storage_class, size, bs, blocks, rw="read", direct="1", iodepth="1", repeat=3,
-               memory=None, batch=None):
-    """A validated SweepPlan whose one target is the claim (its size checked against the layout)."""
-    plan = make_plan(["local"], bs, blocks, rw, direct, iodepth, repeat, memory,
-                     **({"batch": batch} if batch else {}))
+def claim_plan(storage_class, size, request=None, **grid):
+    """A validated SweepPlan whose one target is the claim (its size checked against the layout).
+
+    The grid is `request`'s (a SweepRequest, which must name no target), else `grid`'s keywords."""
+    request = request or SweepRequest.of(**grid)
+    if request.targets:
+        raise UsageError("--orchestrator k8s measures a claim: give --storage-class NAME (and --size), no --target")
+    plan = replace(request, targets=("local",)).plan()
     plan.targets = [claim_target(storage_class, size)]
     return plan.validate()
 
@@ -130,7 +132,7 @@ def connect(kubeconfig=None, context=None):
     try:
         from kubernetes import client, config
     except ImportError:
-        raise EngineError("the kubernetes package is not installed: pip install kubernetes") from None
+        raise EngineError("the Kubernetes client is not installed: pip install 'voltools[k8s]'") from None
     try:
         if kubeconfig or context or not os.environ.get("KUBERNETES_SERVICE_HOST"):
             config.load_kube_config(config_file=kubeconfig, context=context)
@@ -143,39 +145,60 @@ def connect(kubeconfig=None, context=None):
     return client.CoreV1Api(), client.BatchV1Api()
 
 
-def k8s_sweep(storage_class, size, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1",
-              iodepth="1", repeat=3, memory=None, run_id=None, data_dir=None, image=None,
-              namespace="default", kubeconfig=None, context=None, timeout=3600, batch=None,
-              progress=None, api=None):
-    """Measure a claim of `storage_class` with a Job on the cluster; return the points table.
+class K8sOrchestrator(Orchestrator):
+    """A PersistentVolumeClaim of `storage_class` and a Job reading it. `api`: a (CoreV1Api,
+    BatchV1Api) pair to use instead of the kubeconfig's."""
 
-    `api`: a (CoreV1Api, BatchV1Api) pair to use instead of the kubeconfig's.
-    """
-    plan = claim_plan(storage_class, size, bs, blocks, rw, direct, iodepth, repeat, memory, batch)
-    if not image:
-        raise UsageError("a Kubernetes run needs --image REGISTRY/NAME:TAG the cluster can pull "
-                         "(docker tag and push the voltools-probe image there first)")
-    run_id = check_name(new_run_id() if run_id is None else run_id)
-    pvc, job = manifests(storage_class, size, plan, run_id, image, timeout)
-    core, batch_api = api or connect(kubeconfig, context)
-    store = RunStore.create(run_id, data_dir)
-    meta = start_meta(run_id, plan, image, orchestrator=ORCHESTRATOR,
-                      k8s={"namespace": namespace, "storage_class": storage_class})
-    store.write_meta(meta)
-    try:
+    name = ORCHESTRATOR
+    options = {"storage_class": None, "size": "1g", "namespace": "default", "kubeconfig": None,
+               "context": None, "timeout": 3600, "api": None}
+    core = batch_api = image = None
+
+    def plan(self, request):
+        """The claim's plan; the cluster pulls the image, so `request` must name one."""
+        if not self.settings["storage_class"]:
+            raise UsageError("--orchestrator k8s measures a claim: give --storage-class NAME (and --size), no --target")
+        plan = claim_plan(self.settings["storage_class"], self.settings["size"], request)
+        if not request.image:
+            raise UsageError("a Kubernetes run needs --image REGISTRY/NAME:TAG the cluster can pull "
+                             "(docker tag and push the voltools-probe image there first)")
+        self.image = request.image
+        return plan
+
+    def check(self, plan, run_id):
+        self.manifests = manifests(self.settings["storage_class"], self.settings["size"], plan, run_id,
+                                   self.image, self.settings["timeout"])
+
+    def connect(self, plan):
+        self.core, self.batch_api = self.settings["api"] or connect(self.settings["kubeconfig"],
+                                                                    self.settings["context"])
+
+    def prepare(self, plan, image):
+        return {"probe_image": image,
+                "k8s": {"namespace": self.settings["namespace"], "storage_class": self.settings["storage_class"]}}
+
+    def measure(self, run, progress=None):
+        """Submit the claim and the Job, wait for it, store its pod's log."""
+        namespace, (pvc, job) = self.settings["namespace"], self.manifests
         with _api_errors(namespace):
-            _create(core, batch_api, namespace, pvc, job)
-            pod = wait_for_job(core, batch_api, namespace, job["metadata"]["name"], run_id, timeout, progress)
-            log = core.read_namespaced_pod_log(pod.metadata.name, namespace, container=CONTAINER)
+            _create(self.core, self.batch_api, namespace, pvc, job)
+            pod = wait_for_job(self.core, self.batch_api, namespace, job["metadata"]["name"], run.run_id,
+                               self.settings["timeout"], progress)
+            log = self.core.read_namespaced_pod_log(pod.metadata.name, namespace, container=CONTAINER)
         if taskscript.MARK not in (log or ""):
             raise EngineError(f"job {job['metadata']['name']} printed no results: {_pod_problem(pod)}")
-        store_log(store, log, plan, plan.targets[0], run_id, pod.spec.node_name, progress=progress)
-    finally:
+        store_log(run.store, log, run.plan, run.plan.targets[0], run.run_id, pod.spec.node_name,
+                  seq=run.store.next_seq(), progress=progress)
+
+    def remove(self, run_id, settle=False):
         try:
-            remove_run_objects(core, batch_api, namespace, run_id)
-        finally:
-            points = store.close(meta)
-    return points
+            remove_run_objects(self.core, self.batch_api, self.settings["namespace"], run_id)
+        except EngineError as exc:
+            return [str(exc)]
+        return []
+
+
+register(K8sOrchestrator.name, K8sOrchestrator)
 
 
 def _create(core, batch_api, namespace, pvc, job):

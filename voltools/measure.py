@@ -1,175 +1,85 @@
-"""A sweep: for each target, set it up, lay the data out once, read every point, store each call.
+"""The Docker backend: every target on this engine, read in rounds through long-lived containers.
 
-A run's life: checks (nothing made), the run lock, the run folder, then target after target; at
-the end, whatever way it ends (done, an error, an interrupt), teardown runs with interrupts held
-back, every object labeled with the run id is removed, and the points table is closed.
+For each target a holder container lays the data out once and a locked-down reader runs every fio
+call through `docker exec`. Every target is set up first (each undo step pushed as it is made),
+then each repeat is a round that reads every target once, in a seeded shuffled order. Removal is
+by label (`voltools clean`'s rules), looked at again after an interrupt. `run.Run` owns the run.
 """
 import random
 import time
 
-from . import interrupts, jobs, loop, probe, provenance
+from . import interrupts, jobs, loop, probe
 from .cleanup import clean, leftovers
 from .engine import connect, engine_version
-from .errors import StoreError, TargetError
 from .layout import lay_out, remove_workdir
-from .naming import check_name, new_run_id
-from .plan import csv, make_plan
+from .orchestrator import Orchestrator, register
 from .rows import point_rows
-from .runlock import RunLock
+from .run import KEY_COLUMNS  # noqa: F401 (the point key, as tests and benchmarks know it)
 from .sessions import open_session
-from .store import RunStore
 from .targets import check_new_run, prepare
 
-KEY_COLUMNS = ["target", "rw", "direct", "iodepth", "bs_bytes", "blocks", "repeat"]
 SAFETY_PASSES = 3
 SETTLE_S = 0.4
 
 
-class Sweep:
-    """A checked sweep, ready to run: plan, run id, engine, probe image, run folder, points done."""
+class DockerOrchestrator(Orchestrator):
+    """Containers on this Docker Engine (and `host` targets on the host itself)."""
 
-    def __init__(self, plan, run_id, client, image, store, meta, lock, done=frozenset()):
-        self.plan, self.run_id, self.client, self.image = plan, run_id, client, image
-        self.store, self.meta, self.lock, self.done = store, meta, lock, done
-        self.problems = []  # what teardown could not do; reported only if something is left
+    name = "docker"
+    features = frozenset({"resume", "question", "dry_run", "python_reader"})
 
-    def run(self, progress=None):
-        """Measure every point not yet done, target by target; return the run's points table.
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.client, self.image = None, None
 
-        `progress`, if given, is called as progress(points_done_now, description) after each fio
-        call, and once with the points a resumed run already had.
-        """
-        try:
-            self._measure(progress)
-        except BaseException as exc:
-            self._end(exc)
-            raise
-        return self._end(None)
+    def check(self, plan, run_id):
+        check_new_run(plan.targets, run_id)
 
-    def calls(self, target, round_=None):
-        """The target's fio calls (of one round, if given), less the points already measured."""
-        calls = [[p for p in call if p.key() not in self.done and round_ in (None, p.repeat)]
-                 for call in self.plan.batches(target)]
-        return [call for call in calls if call]
+    def connect(self, plan):
+        """Refuse what this host cannot do; connect if any target needs Docker."""
+        preflight(plan)
+        if any(t.in_docker for t in plan.targets):
+            self.client = connect()
 
-    def _measure(self, progress):
+    def prepare(self, plan, image):
+        if self.client is None:
+            return {}
+        self.image = probe.ensure_image(self.client, image)
+        return {"docker_engine_version": engine_version(self.client), "probe_image": self.image}
+
+    def measure(self, run, progress=None):
         """Set every target up, then measure in rounds: each round reads every target once, in a
         seeded shuffled order, so drift over time shows as a round effect, not a target difference."""
-        seq = self.store.next_seq()
-        if progress and self.done:
-            progress(len(self.done), "already measured")
-        with Teardown(self.problems) as undo:
-            ready = [_set_up(self, spec, undo) for spec in self.plan.targets if self.calls(spec.name)]
-            for round_ in range(self.plan.rounds()):
-                for target in round_order(ready, self.plan.seed, round_):
-                    for points in self.calls(target.spec.name, round_):
-                        seq = _read(self, target, points, seq, progress)
+        seq = run.store.next_seq()
+        with Teardown(run.problems) as undo:
+            ready = [self._set_up(run, spec, undo) for spec in run.plan.targets if calls(run, spec.name)]
+            for round_ in range(run.plan.rounds()):
+                for target in round_order(ready, run.plan.seed, round_):
+                    for points in calls(run, target.spec.name, round_):
+                        seq = _read(run, target, points, seq, progress)
 
-    def _end(self, exc):
-        """Close the table, remove every object of the run, let the lock go; interrupts wait.
+    def remove(self, run_id, settle=False):
+        return remove_leftovers(self.client, run_id, settle)
 
-        With `exc` on its way out, problems become notes on it; without, the first one is raised.
-        """
-        problems, points = [], None
-        with interrupts.deferred():
-            left = remove_leftovers(self.client, self.run_id, settle=exc is not None)
-            if left:  # teardown's errors matter only if something is still there
-                problems += self.problems + left
-            try:  # a run that left objects keeps its folder, so --resume can remove them
-                points = self.store.close(self.meta, keep_empty=bool(self.meta.get("resumed_at") or left))
-            except StoreError as error:
-                problems.append(str(error))
-            self.lock.release()
-        if exc is not None:
-            for problem in problems:
-                exc.add_note(problem)
-        elif problems:
-            raise TargetError(problems[0])
-        return points
+    def _set_up(self, run, spec, undo):
+        """Prepare the target, start its session, lay its files out; each undo step pushed as it is made."""
+        prepared = prepare(self.client, spec, run.run_id)
+        undo.push(prepared.teardown)
+        session = open_session(self.client, self.image, prepared, run.plan.memory_bytes)
+        undo.push(session.close)
+        undo.push(lambda: remove_workdir(session, spec, run.run_id))
+        layout = lay_out(session, spec, run.plan.sizes(spec.name), run.run_id, run.plan.engine)
+        return ReadyTarget(spec, session, layout)
 
 
-def check_sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1",
-                repeat=3, memory=None, batch=1, engine="fio", *, question=None, max_point=None):
-    """Check everything that can be checked without making anything; return (plan, request)."""
-    request = dict(targets=[targets] if isinstance(targets, str) else list(targets), bs=csv(bs),
-                   blocks=csv(blocks), rw=csv(rw), direct=csv(direct), iodepth=csv(iodepth),
-                   repeat=repeat, memory=memory, batch=batch, engine=engine, question=question,
-                   max_point=max_point)
-    return make_plan(**request), request
+register(DockerOrchestrator.name, DockerOrchestrator)
 
 
-def start_sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1",
-                repeat=3, memory=None, run_id=None, data_dir=None, image=None, batch=1, engine="fio", *,
-                question=None, max_point=None):
-    """Check everything that can be checked, then lock the run and create its folder."""
-    plan, request = check_sweep(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, engine,
-                                question=question, max_point=max_point)
-    run_id = check_name(new_run_id() if run_id is None else run_id)
-    check_new_run(plan.targets, run_id)
-    client, probe_image = _engine_for(plan, image)
-    meta = start_meta(run_id, plan, probe_image, engine_version(client) if client else None,
-                      request=request, probe_image_requested=image)
-    lock = RunLock(run_id).acquire()
-    try:
-        store = RunStore.create(run_id, data_dir, meta)
-    except BaseException:
-        lock.release()
-        raise
-    return Sweep(plan, run_id, client, probe_image, store, meta, lock)
-
-
-def resume_sweep(run_id, data_dir=None):
-    """Carry on a stopped run: same plan, its leftovers removed, finished points skipped.
-
-    A point whose stored row is an error is measured again; the new row supersedes it in the table
-    and the raw output of both is kept.
-    """
-    store = RunStore.open(run_id, data_dir)
-    meta = store.read_meta()
-    if "request" not in meta:
-        raise StoreError(f"{store.path}/run.json has no request to resume from: start a new run")
-    plan = make_plan(**meta["request"])
-    client, image = _engine_for(plan, meta.get("probe_image_requested"))
-    lock = RunLock(run_id).acquire()
-    try:
-        with interrupts.deferred():  # what a killed run left goes, even if Ctrl-C comes now
-            clean(client, run_id)
-        store.discard_partial_writes()
-        done = finished_keys(store.points())
-        meta.setdefault("resumed_at", []).append(provenance.utc_now())
-        store.write_meta(meta)
-    except BaseException:
-        lock.release()
-        raise
-    return Sweep(plan, run_id, client, image, store, meta, lock, done)
-
-
-def finished_keys(points):
-    """Keys of the points measured without error (a resumed run measures the others again)."""
-    good = points[points["error"].fillna(-1) == 0]
-    return frozenset(tuple(k) for k in good[KEY_COLUMNS].itertuples(index=False))
-
-
-def sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1", repeat=3,
-          memory=None, run_id=None, data_dir=None, image=None, batch=1, engine="fio", progress=None, *,
-          question=None, max_point=None):
-    """Measure a grid of read points on real targets; return the points table (one row per point)."""
-    return start_sweep(targets, bs, blocks, rw, direct, iodepth, repeat, memory, run_id, data_dir,
-                       image, batch, engine, question=question, max_point=max_point).run(progress)
-
-
-def start_meta(run_id, plan, image, engine_version=None, **extra):
-    """run.json at the start of a run: provenance, targets, grid (and what `extra` adds)."""
-    return dict({
-        "run_id": run_id, "started_at": provenance.utc_now(), "host": provenance.host_facts(),
-        "docker_engine_version": engine_version, "probe_image": image,
-        "fio_version": probe.fio_version_text(),
-        "targets": [{"name": t.name, "kind": t.kind, "options": t.describe()} for t in plan.targets],
-        "grid": {"bs_bytes": plan.bs, "blocks": plan.blocks, "rw": plan.rw, "direct": plan.direct,
-                 "iodepth": plan.iodepth, "repeat": plan.repeat, "memory_bytes": plan.memory_bytes,
-                 "batch": plan.batch, "engine": plan.engine},
-        "question": plan.question.as_dict() if plan.question else None,
-        "points_planned": plan.total_points()}, **extra)
+def calls(run, target, round_=None):
+    """The target's fio calls (of one round, if given), less the points already measured."""
+    found = [[p for p in call if p.key() not in run.done and round_ in (None, p.repeat)]
+             for call in run.plan.batches(target)]
+    return [call for call in found if call]
 
 
 def remove_leftovers(client, run_id, settle=False):
@@ -193,15 +103,6 @@ def remove_leftovers(client, run_id, settle=False):
             return []
     return problems or [f"some objects of run {run_id} are still there: "
                         f"run 'voltools clean --run-id {run_id}'"]
-
-
-def _engine_for(plan, image):
-    """Check the host can run the plan; connect and get the probe image if any target needs Docker."""
-    preflight(plan)
-    if not any(t.in_docker for t in plan.targets):
-        return None, None
-    client = connect()
-    return client, probe.ensure_image(client, image)
 
 
 def preflight(plan):
@@ -259,23 +160,12 @@ def round_order(targets, seed, round_):
     return order
 
 
-def _set_up(sweep, spec, undo):
-    """Prepare the target, start its session, lay its files out; each undo step pushed as it is made."""
-    prepared = prepare(sweep.client, spec, sweep.run_id)
-    undo.push(prepared.teardown)
-    session = open_session(sweep.client, sweep.image, prepared, sweep.plan.memory_bytes)
-    undo.push(session.close)
-    undo.push(lambda: remove_workdir(session, spec, sweep.run_id))
-    layout = lay_out(session, spec, sweep.plan.sizes(spec.name), sweep.run_id, sweep.plan.engine)
-    return ReadyTarget(spec, session, layout)
-
-
-def _read(sweep, target, points, seq, progress):
+def _read(run, target, points, seq, progress):
     """One fio call: run it, keep its output, store its rows; return the next seq."""
-    plan, spec = sweep.plan, target.spec
+    plan, spec = run.plan, target.spec
     result = target.session.run(jobs.read_argv(target.layout.workdir, points, plan.engine))
-    raw = sweep.store.write_raw(f"{spec.name}-{seq:05d}", result.stdout or result.stderr)
-    sweep.store.append_points(point_rows(points, result, raw, spec, target.layout, plan, sweep.run_id, seq))
+    raw = run.store.write_raw(f"{spec.name}-{seq:05d}", result.stdout or result.stderr)
+    run.store.append_points(point_rows(points, result, raw, spec, target.layout, plan, run.run_id, seq))
     if progress:
         progress(len(points), f"{spec.name} {points[0].rw} round {points[0].repeat + 1}")
     return seq + len(points)

@@ -8,7 +8,7 @@ is measured near its scale instead of extrapolated from the small grid.
 import math
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
 from .errors import UsageError
 from .jobs import ENGINES
@@ -77,23 +77,74 @@ class Point:
         return (self.target, self.rw, self.direct, self.iodepth, self.bs_bytes, self.blocks, self.repeat)
 
 
+@dataclass(frozen=True)
+class SweepRequest:
+    """What a sweep is asked to do, as given (CLI-style text or lists): the only home of the defaults.
+
+    The grid's fields (`targets` ... `max_point`) are kept in run.json as the run's request; the
+    run's own (`run_id`, `data_dir`, `image`, `orchestrator`) and the orchestrator's `options`,
+    (name, value) pairs such as ("mode", "global"), are not part of the grid.
+    """
+
+    targets: tuple = ()
+    bs: str = "4k,16k,64k,256k,1m"
+    blocks: str = "1,16,64,256"
+    rw: str = "read,randread"
+    direct: str = "1"
+    iodepth: str = "1"
+    repeat: int = 3
+    memory: str = None
+    batch: int = 1
+    engine: str = "fio"
+    question: str = None
+    max_point: str = None
+    run_id: str = None
+    data_dir: str = None
+    image: str = None
+    orchestrator: str = "docker"
+    options: tuple = ()
+
+    @classmethod
+    def of(cls, targets=(), **kwargs):
+        """A request from keyword arguments; those that are not its fields are the orchestrator's options."""
+        names = {f.name for f in fields(cls)} - {"options"}
+        own = {k: v for k, v in kwargs.items() if k in names}
+        options = tuple(sorted((k, v) for k, v in kwargs.items() if k not in names))
+        targets = (targets,) if isinstance(targets, str) else tuple(targets)
+        return cls(targets, **own, options=options)
+
+    def grid(self):
+        """The grid's fields as plain values: run.json's `request`, from which a run resumes."""
+        return {k: list(v) if k == "targets" else v for k, v in ((k, getattr(self, k)) for k in GRID_FIELDS)}
+
+    def plan(self):
+        """The validated SweepPlan of this request's grid."""
+        return parse_plan(**self.grid())
+
+
+GRID_FIELDS = ("targets", "bs", "blocks", "rw", "direct", "iodepth", "repeat", "memory", "batch", "engine",
+               "question", "max_point")
+
+
 @dataclass
 class SweepPlan:
-    """Targets and the axes of the grid; `validate` before anything is created."""
+    """Targets and the axes of the grid, parsed; `validate` before anything is created.
+
+    Made by `make_plan` (or `SweepRequest.plan`), which hold the defaults."""
 
     targets: list
     bs: list
     blocks: list
-    rw: list = field(default_factory=lambda: ["read"])
-    direct: list = field(default_factory=lambda: [1])
-    iodepth: list = field(default_factory=lambda: [1])
-    repeat: int = 3
-    memory_bytes: int = None
-    batch: int = 32
-    seed: int = 0
-    engine: str = "fio"
+    rw: list
+    direct: list
+    iodepth: list
+    repeat: int
+    memory_bytes: int
+    batch: int
+    engine: str
     question: Question = None
     max_point_bytes: int = None
+    seed: int = 0
 
     def validate(self):
         _check_members("engine", [self.engine], ENGINES)
@@ -210,8 +261,14 @@ def _check_range(name, values, low, high):
             raise UsageError(f"--{name} {value!r} is out of range: use a whole number from {low} to {high}")
 
 
-def make_plan(targets, bs, blocks, rw="read", direct="1", iodepth="1", repeat=3, memory=None, batch=1,
-              engine="fio", question=None, max_point=None):
+def make_plan(*args, **kwargs):
+    """A validated SweepPlan from a request's grid, as SweepRequest takes it (defaults are its)."""
+    if len(args) > len(GRID_FIELDS) or set(kwargs) - set(GRID_FIELDS):
+        raise TypeError(f"make_plan takes the grid only: {', '.join(GRID_FIELDS)}")
+    return SweepRequest(*args, **kwargs).plan()
+
+
+def parse_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, engine, question, max_point):
     """A validated SweepPlan from CLI-style values (lists or comma-separated strings)."""
     plan = SweepPlan(
         targets=parse_targets([targets] if isinstance(targets, str) else list(targets)),

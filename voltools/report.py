@@ -1,19 +1,24 @@
-"""The capacity report: papermill runs notebooks/2.0-capacity-report.ipynb with the caller's
-parameters, nbconvert renders it as one self-contained HTML page without code."""
+"""The capacity report: papermill runs the report notebook with the caller's parameters, nbconvert
+renders it as one self-contained HTML page without code.
+
+The notebook is package data (voltools/notebooks/2.0-capacity-report.ipynb, found with
+importlib.resources, so an installed voltools renders reports from any folder); the checkout's
+notebooks/2.0-capacity-report.ipynb is a link to it, for people and nbval."""
 from __future__ import annotations
 
 import logging
 import math
 import tempfile
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 
-from .config import REPO_ROOT
+from .config import raw_dir
 from .errors import ReportError, UsageError
 from .store import RunStore
 from .units import parse_size
 
-NOTEBOOK = REPO_ROOT / "notebooks" / "2.0-capacity-report.ipynb"
+NOTEBOOK = "2.0-capacity-report.ipynb"  # in the package's notebooks/ folder
 KERNEL = "python3"
 CELL_TIMEOUT_S = 600
 # The lab template without the CDN scripts (require.js, MathJax, Mermaid) the report does not use,
@@ -45,11 +50,11 @@ def render(run_id, output, dataset_size=None, bs=None, read_time_objective_s=600
         if value is not None:
             parse_size(value, what)
     objective = _objective(read_time_objective_s)
-    root = Path(data_dir).resolve() if data_dir is not None else None
+    root = Path(data_dir or raw_dir()).resolve()
     asked = RunStore.open(run_id, root).read_meta().get("question") or {}
     dataset_size = dataset_size or asked.get("dataset_bytes") or DEFAULT_QUESTION[0]
     bs = bs or asked.get("bs_bytes") or DEFAULT_QUESTION[1]
-    params = {"run_id": str(run_id), "data_dir": None if root is None else str(root),
+    params = {"run_id": str(run_id), "data_dir": str(root),
               "dataset_size": str(dataset_size), "bs": str(bs), "read_time_objective_s": objective}
     with tempfile.TemporaryDirectory(prefix="voltools-report-") as tmp:
         executed = _execute(params, Path(tmp) / "report.ipynb")
@@ -86,16 +91,20 @@ def _quiet(name, level=logging.ERROR):
 
 def _execute(params, path):
     """Run the report notebook with papermill; return the executed notebook node."""
+    with report_notebook() as notebook:
+        return _papermill(str(notebook), path, params)
+
+
+def _papermill(notebook, path, params):
+    """papermill.execute_notebook, its errors as one-line ReportErrors, the kernel's stderr in a log."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
-    if not NOTEBOOK.is_file():
-        raise ReportError(f"report notebook {NOTEBOOK} is missing: reinstall voltools from its repository")
     log = path.with_name("kernel.log")
     try:
         with _quiet("papermill"), open(log, "wb") as stderr:
             return papermill.execute_notebook(
-                str(NOTEBOOK), str(path), parameters=params, kernel_name=KERNEL,
-                cwd=str(NOTEBOOK.parent), progress_bar=False, log_output=False,
+                notebook, str(path), parameters=params, kernel_name=KERNEL,
+                cwd=str(path.parent), progress_bar=False, log_output=False,
                 execution_timeout=CELL_TIMEOUT_S, kernel_manager_class=_kernel_manager(stderr))
     except PapermillExecutionError as exc:
         raise ReportError(f"report notebook failed in cell {exc.exec_count}: "
@@ -104,6 +113,16 @@ def _execute(params, path):
         tail = _last_line(log)
         raise ReportError("report notebook could not run: " + _one_line(type(exc).__name__, exc)
                           + (f" (kernel: {tail})" if tail else "")) from None
+
+
+@contextmanager
+def report_notebook():
+    """The report notebook's path (package data), for as long as the block runs."""
+    source = resources.files("voltools") / "notebooks" / NOTEBOOK
+    if not source.is_file():
+        raise ReportError(f"report notebook {NOTEBOOK} is missing from the voltools package: reinstall voltools")
+    with resources.as_file(source) as path:
+        yield path
 
 
 def _one_line(name, message):

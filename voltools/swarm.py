@@ -25,10 +25,8 @@ from . import engine, probe
 from .config import DATA_MOUNT, LABEL
 from .errors import EngineError, ProbeError, UsageError
 from .cleanup import labeled_services, remove_services  # noqa: F401 (part of the swarm API)
-from .measure import start_meta
-from .naming import check_name, labels, new_run_id, object_name
-from .plan import make_plan
-from .store import RunStore
+from .naming import labels, object_name
+from .orchestrator import Orchestrator, register
 from .taskscript import MARK, SCRIPT_COMMAND, script_args, store_task, task_steps
 
 KINDS = ("local", "tmpfs")
@@ -110,48 +108,64 @@ def check_service_names(specs, run_id):
                              "and '_' (no '.'): shorten or change --run-id or the target's name=")
 
 
-def swarm_sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1",
-                repeat=3, memory=None, run_id=None, data_dir=None, image=None, mode="replicated",
-                constraints=(), progress=None, batch=None, node_clients=(), timeout=3600):
-    """Measure a grid of read points as Swarm job services; return the points table.
+class SwarmOrchestrator(Orchestrator):
+    """One Swarm job service per target, on one node ("replicated") or every node ("global").
 
-    mode "replicated" runs each target once on one node, "global" on every node (the constraints
-    allowing). `node_clients`: docker clients (or base URLs) of the other nodes' engines, used to
-    copy the probe image to them and to remove the task containers and volumes left there.
-    """
-    plan = make_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory,
-                     **({"batch": batch} if batch else {}))
-    bad = [t.name for t in plan.targets if t.kind not in KINDS]
-    if bad:
-        raise UsageError(f"target {bad[0]!r} cannot run on swarm: accepted kinds are {', '.join(KINDS)}")
-    if mode not in MODES:
-        raise UsageError(f"--mode {mode!r} is not accepted: use {' or '.join(MODES)}")
-    run_id = check_name(new_run_id() if run_id is None else run_id)
-    check_service_names(plan.targets, run_id)
-    client = engine.connect()
-    others = [_client(c) for c in node_clients]
-    image = _image_for(client, image, others)
-    store = RunStore.create(run_id, data_dir)
-    with swarm_for_run(client) as created:
-        meta = start_meta(run_id, plan, image, engine.engine_version(client), orchestrator="swarm",
-                          swarm={"mode": MODES[mode], "constraints": list(constraints), "swarm_created": created})
-        store.write_meta(meta)
-        seq = 0
-        try:
-            for spec in plan.targets:
-                seq = _measure_target(client, image, spec, plan, store, run_id, seq,
-                                      JobOptions(mode, tuple(constraints), timeout), progress)
-        finally:
+    `nodes`: docker clients (or base URLs) of the other nodes' engines, used to copy the probe
+    image to them and to remove the task containers and volumes left there."""
+
+    name = "swarm"
+    options = {"mode": "replicated", "constraints": (), "nodes": (), "timeout": 3600}
+    client, image, others = None, None, ()
+
+    def check(self, plan, run_id):
+        bad = [t.name for t in plan.targets if t.kind not in KINDS]
+        if bad:
+            raise UsageError(f"target {bad[0]!r} cannot run on swarm: accepted kinds are {', '.join(KINDS)}")
+        if self.settings["mode"] not in MODES:
+            raise UsageError(f"--mode {self.settings['mode']!r} is not accepted: use {' or '.join(MODES)}")
+        check_service_names(plan.targets, run_id)
+
+    def connect(self, plan):
+        self.client = engine.connect()
+        self.others = [_client(c) for c in self.settings["nodes"]]
+
+    def prepare(self, plan, image):
+        self.image = _image_for(self.client, image, self.others)
+        return {"docker_engine_version": engine.engine_version(self.client), "probe_image": self.image,
+                "swarm": {"mode": MODES[self.settings["mode"]], "constraints": list(self.settings["constraints"])}}
+
+    def measure(self, run, progress=None):
+        """Each target's job service in turn, inside a swarm (one made for the run if there was none)."""
+        options = JobOptions(self.settings["mode"], tuple(self.settings["constraints"]), self.settings["timeout"])
+        with swarm_for_run(self.client) as created:
+            run.meta["swarm"]["swarm_created"] = created
             try:
-                for each in [client, *others]:
-                    remove_run_objects(each, run_id)
-            finally:
-                points = store.close(meta)
-    return points
+                seq = run.store.next_seq()
+                for spec in run.plan.targets:
+                    seq = _measure_target(self.client, self.image, spec, run, seq, options, progress)
+            finally:  # services go before a swarm made for the run is left
+                run.problems += self.remove(run.run_id)
+
+    def remove(self, run_id, settle=False):
+        problems = []
+        for each in [self.client, *self.others]:
+            try:
+                remove_run_objects(each, run_id)
+            except EngineError as exc:
+                problems.append(str(exc))
+        return problems
+
+    def expected_points(self, plan):
+        return plan.total_points() if self.settings["mode"] == "replicated" else None
 
 
-def _measure_target(client, image, spec, plan, store, run_id, seq, options, progress):
+register(SwarmOrchestrator.name, SwarmOrchestrator)
+
+
+def _measure_target(client, image, spec, run, seq, options, progress):
     """Run one target's job service, store every task's points; return the next seq."""
+    plan, store, run_id = run.plan, run.store, run.run_id
     steps = task_steps(plan, spec, run_id)
     service = _create_service(client, image, spec, run_id, steps, plan.memory_bytes, options)
     tasks = wait_for_tasks(client, service, options.timeout, progress, spec.name)
