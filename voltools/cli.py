@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from contextlib import contextmanager
 
-from .errors import UsageError, VoltoolsError
+from .errors import UsageError, VoltoolsError, first_line
 from .interrupts import raise_interrupt
 from .provenance import voltools_version
 from .units import format_bytes, parse_size
@@ -170,8 +170,7 @@ def main(argv=None):
 
 def _say(kind, message):
     """One line on stderr: the message's first line, then its notes each on a line of their own."""
-    text = str(message).strip().splitlines() or [type(message).__name__]
-    print(f"voltools: {kind}: {text[0]}", file=sys.stderr)
+    print(f"voltools: {kind}: {first_line(message, None)}", file=sys.stderr)
     for note in getattr(message, "__notes__", ()):
         print(f"voltools: note: {note}", file=sys.stderr)
 

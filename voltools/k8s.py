@@ -21,7 +21,7 @@ from . import taskscript
 from .measure import start_meta
 from .plan import make_plan
 from .config import DATA_MOUNT, LABEL, NOBODY_UID, ROLE_LABEL
-from .errors import EngineError, UsageError
+from .errors import EngineError, UsageError, first_line
 from .naming import check_name, new_run_id
 from .store import RunStore
 from .units import parse_size
@@ -139,7 +139,7 @@ def connect(kubeconfig=None, context=None):
     except (config.ConfigException, OSError) as exc:
         where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
         raise EngineError(f"no Kubernetes cluster configured (no usable kubeconfig at {where}: "
-                          f"{str(exc).splitlines()[0][:120]}): set KUBECONFIG or pass a kubeconfig") from None
+                          f"{first_line(exc, 120)}): set KUBECONFIG or pass a kubeconfig") from None
     return client.CoreV1Api(), client.BatchV1Api()
 
 
@@ -195,7 +195,7 @@ def _api_errors(namespace):
         raise EngineError(f"the Kubernetes API refused a request in namespace {namespace}: "
                           f"{exc.status} {exc.reason}") from None
     except HTTPError as exc:
-        raise EngineError(f"the Kubernetes API does not answer: {str(exc).splitlines()[0][:160]}") from None
+        raise EngineError(f"the Kubernetes API does not answer: {first_line(exc, 160)}") from None
 
 
 def wait_for_job(core, batch_api, namespace, name, run_id, timeout, progress=None):
@@ -227,8 +227,7 @@ def _pod_problem(pod):
         state = container.state
         for detail in (state.waiting, state.terminated) if state else ():
             if detail is not None:
-                message = (detail.message or "").strip().splitlines()[:1]
-                parts.append(" ".join([detail.reason or "", *message]).strip())
+                parts.append(f"{detail.reason or ''} {first_line(detail.message or '', None)}".strip())
     return " ".join(parts)[:300]
 
 

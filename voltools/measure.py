@@ -10,7 +10,7 @@ import time
 from . import interrupts, jobs, loop, probe, provenance
 from .cleanup import clean, leftovers
 from .engine import connect, engine_version
-from .errors import StoreError, TargetError
+from .errors import StoreError, TargetError, first_line
 from .layout import lay_out, remove_workdir
 from .naming import check_name, new_run_id
 from .plan import csv, make_plan
@@ -237,12 +237,6 @@ class Teardown:
                 except Exception as error:
                     self.problems.append(first_line(error))
         return False
-
-
-def first_line(error):
-    """An exception's first line, trimmed: what a one-line report says of it."""
-    lines = str(error).strip().splitlines()
-    return (lines[0] if lines else type(error).__name__)[:300]
 
 
 class ReadyTarget:

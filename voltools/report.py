@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .config import REPO_ROOT
-from .errors import ReportError, UsageError
+from .errors import ReportError, UsageError, first_line
 from .store import RunStore
 from .units import parse_size
 
@@ -107,8 +107,8 @@ def _execute(params, path):
 
 
 def _one_line(name, message):
-    lines = str(message).strip().splitlines()
-    return f"{name}: {lines[0]}" if lines else str(name)
+    line = first_line(message, None)
+    return f"{name}: {line}" if line else str(name)
 
 
 def _last_line(path):
