@@ -10,7 +10,8 @@ import pytest
 from voltools.cleanup import leftovers
 from voltools.cli import main
 from voltools.errors import EngineError, StoreError
-from voltools.measure import KEY_COLUMNS, resume_sweep, start_sweep
+from voltools.measure import resume_sweep, start_sweep
+from voltools.points import POINT_KEY
 from voltools.runlock import is_live
 from voltools.store import load_run
 
@@ -41,7 +42,7 @@ def _wait_for_parts(raw_root, run_id, count, proc, timeout=120):
 
 def _assert_each_point_once(points, expected):
     assert len(points) == expected
-    assert not points.duplicated(KEY_COLUMNS).any()
+    assert not points.duplicated(POINT_KEY).any()
 
 
 def _containers(client, run_id, role=None):
@@ -77,7 +78,7 @@ def test_sigkill_then_clean_then_resume_measures_each_point_once(docker_client, 
     assert resumed.returncode == 0, resumed.stderr
     points = load_run(run_id, raw_root)
     _assert_each_point_once(points, 48)
-    kept = points.merge(before[KEY_COLUMNS + ["seq", "read_time_s"]], on=KEY_COLUMNS + ["seq"])
+    kept = points.merge(before[POINT_KEY + ["seq", "read_time_s"]], on=POINT_KEY + ["seq"])
     assert (kept["read_time_s_x"] == kept["read_time_s_y"]).all() and len(kept) == len(before)
 
 

@@ -16,7 +16,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from voltools.errors import StoreError, UsageError
 from voltools.runlock import RunLock, is_live
-from voltools.store import POINT_COLUMNS, Disk, RunStore, list_runs, load_points, load_run, typed
+from voltools.points import POINT_COLUMNS
+from voltools.store import Disk, RunStore, list_runs, load_points, load_run, typed
 
 
 def rows(n, start=0, value=1e-4):

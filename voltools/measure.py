@@ -14,13 +14,13 @@ from .errors import StoreError, TargetError, first_line
 from .layout import lay_out, remove_workdir
 from .naming import check_name, new_run_id
 from .plan import csv, make_plan
+from .points import POINT_KEY
 from .rows import point_rows
 from .runlock import RunLock
 from .sessions import open_session
 from .store import RunStore
 from .targets import check_new_run, prepare
 
-KEY_COLUMNS = ["target", "rw", "direct", "iodepth", "bs_bytes", "blocks", "repeat"]
 SAFETY_PASSES = 3
 SETTLE_S = 0.4
 
@@ -147,7 +147,7 @@ def resume_sweep(run_id, data_dir=None):
 def finished_keys(points):
     """Keys of the points measured without error (a resumed run measures the others again)."""
     good = points[points["error"].fillna(-1) == 0]
-    return frozenset(tuple(k) for k in good[KEY_COLUMNS].itertuples(index=False))
+    return frozenset(tuple(k) for k in good[POINT_KEY].itertuples(index=False))
 
 
 def sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1", repeat=3,

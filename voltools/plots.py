@@ -15,6 +15,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogFormatter, LogLocator, NullFormatter
 
 from .report_tables import duration, sig, size_text
+from .points import usable_mask
 from .units import format_bytes
 
 # Okabe-Ito, yellow last (weak on white); black kept for the 7th target.
@@ -40,12 +41,9 @@ def _axes(ax):
 
 
 def _ok(df, col="read_time_s", keep=None):
-    """Rows with error == 0 (when present) and a value in `col`; only the `keep` columns."""
-    mask = df[col].notna()
-    if "error" in df.columns:
-        mask &= df["error"] == 0
+    """The usable rows (points.usable_mask on `col`); only the `keep` columns."""
     cols = list(dict.fromkeys(list(keep) + [col])) if keep is not None else df.columns
-    return df.loc[mask, cols]
+    return df.loc[usable_mask(df, col), cols]
 
 
 def _key_cols(fits, df):
