@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from .errors import UsageError, VoltoolsError, first_line
 from .interrupts import raise_interrupt
 from .provenance import voltools_version
-from .units import format_bytes, parse_size
+from .formatting import format_bytes
+from .units import parse_size
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130

@@ -3,8 +3,10 @@ import math
 import re
 import sys
 
+from .points import LATENCY_PERCENTILES
+
 LAYOUT_MAX_BS = 1 << 20
-PERCENTILES = "50:99:99.9"
+_PERCENTILE_LIST = ":".join(f"{q:g}" for q in LATENCY_PERCENTILES.values())  # 50:99:99.9
 _DATA_FILE_RE = re.compile(r"vt-[1-9][0-9]{0,18}\.dat", re.ASCII)
 
 
@@ -56,9 +58,6 @@ def read_argv(workdir, points, engine="fio"):
                  f"--rw={point.rw}", f"--bs={point.bs_bytes}", f"--size={point.size_bytes}",
                  f"--direct={point.direct}", f"--iodepth={point.iodepth}",
                  f"--ioengine={ioengine(point.iodepth)}", "--invalidate=1", "--randrepeat=1",
-                 "--lat_percentiles=1", f"--percentile_list={PERCENTILES}", "--stonewall"]
+                 "--lat_percentiles=1", f"--percentile_list={_PERCENTILE_LIST}", "--stonewall"]
     return argv
 
-
-def version_argv():
-    return ["fio", "--version"]

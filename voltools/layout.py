@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from . import jobs
 from .errors import TargetError
 from .naming import object_name
-from .units import format_bytes
+from .formatting import format_bytes
 
 ENOSPC_TEXT = "No space left on device"
 # Prints each argument the current user cannot open for reading; the script is fixed, files are "$@".

@@ -39,7 +39,8 @@ from scipy import stats
 
 from .errors import FitError, UsageError
 from .points import usable_mask
-from .units import format_bytes, parse_size
+from .formatting import format_bytes
+from .units import parse_size
 
 DEFAULT_BY = ("target", "rw", "direct", "iodepth")
 LEVEL = 0.95

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from .errors import UsageError
 from .jobs import ENGINES
 from .targets import parse_targets
-from .units import format_bytes, parse_count, parse_count_list, parse_size, parse_size_list
+from .formatting import format_bytes
+from .units import parse_count, parse_count_list, parse_size, parse_size_list
 
 RW_MODES = ("read", "randread")
 DIRECT_ALIGN = 512

@@ -18,6 +18,7 @@ from array import array
 
 from .errors import TargetError, UsageError
 from .plan import DIRECT_ALIGN, RW_MODES
+from .points import LATENCY_PERCENTILES
 
 
 def read_blocks(path, bs_bytes, blocks, rw="read", direct=1, seed=0, allow_direct=True):
@@ -115,7 +116,7 @@ def _row(lat, wall_ns, err, bs_bytes, rw, used, fell_back, reason):
     ios = len(lat) - (1 if err else 0)
     io_bytes, ordered = ios * bs_bytes, sorted(lat[:ios])
     mean = sum(ordered) / ios if ios else None
-    pct = {k: _percentile(ordered, q) for k, q in (("p50", 50.0), ("p99", 99.0), ("p999", 99.9))}
+    pct = {k: _nearest_rank(ordered, q) for k, q in LATENCY_PERCENTILES.items()}
     row = {"fio_version": f"python-{voltools_version()}", "jobname": "python", "job_index": 0,
            "direction": "read", "rw": rw, "bs_bytes": bs_bytes, "ioengine": "python-preadv",
            "iodepth": 1, "numjobs": 1, "io_bytes": io_bytes,
@@ -130,7 +131,7 @@ def _row(lat, wall_ns, err, bs_bytes, rw, used, fell_back, reason):
     return row
 
 
-def _percentile(ordered, q):
+def _nearest_rank(ordered, q):
     """Nearest-rank percentile of a sorted list, None when empty."""
     if not ordered:
         return None

@@ -13,10 +13,11 @@ import os
 import sys
 
 from .errors import VoltoolsError
+from .points import LATENCY_PERCENTILES
 from .pyengine import read_blocks
 
 CHUNK = 1 << 20
-PERCENTILES = {"p50": "50.000000", "p99": "99.000000", "p999": "99.900000"}
+_PERCENTILE_KEYS = {name: f"{q:.6f}" for name, q in LATENCY_PERCENTILES.items()}  # fio's keys: "99.900000"
 
 
 def write_file(path, size):
@@ -32,7 +33,7 @@ def write_file(path, size):
 def fio_job(row, index, path):
     """One entry of fio's `jobs` list from a pyengine row."""
     lat = {"mean": row["lat_mean_ns"],
-           "percentile": {key: row[f"lat_{name}_ns"] for name, key in PERCENTILES.items()}}
+           "percentile": {key: row[f"lat_{name}_ns"] for name, key in _PERCENTILE_KEYS.items()}}
     return {"jobname": f"p{index}", "error": row["error"],
             "job options": {"name": f"p{index}", "filename": path, "rw": row["rw"],
                             "bs": str(row["bs_bytes"]), "ioengine": row["ioengine"], "iodepth": "1",

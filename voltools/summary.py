@@ -1,9 +1,9 @@
 """Per-target summary of a points table: the few numbers a person reads first."""
 import pandas as pd
 
+from .formatting import MIB
 from .points import usable
 
-MIB = 1024 * 1024
 
 
 def target_summary(points):
