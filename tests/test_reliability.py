@@ -140,9 +140,9 @@ def test_a_sweep_that_stored_error_rows_exits_1_saying_how_many(docker_client, r
     import voltools.measure as measure
     real, calls = measure.jobs.read_argv, []
 
-    def all_but_the_first_read_a_missing_folder(workdir, points, engine="fio"):
+    def all_but_the_first_read_a_missing_folder(workdir, points, reader="fio"):
         calls.append(workdir)
-        return real(workdir if len(calls) == 1 else f"{workdir}-missing", points, engine)
+        return real(workdir if len(calls) == 1 else f"{workdir}-missing", points, reader)
 
     monkeypatch.setattr(measure.jobs, "read_argv", all_but_the_first_read_a_missing_folder)
     code = main(["sweep", "--target", "tmpfs:size=64m", "--bs", "4k,64k", "--blocks", "1,8", "--rw", "read",

@@ -71,7 +71,8 @@ def _add_sweep(sub):
     p.add_argument("--dry-run", action="store_true", help="check everything, print the plan, make nothing")
     p.add_argument("--resume", metavar="RUN_ID", default=None,
                    help="carry on a stopped run with its own settings: skips finished points")
-    p.add_argument("--engine", default="fio", help="fio (default), or python: voltools' own reader, host targets only")
+    p.add_argument("--reader", default="fio", help="fio (default), or python: voltools' own reader, host targets only")
+    p.add_argument("--engine", dest="reader", action=_Renamed, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.add_argument("--orchestrator", default="docker", choices=("docker", "swarm", "k8s"),
                    help="docker: containers on this engine (default); swarm: job services; k8s: a Job on a PVC")
     s = p.add_argument_group("swarm")
@@ -146,6 +147,14 @@ def _add_report(sub):
     p.add_argument("-o", "--output", default=None, help="HTML file (default reports/<run-id>.html)")
 
 
+class _Renamed(argparse.Action):
+    """An option's old name: still works, and the CLI warns that it is deprecated."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.renamed = [*getattr(namespace, "renamed", []), (option_string, f"--{self.dest}")]
+
+
 def main(argv=None):
     parser = build_parser()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
@@ -153,6 +162,8 @@ def main(argv=None):
         signal.signal(sig, raise_interrupt)
     try:
         args = parser.parse_args(argv)
+        for old, new in getattr(args, "renamed", ()):
+            _say("warning", f"{old} is deprecated: use {new}")
         return COMMANDS[args.command](args) or 0
     except VoltoolsError as exc:
         if debug:
@@ -208,7 +219,7 @@ def _dry_run(args):
     from .targets import check_new_run
     _need_targets(args)
     plan, _ = check_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
-                          args.repeat, args.memory, args.batch, args.engine, question=args.question,
+                          args.repeat, args.memory, args.batch, args.reader, question=args.question,
                           max_point=args.max_point_size)
     if args.run_id is not None:
         check_new_run(plan.targets, check_name(args.run_id))
@@ -237,7 +248,7 @@ def _started(args):
     _need_targets(args)
     return start_sweep(args.target, args.bs, args.blocks, args.rw, args.direct, args.iodepth,
                        args.repeat, args.memory, args.run_id, args.data_dir, args.image, args.batch,
-                       args.engine, question=args.question, max_point=args.max_point_size)
+                       args.reader, question=args.question, max_point=args.max_point_size)
 
 
 def _resumed(args):

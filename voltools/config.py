@@ -12,7 +12,7 @@ NOBODY_UID = 65534
 
 
 def data_dir():
-    """Root of data/ (raw runs under raw/, derived tables under processed/)."""
+    """Root of data/ (runs under raw/)."""
     return Path(os.environ.get("VOLTOOLS_DATA_DIR", REPO_ROOT / "data"))
 
 

@@ -89,20 +89,20 @@ class Sweep:
 
 
 def check_sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1",
-                repeat=3, memory=None, batch=1, engine="fio", *, question=None, max_point=None):
+                repeat=3, memory=None, batch=1, reader="fio", *, question=None, max_point=None):
     """Check everything that can be checked without making anything; return (plan, request)."""
     request = dict(targets=[targets] if isinstance(targets, str) else list(targets), bs=csv(bs),
                    blocks=csv(blocks), rw=csv(rw), direct=csv(direct), iodepth=csv(iodepth),
-                   repeat=repeat, memory=memory, batch=batch, engine=engine, question=question,
+                   repeat=repeat, memory=memory, batch=batch, reader=reader, question=question,
                    max_point=max_point)
     return make_plan(**request), request
 
 
 def start_sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1",
-                repeat=3, memory=None, run_id=None, data_dir=None, image=None, batch=1, engine="fio", *,
+                repeat=3, memory=None, run_id=None, data_dir=None, image=None, batch=1, reader="fio", *,
                 question=None, max_point=None):
     """Check everything that can be checked, then lock the run and create its folder."""
-    plan, request = check_sweep(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, engine,
+    plan, request = check_sweep(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, reader,
                                 question=question, max_point=max_point)
     run_id = check_name(new_run_id() if run_id is None else run_id)
     check_new_run(plan.targets, run_id)
@@ -151,11 +151,11 @@ def finished_keys(points):
 
 
 def sweep(targets, bs="4k,64k,1m", blocks="1,16,256", rw="read", direct="1", iodepth="1", repeat=3,
-          memory=None, run_id=None, data_dir=None, image=None, batch=1, engine="fio", progress=None, *,
+          memory=None, run_id=None, data_dir=None, image=None, batch=1, reader="fio", progress=None, *,
           question=None, max_point=None):
     """Measure a grid of read points on real targets; return the points table (one row per point)."""
     return start_sweep(targets, bs, blocks, rw, direct, iodepth, repeat, memory, run_id, data_dir,
-                       image, batch, engine, question=question, max_point=max_point).run(progress)
+                       image, batch, reader, question=question, max_point=max_point).run(progress)
 
 
 def start_meta(run_id, plan, image, engine_version=None, **extra):
@@ -167,7 +167,7 @@ def start_meta(run_id, plan, image, engine_version=None, **extra):
         "targets": [{"name": t.name, "kind": t.kind, "options": t.describe()} for t in plan.targets],
         "grid": {"bs_bytes": plan.bs, "blocks": plan.blocks, "rw": plan.rw, "direct": plan.direct,
                  "iodepth": plan.iodepth, "repeat": plan.repeat, "memory_bytes": plan.memory_bytes,
-                 "batch": plan.batch, "engine": plan.engine},
+                 "batch": plan.batch, "reader": plan.reader},
         "question": plan.question.as_dict() if plan.question else None,
         "points_planned": plan.total_points()}, **extra)
 
@@ -207,7 +207,7 @@ def _engine_for(plan, image):
 def preflight(plan):
     """Refuse, before anything is made, what this host cannot do."""
     kinds = {t.kind for t in plan.targets}
-    if "host" in kinds and plan.engine == "fio":
+    if "host" in kinds and plan.reader == "fio":
         probe.host_fio()
     if "loop" in kinds:
         loop.check_usable({t.option("fs") for t in plan.targets if t.kind == "loop"})
@@ -260,14 +260,14 @@ def _set_up(sweep, spec, undo):
     session = open_session(sweep.client, sweep.image, prepared, sweep.plan.memory_bytes)
     undo.push(session.close)
     undo.push(lambda: remove_workdir(session, spec, sweep.run_id))
-    layout = lay_out(session, spec, sweep.plan.sizes(spec.name), sweep.run_id, sweep.plan.engine)
+    layout = lay_out(session, spec, sweep.plan.sizes(spec.name), sweep.run_id, sweep.plan.reader)
     return ReadyTarget(spec, session, layout)
 
 
 def _read(sweep, target, points, seq, progress):
     """One fio call: run it, keep its output, store its rows; return the next seq."""
     plan, spec = sweep.plan, target.spec
-    result = target.session.run(jobs.read_argv(target.layout.workdir, points, plan.engine))
+    result = target.session.run(jobs.read_argv(target.layout.workdir, points, plan.reader))
     raw = sweep.store.write_raw(f"{spec.name}-{seq:05d}", result.stdout or result.stderr)
     sweep.store.append_points(point_rows(points, result, raw, spec, target.layout, plan, sweep.run_id, seq))
     if progress:

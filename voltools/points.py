@@ -9,7 +9,7 @@ _STR = "string"
 # The points table's columns and their types: units in the names, integers where they can be.
 POINT_SCHEMA = {
     "run_id": _STR, "seq": _INT, "target": _STR, "target_kind": _STR, "driver_opts": _STR,
-    "engine": _STR, "orchestrator": _STR, "node": _STR, "storage_class": _STR, "rw": _STR,
+    "reader": _STR, "orchestrator": _STR, "node": _STR, "storage_class": _STR, "rw": _STR,
     "direct": _INT,
     "iodepth": _INT, "numjobs": _INT, "bs_bytes": _INT, "blocks": _INT, "size_bytes": _INT,
     "allocated_bytes": _INT, "target_size_bytes": _INT, "fs_total_bytes": _INT,
@@ -22,6 +22,8 @@ POINT_SCHEMA = {
 POINT_COLUMNS = list(POINT_SCHEMA)
 # Columns added after the first release: a part written before them loads with them empty.
 ADDED_COLUMNS = ("round",)
+# Columns renamed since a release, old -> new: an old part (and run.json) loads under the new names.
+RENAMED_COLUMNS = {"engine": "reader"}
 
 # A point of a sweep's plan: what a resumed run skips once it is measured without error.
 POINT_KEY = ["target", "rw", "direct", "iodepth", "bs_bytes", "blocks", "repeat"]

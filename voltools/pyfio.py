@@ -1,11 +1,11 @@
-"""`python -m voltools.pyfio`: the python engine behind fio's command-line shape, for hosts without fio.
+"""`python -m voltools.pyfio`: the python reader behind fio's command-line shape, for hosts without fio.
 
     python -m voltools.pyfio write PATH SIZE [PATH SIZE ...]
     python -m voltools.pyfio read --job PATH,RW,BS,BLOCKS,DIRECT [--job ...]
 
-`write` lays out files of random bytes, fsynced; `read` runs voltools.pyengine.read_blocks for each
+`write` lays out files of random bytes, fsynced; `read` runs voltools.pyreader.read_blocks for each
 job, one after another, and prints what fio --output-format=json would (the fio 3 fields that
-voltools.fio.parse reads), so a sweep stores the same rows whichever engine measured.
+voltools.fio.parse reads), so a sweep stores the same rows whichever reader measured.
 """
 import argparse
 import json
@@ -14,7 +14,7 @@ import sys
 
 from .errors import VoltoolsError
 from .points import LATENCY_PERCENTILES
-from .pyengine import read_blocks
+from .pyreader import read_blocks
 
 CHUNK = 1 << 20
 _PERCENTILE_KEYS = {name: f"{q:.6f}" for name, q in LATENCY_PERCENTILES.items()}  # fio's keys: "99.900000"
@@ -31,7 +31,7 @@ def write_file(path, size):
 
 
 def fio_job(row, index, path):
-    """One entry of fio's `jobs` list from a pyengine row."""
+    """One entry of fio's `jobs` list from a pyreader row."""
     lat = {"mean": row["lat_mean_ns"],
            "percentile": {key: row[f"lat_{name}_ns"] for name, key in _PERCENTILE_KEYS.items()}}
     return {"jobname": f"p{index}", "error": row["error"],

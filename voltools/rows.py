@@ -35,7 +35,7 @@ def _base(point, spec, layout, plan, run_id, seq, raw_file, index, where):
     """What a row says about the point and its target, whatever fio did."""
     return dict(
         run_id=run_id, seq=seq, target=spec.name, target_kind=spec.kind, driver_opts=spec.describe(),
-        engine=plan.engine, rw=point.rw, direct=point.direct, iodepth=point.iodepth, numjobs=1,
+        reader=plan.reader, rw=point.rw, direct=point.direct, iodepth=point.iodepth, numjobs=1,
         bs_bytes=point.bs_bytes, blocks=point.blocks, size_bytes=point.size_bytes,
         allocated_bytes=layout.allocated.get(point.size_bytes), target_size_bytes=spec.size_bytes,
         fs_total_bytes=layout.fs_total_bytes, fs_avail_bytes=layout.fs_avail_bytes,

@@ -18,7 +18,7 @@ from pathlib import Path
 from .config import raw_dir
 from .errors import StoreError
 from .naming import check_name
-from .points import ADDED_COLUMNS, NODE_POINT_KEY, POINT_COLUMNS, POINT_SCHEMA
+from .points import ADDED_COLUMNS, NODE_POINT_KEY, POINT_COLUMNS, POINT_SCHEMA, RENAMED_COLUMNS
 from .provenance import utc_now
 
 _INT = "Int64"
@@ -165,9 +165,10 @@ class RunStore:
 
     def read_meta(self):
         try:
-            return json.loads((self.path / META).read_text())
+            meta = json.loads((self.path / META).read_text())
         except (OSError, ValueError) as exc:
             raise StoreError(f"{self.path / META} cannot be read: {exc}") from None
+        return renamed_meta(meta)
 
     def points(self):
         return load_points(self.path)
@@ -204,11 +205,28 @@ def read_part(part):
     except Exception as exc:
         raise StoreError(f"points part {part} is unreadable ({str(exc)[:120]}): "
                          "remove it and resume the run to measure its points again") from None
+    table = renamed(table)
     wrong = _schema_difference(table.schema)
     if wrong:
         raise StoreError(f"points part {part} is not a voltools points table ({wrong}): "
                          "move it out of the run folder")
     return typed(table.to_pandas())
+
+
+def renamed(table):
+    """An arrow table with its old column names (RENAMED_COLUMNS) replaced by the new ones."""
+    names = table.column_names
+    return table.rename_columns([RENAMED_COLUMNS[n] if n in RENAMED_COLUMNS and RENAMED_COLUMNS[n] not in names
+                                 else n for n in names])
+
+
+def renamed_meta(meta):
+    """run.json with the old names in its request and grid replaced by the new ones."""
+    for section in (meta.get("request"), meta.get("grid")):
+        for old, new in RENAMED_COLUMNS.items():
+            if isinstance(section, dict) and old in section and new not in section:
+                section[new] = section.pop(old)
+    return meta
 
 
 def load_points(run_path):
