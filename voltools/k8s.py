@@ -68,7 +68,7 @@ def claim_plan(storage_class, size, bs, blocks, rw="read", direct="1", iodepth="
     return plan.validate()
 
 
-def object_name(run_id, role):
+def dns_name(run_id, role):
     """A DNS-1123 name for a run's object: voltools-<run id, lowercased, '.' as '-'>-<hash>-<role>.
 
     Lowercasing and '.' -> '-' would give runs 'A.b' and 'a-b' one name; the first 8 hex digits of
@@ -86,7 +86,7 @@ def manifests(storage_class, size, plan, run_id, image, timeout=3600):
     if not _LABEL_VALUE.match(check_name(run_id)):
         raise UsageError(f"run id {run_id!r} cannot be a Kubernetes label value: end it with a letter or digit")
     labels = {LABEL: run_id, ROLE_LABEL: CONTAINER}
-    pvc_name, job_name = object_name(run_id, "pvc"), object_name(run_id, "job")
+    pvc_name, job_name = dns_name(run_id, "pvc"), dns_name(run_id, "job")
     pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
            "metadata": {"name": pvc_name, "labels": labels},
            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": claim.storage_class,
