@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import models
 from .errors import FitError
+from .formatting import MIB
 from .points import FIT_KEY, usable
 from .units import parse_size
 
@@ -277,7 +278,7 @@ def node_table(points, level=0.95):
     from scipy import stats
     ok = usable(points)
     ok = ok[ok["size_bytes"] == ok["size_bytes"].max()].assign(
-        mib_s=lambda d: d["size_bytes"] / d["read_time_s"] / 2**20)
+        mib_s=lambda d: d["size_bytes"] / d["read_time_s"] / MIB)
     rows = []
     for (target, rw, node), g in ok.groupby(["target", "rw", "node"], sort=True):
         n, mean, sd = len(g), g["mib_s"].mean(), g["mib_s"].std(ddof=1)
