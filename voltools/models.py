@@ -38,8 +38,8 @@ import statsmodels.api as sm
 from scipy import stats
 
 from .errors import FitError, UsageError
-from .points import usable_mask
 from .formatting import format_bytes
+from .points import usable_mask
 from .units import parse_size
 
 DEFAULT_BY = ("target", "rw", "direct", "iodepth")
