@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = {  # name: (script, title)
     "fidelity": ("bench_fidelity.py", "Fidelity: voltools in its probe container against bare fio"),
     "overhead": ("bench_overhead.py", "Orchestration overhead per point"),
-    "pyengine": ("bench_pyengine.py", "Built-in python engine against fio"),
+    "pyreader": ("bench_pyreader.py", "Built-in python reader against fio"),
     "analysis": ("bench_analysis.py", "Analysis: fitting and plotting 1,000,000 points"),
     "physical": ("bench_physical.py", "The physical limit: memory and disk"),
     "prediction": ("bench_prediction.py", "The answer against reality: 4 GiB predicted from reads of at most 1 GiB, then read"),

@@ -64,9 +64,9 @@ BAD_SWEEPS = [
     (["--target", "local", "--direct", "yes"], "--direct"),
     (["--target", "local", "--memory", "much"], "--memory"),
     (["--target", "local", "--repeat", "x"], "--repeat"),
-    (["--target", "local", "--engine", "python"], "measures host targets only"),
-    (["--target", "host", "--engine", "python", "--iodepth", "4"], "queue depth 1 only"),
-    (["--target", "host", "--engine", "spdk"], "--engine 'spdk'"),
+    (["--target", "local", "--reader", "python"], "measures host targets only"),
+    (["--target", "host", "--reader", "python", "--iodepth", "4"], "queue depth 1 only"),
+    (["--target", "host", "--reader", "spdk"], "--reader 'spdk'"),
     # an empty run id is refused, not replaced by a made-up one
     (["--orchestrator", "swarm", "--target", "tmpfs", "--run-id", ""], "run id '' is not accepted"),
     (["--orchestrator", "k8s", "--storage-class", "standard", "--image", "r/p:1", "--run-id", ""],
@@ -99,6 +99,14 @@ def test_bad_sweep_input_is_one_line_and_makes_nothing(args, needle, places, raw
     assert needle in _one_error_line(capsys)
     assert not raw_root.exists(), "a refused sweep creates nothing"
     assert os.listdir(places["state"]) == [], "nor anything in voltools' state folder"
+
+
+def test_the_old_engine_option_still_works_and_says_it_is_deprecated(raw_root, capsys):
+    assert main(["sweep", "--target", "host", "--engine", "spdk", "--data-dir", str(raw_root)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "voltools: warning: --engine is deprecated: use --reader",
+        "voltools: error: --reader 'spdk' is not accepted: use fio, python"]
+    assert not raw_root.exists()
 
 
 @pytest.mark.parametrize("kind", ["bind", "host"])
@@ -222,7 +230,7 @@ GRID_TEXT = st.one_of(ANY_TEXT, st.sampled_from(["4k", "4k,64k", "1", "1,16", "r
 @FUZZ
 @given(st.fixed_dictionaries({"bs": GRID_TEXT, "blocks": GRID_TEXT, "rw": GRID_TEXT, "direct": GRID_TEXT,
                               "iodepth": GRID_TEXT, "repeat": GRID_TEXT, "memory": GRID_TEXT,
-                              "batch": GRID_TEXT, "engine": st.sampled_from(["fio", "python", "x"])}),
+                              "batch": GRID_TEXT, "reader": st.sampled_from(["fio", "python", "x"])}),
        st.sampled_from([["host"], ["host", "host:path=/tmp,name=h2"]]))
 def test_fuzz_make_plan_with_host_targets(kwargs, host_targets):
     made = _value_or_usage_error(plan.make_plan, host_targets, **kwargs)

@@ -187,5 +187,5 @@ def test_an_unreachable_api_is_one_engine_error_and_leaves_no_run(tmp_path):
 
 
 def test_object_names_of_two_runs_never_coincide():
-    names = {k8s.object_name(run_id, "pvc") for run_id in ["A.b", "a-b", "a.b", "A-B", "x" * 48, "x" * 47 + "y"]}
+    names = {k8s.dns_name(run_id, "pvc") for run_id in ["A.b", "a-b", "a.b", "A-B", "x" * 48, "x" * 47 + "y"]}
     assert len(names) == 6 and all(DNS_1123.match(name) for name in names)

@@ -17,8 +17,8 @@ HOST = ["--target", "host", "--bs", "4k", "--blocks", "1", "--repeat", "1"]
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--orchestrator", "swarm", "--target", "tmpfs", "--engine", "python"],
-     "--engine python is not supported by --orchestrator swarm"),
+    (["--orchestrator", "swarm", "--target", "tmpfs", "--reader", "python"],
+     "--reader python is not supported by --orchestrator swarm"),
     (["--orchestrator", "swarm", "--target", "tmpfs", "--question", "4g@64k"],
      "--question is not supported by --orchestrator swarm"),
     (["--orchestrator", "k8s", "--storage-class", "standard", "--image", "r/p:1", "--max-point-size", "1g"],

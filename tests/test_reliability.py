@@ -11,7 +11,7 @@ from voltools.cleanup import leftovers
 from voltools.cli import main
 from voltools.errors import EngineError, StoreError
 from voltools.api import resume_sweep, start_sweep
-from voltools.run import KEY_COLUMNS
+from voltools.points import POINT_KEY
 from voltools.runlock import is_live
 from voltools.store import load_run
 
@@ -42,7 +42,7 @@ def _wait_for_parts(raw_root, run_id, count, proc, timeout=120):
 
 def _assert_each_point_once(points, expected):
     assert len(points) == expected
-    assert not points.duplicated(KEY_COLUMNS).any()
+    assert not points.duplicated(POINT_KEY).any()
 
 
 def _containers(client, run_id, role=None):
@@ -78,7 +78,7 @@ def test_sigkill_then_clean_then_resume_measures_each_point_once(docker_client, 
     assert resumed.returncode == 0, resumed.stderr
     points = load_run(run_id, raw_root)
     _assert_each_point_once(points, 48)
-    kept = points.merge(before[KEY_COLUMNS + ["seq", "read_time_s"]], on=KEY_COLUMNS + ["seq"])
+    kept = points.merge(before[POINT_KEY + ["seq", "read_time_s"]], on=POINT_KEY + ["seq"])
     assert (kept["read_time_s_x"] == kept["read_time_s_y"]).all() and len(kept) == len(before)
 
 
@@ -140,9 +140,9 @@ def test_a_sweep_that_stored_error_rows_exits_1_saying_how_many(docker_client, r
     import voltools.measure as measure
     real, calls = measure.jobs.read_argv, []
 
-    def all_but_the_first_read_a_missing_folder(workdir, points, engine="fio"):
+    def all_but_the_first_read_a_missing_folder(workdir, points, reader="fio"):
         calls.append(workdir)
-        return real(workdir if len(calls) == 1 else f"{workdir}-missing", points, engine)
+        return real(workdir if len(calls) == 1 else f"{workdir}-missing", points, reader)
 
     monkeypatch.setattr(measure.jobs, "read_argv", all_but_the_first_read_a_missing_folder)
     code = main(["sweep", "--target", "tmpfs:size=64m", "--bs", "4k,64k", "--blocks", "1,8", "--rw", "read",

@@ -11,7 +11,9 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from voltools import analysis, plots  # noqa: E402
+from voltools import formatting as fmt  # noqa: E402
 from voltools import report_tables as rt  # noqa: E402
+from voltools import report_text as prose  # noqa: E402
 from voltools.models import fit_groups, outlier_mask, summarise_points  # noqa: E402
 
 GIB, MIB, KIB = 1024**3, 1024**2, 1024
@@ -72,39 +74,7 @@ def compare_frame(pred=(10.0, 50.0, 100.0, 300.0), rel=0.2, extrapolates=True, h
         "ratio_high": np.where(ratio == 1, 1.0, ratio * (1 + ratio_rel)), "ratio_p": 0.01})
 
 
-# ---------------------------------------------------------------- numbers
-
-@pytest.mark.parametrize("value, text", [
-    (1489.65, "1490"), (0.023344, "0.0233"), (59.5256, "59.5"), (999.6, "1000"), (1.0, "1.00"),
-    (-0.5, "-0.500"), (0, "0"), (math.nan, "–"), (None, "–"), (math.inf, "∞"),
-    (1234567.0, "1.23e+06"), (0.00012345, "1.23e-04")])
-def test_sig_rounds_to_three_significant_figures(value, text):
-    assert rt.sig(value) == text
-
-
-def test_sig_trim_drops_trailing_zeros():
-    assert rt.sig(40.0, trim=True) == "40"
-    assert rt.sig(1.5, trim=True) == "1.5"
-
-
-@pytest.mark.parametrize("value, text", [
-    (40 * GIB, "40 GiB"), (73189, "71.5 KiB"), (512, "512 B"), (1020702720, "973 MiB"),
-    (3 * 1024**4, "3 TiB"), (math.nan, "–")])
-def test_size_text_uses_binary_units(value, text):
-    assert rt.size_text(value) == text
-
-
-def test_rate_text():
-    assert rt.rate_text(1.5 * GIB) == "1.5 GiB/s"
-    assert rt.rate_text(712 * MIB) == "712 MiB/s"
-
-
-@pytest.mark.parametrize("seconds, text", [
-    (46.2e-6, "46.2 µs"), (0.85, "850 ms"), (59.5256, "59.5 s"), (600, "10.0 min"),
-    (7380, "2.05 h"), (math.nan, "–")])
-def test_duration_picks_a_readable_unit(seconds, text):
-    assert rt.duration(seconds) == text
-
+# ---------------------------------------------------------------- tables
 
 def test_table_shows_no_index():
     table = rt.Table(pd.DataFrame({"target": ["host"], "n": [3]}, index=[7]))
@@ -138,7 +108,7 @@ def test_size_fits_display_and_prose(df):
     size_fits = fit_size_groups(df)
     table = rt.size_fits_display(size_fits).frame
     assert table["slope"].str.startswith("1.00").all()
-    assert "holds for the files on host and loop" in rt.size_md(size_fits)
+    assert "holds for the files on host and loop" in prose.size_md(size_fits)
 
 
 def test_capacity_table_and_display(df):
@@ -151,7 +121,7 @@ def test_capacity_table_and_display(df):
     assert not loop["dataset_fits"] and cap.set_index("target").loc["host", "dataset_fits"]
     shown = rt.capacity_display(cap).frame.set_index("target")
     assert shown.loc["host", "volume"] == "unsized" and shown.loc["loop", "volume"] == "1 GiB"
-    text = rt.capacity_md(cap, 40 * GIB)
+    text = prose.capacity_md(cap, 40 * GIB)
     assert "**loop** (1 GiB volume)" in text and "does **not fit** on loop" in text
 
 
@@ -164,7 +134,7 @@ def test_per_block_comparison_shows_the_missing_fixed_cost(df, fits):
     assert abs(row["n_min_full_error"]) < 0.05
     assert row["per_block_s"] == pytest.approx(measured - T0, rel=0.05)
     assert row["fixed_s"] == pytest.approx(T0, rel=0.1)
-    assert "At N = 1 the article's N × T_b is off by" in rt.per_block_md(table)
+    assert "At N = 1 the article's N × T_b is off by" in prose.per_block_md(table)
     assert list(rt.per_block_display(table).frame.columns[:3]) == ["target", "rw", "T_b (µs)"]
 
 
@@ -174,7 +144,7 @@ def test_half_peak_block_is_a_power_of_two_above_the_upper_bound(fits):
         use = row["bs_at_half_bytes"]
         assert use >= row["b_half_high_bytes"] and math.log2(use).is_integer()
         assert use / 2 < max(row["b_half_high_bytes"], 512)
-    assert "Blocks of **128 KiB** or larger" in rt.half_peak_md(half)
+    assert "Blocks of **128 KiB** or larger" in prose.half_peak_md(half)
 
 
 def test_fit_checks_flag_a_model_that_misses_the_data():
@@ -183,7 +153,7 @@ def test_fit_checks_flag_a_model_that_misses_the_data():
     checks = analysis.fit_checks(fit_groups(bent))
     assert not checks["holds"].iloc[0] and checks["lack_of_fit_p"].iloc[0] < 0.01
     assert "lack of fit" in checks["why"].iloc[0]
-    assert "does **not** hold for 1 of 1" in rt.checks_md(checks)
+    assert "does **not** hold for 1 of 1" in prose.checks_md(checks)
     shown = rt.checks_display(checks).frame
     assert shown["lack of fit p"].iloc[0] == "< 0.001" and shown["model holds"].iloc[0] == "no"
 
@@ -198,7 +168,7 @@ def test_noise_alone_is_not_a_failure_of_the_model():
 def test_fit_checks_pass_a_good_fit(fits):
     checks = analysis.fit_checks(fits)
     assert checks["holds"].all()
-    assert rt.checks_md(checks).startswith("The model T_d = T₀ + c·B + N (α + B/β) holds for every fit")
+    assert prose.checks_md(checks).startswith("The model T_d = T₀ + c·B + N (α + B/β) holds for every fit")
     assert (rt.checks_display(checks).frame["why not"] == "–").all()
 
 
@@ -208,12 +178,12 @@ def test_spread_and_outlier_helpers(df):
     assert list(by_target["cells"]) == [len(NS) * len(BS)] * 2
     assert list(analysis.cv_by_blocks(spread).columns) == ["target", "rw", *NS]
     mask = outlier_mask(df)
-    assert "outliers" in rt.outliers_md(analysis.outliers_by_repeat(df, mask), len(df), int(mask.sum()))
+    assert "outliers" in prose.outliers_md(analysis.outliers_by_repeat(df, mask), len(df), int(mask.sum()))
 
 
 def test_outliers_md_names_clusters():
     by_repeat = pd.DataFrame({"target": ["tmpfs"], "rw": ["read"], "repeat 0": [6], "repeat 1": [0]})
-    text = rt.outliers_md(by_repeat, 480, 6)
+    text = prose.outliers_md(by_repeat, 480, 6)
     assert "6 of 480 points (1.25%)" in text and "tmpfs read: 6 in repeat 0" in text
 
 
@@ -247,7 +217,7 @@ def test_objective_verdict_is_unknown_where_the_model_does_not_hold():
     shown = rt.objective_display(c).frame
     assert shown["meets objective"].iloc[0] == "unknown: measure larger N"
     assert shown["to settle it"].iloc[2].endswith("--question 40g@64k")
-    text = rt.objective_md(c, 110.0)
+    text = prose.objective_md(c, 110.0)
     assert "Unknown, the model does not hold at this size" in text and "No verdict can be given" in text
     assert "--target loop:fs=ext4,size=1g,name=c --rw read --question 40g@64k`" in text
 
@@ -271,31 +241,31 @@ def test_compare_display_and_prose():
     assert shown["95% interval, mean"].iloc[0] == "9.50 s – 10.5 s"
     assert shown["× baseline [95%]"].iloc[1] == "×5.00 [4.75, 5.25]"
     assert shown["extrapolation"].iloc[0] == "2,560×"
-    text = rt.read_time_md(c, "host")
+    text = prose.read_time_md(c, "host")
     assert "**40 GiB** in **64 KiB** blocks" in text and "Not established" not in text
     assert "of one read 8.00 s – 12.0 s" in text
     bad = analysis.objective_verdicts(compare_frame(holds=False), 110.0)
-    text = rt.read_time_md(bad, "host")
+    text = prose.read_time_md(bad, "host")
     assert "**Not established** (4 of 4 predictions): extrapolated 2,560× beyond the largest N measured at 64 KiB" in text
     assert shown["× baseline [95%]"].iloc[0] == "baseline"
     assert ("with\n- `voltools sweep --target host --target local:name=a --target tmpfs:size=512m,name=b "
             "--target loop:fs=ext4,size=1g,name=c --rw read --question 40g@64k`") in text
-    objective = rt.objective_md(c, 110.0)
+    objective = prose.objective_md(c, 110.0)
     assert "Misses it even at the lower 95% bound: c read." in objective
     assert "over the objective by" in objective
-    assert "all 4 target/mode pairs" in rt.objective_md(analysis.objective_verdicts(c, 1000.0), 1000.0)
+    assert "all 4 target/mode pairs" in prose.objective_md(analysis.objective_verdicts(c, 1000.0), 1000.0)
 
 
 def test_baseline_md_words_follow_the_interval_of_the_ratio():
     c = compare_frame(pred=(100.0, 111.0, 10.0, 500.0), rel=0.2, ratio_rel=0.04)
-    text = rt.baseline_md(c, "host")
+    text = prose.baseline_md(c, "host")
     assert "**a** read: 111 s, **11% slower** than host [6.6%, 15%]" in text
     assert "**10.0× faster** than host [9.62×, 10.4×]" in text and "**5.00× slower** than host" in text
     same = compare_frame(pred=(100.0, 101.0), ratio_rel=0.03)
-    assert "agrees with host within 5% (×1.01 [0.980, 1.04])" in rt.baseline_md(same, "host")
+    assert "agrees with host within 5% (×1.01 [0.980, 1.04])" in prose.baseline_md(same, "host")
     unsure = compare_frame(pred=(100.0, 103.0), ratio_rel=0.1)
-    assert "no difference from host resolved (×1.03 [0.927, 1.13])" in rt.baseline_md(unsure, "host")
-    assert "model not established" in rt.baseline_md(compare_frame(holds=False), "host")
+    assert "no difference from host resolved (×1.03 [0.927, 1.13])" in prose.baseline_md(unsure, "host")
+    assert "model not established" in prose.baseline_md(compare_frame(holds=False), "host")
 
 
 def test_baseline_bars_draw_one_bar_per_row_with_whiskers():
@@ -316,14 +286,14 @@ def test_summary_and_intro(df, fits):
     c = analysis.objective_verdicts(compare_to_baseline(fits, "host", dataset_bytes="40g",
                                                         bs_bytes="64k"), 600.0)
     cap = analysis.capacity_table(df, 40 * GIB)
-    text = rt.summary_md(c, analysis.half_peak_table(fits), cap, analysis.fit_checks(fits), "host", 600.0)
-    share = rt.percent(cap.set_index("target").loc["loop", "holds_share"])
+    text = prose.summary_md(c, analysis.half_peak_table(fits), cap, analysis.fit_checks(fits), "host", 600.0)
+    share = fmt.percent(cap.set_index("target").loc["loop", "holds_share"])
     assert text.count("\n- ") == 4 and f"loop {share} of 1 GiB" in text
     assert "0 of 2 target/mode pairs meet it" in text and "2 unknown" in text  # 40 GiB from N <= 256
     assert "established for 0 of 2" in text
     assert "The dataset does not fit on loop." in text
     meta = {"host": {"cpu": "X", "cpu_count": 2}, "started_at": "2026-01-02T03:04:05Z"}
-    assert rt.intro_md("r1", meta, df).startswith("Run **r1**, measured on 2026-01-02 (X, 2 CPUs)")
+    assert prose.intro_md("r1", meta, df).startswith("Run **r1**, measured on 2026-01-02 (X, 2 CPUs)")
     shown = rt.provenance_display(meta).frame.set_index("item")
     assert shown.loc["started", "value"] == "2026-01-02T03:04:05Z" and shown.loc["fio", "value"] == "–"
 
@@ -387,7 +357,7 @@ def test_track_record_skips_an_unmeasured_block_size_and_reports_a_failed_refit(
 
 def test_track_record_md_and_display(df):
     track = analysis.track_record(df, 65536)
-    text = rt.track_record_md(track)
+    text = prose.track_record_md(track)
     assert "largest-N reads at 64 KiB" in text and "the model predicted" in text
     assert "for the largest read measured (16 MiB, 256 blocks); it took" in text
     assert "2 of 2 measured times fell inside the 95% interval of one read." in text
@@ -396,16 +366,16 @@ def test_track_record_md_and_display(df):
                                    "one read, 95%", "measured (median)", "error", "inside"]
     assert frame["largest read"].iloc[0] == "16 MiB (256 × 64 KiB)" and (frame["inside"] == "yes").all()
     outside = track.assign(inside=False, holds=False)
-    assert "**outside** the interval of one read; the refit does not hold" in rt.track_record_md(outside)
-    assert rt.track_record_md(track.iloc[:0]).startswith("No block size of the question")
+    assert "**outside** the interval of one read; the refit does not hold" in prose.track_record_md(outside)
+    assert prose.track_record_md(track.iloc[:0]).startswith("No block size of the question")
 
 
 def test_answer_md_answers_per_target_and_says_unknown_where_it_does_not_hold(df):
     from voltools.answers import predict_table
     near = predict_table(df, 1024 * 65536, 65536)
-    text = rt.answer_md(near)
+    text = prose.answer_md(near)
     assert text.startswith("Reading **64 MiB** once in **64 KiB** blocks (1,024 blocks) takes:")
     assert text.count("expected [") == 2 and "2 of 2 answers hold" in text and "unknown" not in text
-    far = rt.answer_md(predict_table(df, 4 * GIB, 65536))
+    far = prose.answer_md(predict_table(df, 4 * GIB, 65536))
     assert far.count("*unknown: measure larger N*") == 2 and "0 of 2 answers hold" in far
     assert "extrapolated 256× beyond the largest N measured at 64 KiB" in far

@@ -16,7 +16,7 @@ import pytest
 
 from voltools.cleanup import clean, leftovers
 from voltools.config import loop_dir
-from voltools.measure import KEY_COLUMNS
+from voltools.points import POINT_KEY
 from voltools.store import load_run
 
 KILLS = int(os.environ.get("VOLTOOLS_SOAK_KILLS", "6"))
@@ -91,9 +91,9 @@ class Soak:
             assert not self.kept
             return
         points = load_run(self.run_id, self.raw)
-        assert not points.duplicated(KEY_COLUMNS).any()
+        assert not points.duplicated(POINT_KEY).any()
         now = {tuple(r[:7]): (r[7], r[8]) for r in
-               points[points["error"] == 0][KEY_COLUMNS + ["seq", "read_time_s"]].itertuples(index=False)}
+               points[points["error"] == 0][POINT_KEY + ["seq", "read_time_s"]].itertuples(index=False)}
         lost = {k: v for k, v in self.kept.items() if now.get(k) != v}
         assert not lost, f"points lost or changed: {list(lost)[:3]}"
         self.kept = now
@@ -108,7 +108,7 @@ def _soak_one(client, run_id, raw_root, tmp_path, rng, kills):
         pass
     points = load_run(run_id, raw_root)
     assert len(points) == 8 * len(soak.targets) and (points["error"] == 0).all()
-    assert not points.duplicated(KEY_COLUMNS).any()
+    assert not points.duplicated(POINT_KEY).any()
     assert leftovers(client, run_id) == 0
     assert not list(loop_dir().glob(f"*{run_id}*")) if loop_dir().is_dir() else True
     assert not list((tmp_path / "bind").iterdir()), "the bind folder holds only what the user put there"

@@ -16,7 +16,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from voltools.errors import StoreError, UsageError
 from voltools.runlock import RunLock, is_live
-from voltools.store import POINT_COLUMNS, Disk, RunStore, list_runs, load_points, load_run, typed
+from voltools.points import POINT_COLUMNS
+from voltools.store import Disk, RunStore, list_runs, load_points, load_run, typed
 
 
 def rows(n, start=0, value=1e-4):
@@ -78,6 +79,36 @@ def test_raw_output_is_kept_as_printed_and_never_overwritten(raw_root):
     with pytest.raises(StoreError, match="never overwritten"):
         store.write_raw("tmpfs-00000", "{}")
     assert store.next_seq() == 1, "a seq named by a raw file is never given again"
+
+
+def _old_part(store, frame, renames):
+    """A part written by an older release: some columns under their old names, some not yet there."""
+    table = pa.Table.from_pandas(typed(frame), preserve_index=False)
+    old = table.rename_columns([renames.get(n, n) for n in table.column_names]).drop_columns(["round"])
+    pq.write_table(old, store.path / "points.parquet" / "part-00000000-00000002-0ld0.parquet")
+
+
+def test_an_old_part_loads_with_its_renamed_columns_under_the_new_names(raw_root):
+    store = RunStore.create("r", raw_root)
+    _old_part(store, rows(3).assign(reader="python"), {"reader": "engine"})
+    table = load_run("r", raw_root)
+    assert list(table.columns) == POINT_COLUMNS and "engine" not in table.columns
+    assert table["reader"].tolist() == ["python"] * 3 and table["round"].isna().all()
+    store.append_points(rows(1, start=3).assign(reader="fio"))
+    store.compact()  # the merged part is written under the new names
+    assert pq.read_schema(store.parts()[0]).names == POINT_COLUMNS
+
+
+def test_an_old_run_json_reads_with_the_new_names(raw_root):
+    old = {"run_id": "r", "grid": {"engine": "python"}, "request": {"engine": "python", "bs": "4k"}}
+    store = RunStore.create("r", raw_root, old)
+    meta = store.read_meta()
+    assert meta["grid"] == {"reader": "python"} and meta["request"] == {"reader": "python", "bs": "4k"}
+
+
+def test_the_committed_sample_loads_under_the_new_names():
+    points, meta = load_run("sample"), RunStore.open("sample").read_meta()
+    assert (points["reader"] == "fio").all() and meta["request"]["reader"] == "fio"
 
 
 def test_meta_round_trip_and_listing(raw_root):

@@ -3,7 +3,7 @@ import pytest
 from voltools.errors import UsageError
 from voltools.jobs import data_file, is_data_file
 from voltools.naming import check_name, labels, new_run_id, object_name, run_of, split_name
-from voltools.units import format_bytes, parse_count_list, parse_size, parse_size_list
+from voltools.units import parse_count_list, parse_size, parse_size_list
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -36,12 +36,6 @@ def test_counts_are_ascii_digits_only(text):
     with pytest.raises(UsageError, match="ASCII digits") as info:
         parse_count_list(text, "blocks")
     assert "\n" not in str(info.value)
-
-
-def test_format_bytes():
-    assert format_bytes(4096) == "4 KiB"
-    assert format_bytes(1536) == "1.5 KiB"
-    assert format_bytes(1000 * 2**20) == "1000 MiB"
 
 
 def test_run_ids_are_valid_and_distinct():

@@ -13,12 +13,9 @@ import pandas as pd
 
 from . import models
 from .errors import FitError
+from .formatting import MIB
+from .points import FIT_KEY, usable
 from .units import parse_size
-
-
-def _usable(points):
-    """Rows with error == 0 and a read time."""
-    return points[(points["error"].fillna(0) == 0) & points["read_time_s"].notna()]
 
 
 def _values(series):
@@ -86,7 +83,7 @@ def outliers_by_repeat(points, mask):
 def outlier_rows(points, mask):
     """The flagged rows with their group median and relative deviation from it."""
     by = list(models.POINT_BY)
-    med = _usable(points).groupby(by)["read_time_s"].median().rename("median_s").reset_index()
+    med = usable(points).groupby(by)["read_time_s"].median().rename("median_s").reset_index()
     rows = points.loc[mask, by + ["repeat", "read_time_s"]].merge(med, on=by, how="left")
     rows["deviation"] = rows["read_time_s"] / rows["median_s"] - 1
     return rows.sort_values(by + ["repeat"]).reset_index(drop=True)
@@ -129,7 +126,7 @@ def per_block_comparison(points, fits, bs_bytes):
     for fit in fits.values():
         sub = _match(points, fit.key)
         pb = models.fit_per_block(sub, bs)
-        med = _usable(sub[sub["bs_bytes"] == bs]).groupby("blocks")["read_time_s"].median()
+        med = usable(sub[sub["bs_bytes"] == bs]).groupby("blocks")["read_time_s"].median()
         n_lo, n_hi = float(med.index.min()), float(med.index.max())
         row = {**fit.key, "bs_bytes": bs, "tb_s": pb.tb_s, "tb_low_s": pb.ci[0],
                "tb_high_s": pb.ci[1], "tb_rel_sd": pb.rel_sd, "t0_s": fit.t0_s,
@@ -279,9 +276,9 @@ def node_table(points, level=0.95):
     """Throughput per (target, rw, node) at the largest N x B measured: mean over repeats with a
     t-interval, so the same target can be compared across the nodes of a swarm or cluster."""
     from scipy import stats
-    ok = _usable(points)
+    ok = usable(points)
     ok = ok[ok["size_bytes"] == ok["size_bytes"].max()].assign(
-        mib_s=lambda d: d["size_bytes"] / d["read_time_s"] / 2**20)
+        mib_s=lambda d: d["size_bytes"] / d["read_time_s"] / MIB)
     rows = []
     for (target, rw, node), g in ok.groupby(["target", "rw", "node"], sort=True):
         n, mean, sd = len(g), g["mib_s"].mean(), g["mib_s"].std(ddof=1)
@@ -291,7 +288,7 @@ def node_table(points, level=0.95):
     return pd.DataFrame(rows)
 
 
-def track_record(points, bs_bytes, by=models.DEFAULT_BY):
+def track_record(points, bs_bytes, by=FIT_KEY):
     """How well the model predicts what it has not seen: per group of `by` (a fit), the largest
     N measured at block size `bs_bytes`, left out of a refit of the group, predicted from that
     refit and compared with the median measured read time there.
@@ -307,7 +304,7 @@ def track_record(points, bs_bytes, by=models.DEFAULT_BY):
     rows = []
     for key, group in points.groupby(by, sort=True, dropna=False):
         key = dict(zip(by, key if isinstance(key, tuple) else (key,)))
-        ok = _usable(group)
+        ok = usable(group)
         at_bs = ok[ok["bs_bytes"] == bs]
         if at_bs.empty:
             continue

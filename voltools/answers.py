@@ -5,7 +5,8 @@ import math
 import pandas as pd
 
 from .errors import FitError
-from .models import DEFAULT_BY, fit_read_time
+from .models import fit_read_time
+from .points import FIT_KEY
 
 FIELDS = ("mean_s", "mean_low_s", "mean_high_s", "low_s", "high_s", "extrapolation", "lack_of_fit_p", "holds")
 
@@ -15,8 +16,8 @@ def predict_table(points, dataset_bytes, bs_bytes):
     `why` (empty where the answer holds). A group the model cannot fit gets holds = False."""
     blocks = math.ceil(dataset_bytes / bs_bytes)
     rows = []
-    for key, group in points.groupby(list(DEFAULT_BY), sort=True, dropna=False):
-        row = dict(zip(DEFAULT_BY, key), dataset_bytes=int(dataset_bytes), bs_bytes=int(bs_bytes))
+    for key, group in points.groupby(list(FIT_KEY), sort=True, dropna=False):
+        row = dict(zip(FIT_KEY, key), dataset_bytes=int(dataset_bytes), bs_bytes=int(bs_bytes))
         try:
             answer = fit_read_time(group).predict(blocks, bs_bytes)
         except FitError as exc:

@@ -7,7 +7,7 @@ def start_sweep(targets=(), **kwargs):
     """Check everything, then lock the run and create its folder; `.measure(progress)` measures it.
 
     Keywords: the grid (bs="4k,64k", blocks="1,16", rw, direct, iodepth, repeat, memory, batch,
-    engine, question, max_point), the run (run_id, data_dir, image), `orchestrator` ("docker",
+    reader, question, max_point), the run (run_id, data_dir, image), `orchestrator` ("docker",
     "swarm", "k8s") and that orchestrator's options (swarm: mode, constraints, nodes, timeout;
     k8s: storage_class, size, namespace, kubeconfig, context, timeout). Defaults: SweepRequest's."""
     return Run.start(SweepRequest.of(targets, **kwargs))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from . import loop
 from .config import IMAGE_LABEL, LABEL, marker_dir
-from .errors import TargetError
+from .errors import TargetError, first_line
 from .naming import check_name, split_name
 from .targets import read_marker, remove_host_folder
 
@@ -112,7 +112,7 @@ def _remove(action, done, name, removed, what):
     except NotFound:
         return
     except (DockerException, TargetError) as exc:
-        removed.left.append(f"{what} {name}: {(str(exc).strip().splitlines() or [''])[0][:200]}")
+        removed.left.append(f"{what} {name}: {first_line(exc)}")
         return
     done.append(name)
 

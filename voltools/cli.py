@@ -6,12 +6,13 @@ import sys
 from pathlib import Path
 from contextlib import contextmanager
 
-from .errors import UsageError, VoltoolsError
+from .errors import UsageError, VoltoolsError, first_line
 from .interrupts import raise_interrupt
 from .orchestrator import names as orchestrator_names
 from .plan import SweepRequest
 from .provenance import voltools_version
-from .units import format_bytes, parse_size
+from .formatting import format_bytes
+from .units import parse_size
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -70,7 +71,8 @@ def _add_sweep(sub):
     p.add_argument("--dry-run", action="store_true", help="check everything, print the plan, make nothing")
     p.add_argument("--resume", metavar="RUN_ID",
                    help="carry on a stopped run with its own settings: skips finished points")
-    p.add_argument("--engine", help="fio (default), or python: voltools' own reader, host targets only")
+    p.add_argument("--reader", help="fio (default), or python: voltools' own reader, host targets only")
+    p.add_argument("--engine", dest="reader", action=_Renamed, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.add_argument("--orchestrator", choices=orchestrator_names(),
                    help="docker: containers on this engine (default); swarm: job services; k8s: a Job on a PVC; "
                         "an option the chosen one cannot honour is refused")
@@ -148,6 +150,14 @@ def _add_report(sub):
     p.add_argument("-o", "--output", default=None, help="HTML file (default reports/<run-id>.html)")
 
 
+class _Renamed(argparse.Action):
+    """An option's old name: still works, and the CLI warns that it is deprecated."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.renamed = [*getattr(namespace, "renamed", []), (option_string, f"--{self.dest}")]
+
+
 def main(argv=None):
     parser = build_parser()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
@@ -155,6 +165,8 @@ def main(argv=None):
         signal.signal(sig, raise_interrupt)
     try:
         args = parser.parse_args(argv)
+        for old, new in getattr(args, "renamed", ()):
+            _say("warning", f"{old} is deprecated: use {new}")
         return COMMANDS[args.command](args) or 0
     except VoltoolsError as exc:
         if debug:
@@ -173,8 +185,7 @@ def main(argv=None):
 
 def _say(kind, message):
     """One line on stderr: the message's first line, then its notes each on a line of their own."""
-    text = str(message).strip().splitlines() or [type(message).__name__]
-    print(f"voltools: {kind}: {text[0]}", file=sys.stderr)
+    print(f"voltools: {kind}: {first_line(message, None)}", file=sys.stderr)
     for note in getattr(message, "__notes__", ()):
         print(f"voltools: note: {note}", file=sys.stderr)
 
@@ -205,7 +216,7 @@ def cmd_sweep(args):
 
 def _given(args):
     """The options given on the command line (the sweep parsers keep no defaults), as keywords."""
-    return {k: v for k, v in vars(args).items() if k not in ("command", "debug", "k8s_command")}
+    return {k: v for k, v in vars(args).items() if k not in ("command", "debug", "k8s_command", "renamed")}
 
 
 def _dry_run(given):

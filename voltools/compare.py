@@ -7,10 +7,11 @@ import re
 import pandas as pd
 
 from .errors import FitError, UsageError
-from .models import DEFAULT_BY, LEVEL, _ratio, fit_read_time
+from .models import LEVEL, _ratio, fit_read_time
+from .points import FIT_KEY
 
 SLOWER, FASTER, SAME, UNKNOWN = "slower", "faster", "no detectable change", "unknown"
-COLUMNS = [*DEFAULT_BY, "dataset_bytes", "bs_bytes", "a_mean_s", "b_mean_s", "ratio", "ratio_low",
+COLUMNS = [*FIT_KEY, "dataset_bytes", "bs_bytes", "a_mean_s", "b_mean_s", "ratio", "ratio_low",
            "ratio_high", "ratio_p", "beta_ratio", "beta_ratio_low", "beta_ratio_high", "alpha_ratio",
            "alpha_ratio_low", "alpha_ratio_high", "holds", "verdict", "why"]
 
@@ -27,7 +28,7 @@ def compare_runs(points_a, points_b, dataset_bytes, bs_bytes, level=LEVEL):
     groups_a, groups_b = _groups(points_a), _groups(points_b)
     rows = []
     for key in sorted(set(groups_a) & set(groups_b), key=lambda k: tuple(map(str, k))):
-        row = dict(zip(DEFAULT_BY, key), dataset_bytes=int(dataset_bytes), bs_bytes=int(bs_bytes))
+        row = dict(zip(FIT_KEY, key), dataset_bytes=int(dataset_bytes), bs_bytes=int(bs_bytes))
         try:
             fits = {}
             for name, groups in (("A", groups_a), ("B", groups_b)):
@@ -43,7 +44,7 @@ def compare_runs(points_a, points_b, dataset_bytes, bs_bytes, level=LEVEL):
 
 
 def _groups(points):
-    return {tuple(key): group for key, group in points.groupby(list(DEFAULT_BY), sort=True, dropna=False)}
+    return {tuple(key): group for key, group in points.groupby(list(FIT_KEY), sort=True, dropna=False)}
 
 
 def _ratios(fit_a, fit_b, blocks, bs_bytes, level):

@@ -1,7 +1,7 @@
 """The Docker Engine: connect, check it answers, and say plainly why it does not."""
 import os
 
-from .errors import EngineError
+from .errors import EngineError, first_line
 
 _HOWTO = "run 'make engine' as root (installs docker.io and starts dockerd) or start Docker"
 
@@ -28,7 +28,7 @@ def connect(timeout=60):
         client.ping()
     except DockerException as exc:
         where = path or os.environ.get("DOCKER_HOST", "")
-        raise EngineError(f"no Docker Engine answers at {where}: {_HOWTO} ({_short(exc)})") from None
+        raise EngineError(f"no Docker Engine answers at {where}: {_HOWTO} ({first_line(exc, 160)})") from None
     return client
 
 
@@ -43,9 +43,3 @@ def engine_errors():
 def engine_version(client):
     """Server version string, e.g. '20.10.24+dfsg1'."""
     return client.version().get("Version", "unknown")
-
-
-def _short(exc):
-    """First line of an exception, trimmed."""
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:160]

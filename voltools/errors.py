@@ -42,3 +42,11 @@ class FitError(VoltoolsError):
 
 class ReportError(VoltoolsError):
     """A notebook or report could not be executed or rendered."""
+
+
+def first_line(error, limit=200):
+    """What a one-line report says of an error or message: its first line, trimmed to `limit`
+    characters (None: whole); an exception with no text gives its type's name."""
+    lines = str(error).strip().splitlines()
+    text = lines[0].strip() if lines else ("" if isinstance(error, str) else type(error).__name__)
+    return text[:limit] if limit else text

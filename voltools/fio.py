@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import FioParseError, VoltoolsError
+from .points import LATENCY_PERCENTILES
 from .units import parse_size
 
 DIRECTIONS = ("read", "write", "trim")
@@ -43,7 +44,6 @@ COLUMNS = {
     "lat_p999_ns": "Int64",
     "error": "int64",
 }
-_PERCENTILES = {"p50": 50.0, "p99": 99.0, "p999": 99.9}
 _BS_INDEX = {"read": 0, "write": 1, "trim": 2}
 _LINE_START_BRACE = re.compile(r"(?<![^\r\n])\{")
 _TEXT_LABEL = "<text>"
@@ -414,8 +414,8 @@ def _latency_columns(stats, name, did_io):
     mean = _float(block.get("mean"))
     columns = {f"{name}_mean_ns": None if mean is None else _ns(mean, factor)}
     percentiles = block.get("percentile")
-    for label, quantile in _PERCENTILES.items():
-        value = _float(_percentile(percentiles, quantile))
+    for label, quantile in LATENCY_PERCENTILES.items():
+        value = _float(_percentile_at(percentiles, quantile))
         columns[f"{name}_{label}_ns"] = None if value is None else round(value * factor)
     return columns
 
@@ -425,7 +425,7 @@ def _ns(value, factor):
     return value if factor == 1 else round(value * factor, 3)
 
 
-def _percentile(percentiles, quantile):
+def _percentile_at(percentiles, quantile):
     """The value whose key ('99.000000', '99.90', ...) equals quantile numerically, else None."""
     if not isinstance(percentiles, dict):
         return None

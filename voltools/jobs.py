@@ -3,8 +3,10 @@ import math
 import re
 import sys
 
+from .points import LATENCY_PERCENTILES
+
 LAYOUT_MAX_BS = 1 << 20
-PERCENTILES = "50:99:99.9"
+_PERCENTILE_LIST = ":".join(f"{q:g}" for q in LATENCY_PERCENTILES.values())  # 50:99:99.9
 _DATA_FILE_RE = re.compile(r"vt-[1-9][0-9]{0,18}\.dat", re.ASCII)
 
 
@@ -18,11 +20,11 @@ def is_data_file(name):
     return bool(_DATA_FILE_RE.fullmatch(name))
 
 
-ENGINES = ("fio", "python")
+READERS = ("fio", "python")  # what reads the points: fio, or voltools' own python reader
 PYFIO = [sys.executable, "-m", "voltools.pyfio"]
 
 
-def layout_argv(workdir, sizes, engine="fio"):
+def layout_argv(workdir, sizes, reader="fio"):
     """One fio call writing one file per size, each fsynced at its end.
 
     The jobs run side by side: fio pays its ~0.27 s job start-up once instead of once per file
@@ -30,7 +32,7 @@ def layout_argv(workdir, sizes, engine="fio"):
     (fallocate) before writing it, so the files come out as contiguous as when written one by one
     (3 extents for 256 MiB on ext4 either way, filefrag).
     """
-    if engine == "python":
+    if reader == "python":
         return PYFIO + ["write"] + [a for size in sorted(sizes) for a in (data_file(workdir, size), str(size))]
     argv = ["fio", "--output-format=json", "--ioengine=psync", "--rw=write", "--end_fsync=1"]
     for size in sorted(sizes):
@@ -44,9 +46,9 @@ def ioengine(iodepth):
     return "psync" if iodepth == 1 else "libaio"
 
 
-def read_argv(workdir, points, engine="fio"):
+def read_argv(workdir, points, reader="fio"):
     """One fio call reading each point's file once, cold, one job per point, in order."""
-    if engine == "python":
+    if reader == "python":
         return PYFIO + ["read"] + [f"--job={data_file(workdir, p.size_bytes)},{p.rw},{p.bs_bytes},"
                                    f"{p.blocks},{p.direct}" for p in points]
     # clock_gettime: fio skips its CPU clock calibration (about 66 ms a call here, latencies unchanged)
@@ -56,9 +58,6 @@ def read_argv(workdir, points, engine="fio"):
                  f"--rw={point.rw}", f"--bs={point.bs_bytes}", f"--size={point.size_bytes}",
                  f"--direct={point.direct}", f"--iodepth={point.iodepth}",
                  f"--ioengine={ioengine(point.iodepth)}", "--invalidate=1", "--randrepeat=1",
-                 "--lat_percentiles=1", f"--percentile_list={PERCENTILES}", "--stonewall"]
+                 "--lat_percentiles=1", f"--percentile_list={_PERCENTILE_LIST}", "--stonewall"]
     return argv
 
-
-def version_argv():
-    return ["fio", "--version"]

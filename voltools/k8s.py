@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from . import taskscript
 from .config import DATA_MOUNT, LABEL, NOBODY_UID, ROLE_LABEL
-from .errors import EngineError, UsageError
+from .errors import EngineError, UsageError, first_line
 from .naming import check_name
 from .orchestrator import Orchestrator, register
 from .plan import SweepRequest
@@ -70,7 +70,7 @@ def claim_plan(storage_class, size, request=None, **grid):
     return plan.validate()
 
 
-def object_name(run_id, role):
+def dns_name(run_id, role):
     """A DNS-1123 name for a run's object: voltools-<run id, lowercased, '.' as '-'>-<hash>-<role>.
 
     Lowercasing and '.' -> '-' would give runs 'A.b' and 'a-b' one name; the first 8 hex digits of
@@ -88,7 +88,7 @@ def manifests(storage_class, size, plan, run_id, image, timeout=3600):
     if not _LABEL_VALUE.match(check_name(run_id)):
         raise UsageError(f"run id {run_id!r} cannot be a Kubernetes label value: end it with a letter or digit")
     labels = {LABEL: run_id, ROLE_LABEL: CONTAINER}
-    pvc_name, job_name = object_name(run_id, "pvc"), object_name(run_id, "job")
+    pvc_name, job_name = dns_name(run_id, "pvc"), dns_name(run_id, "job")
     pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
            "metadata": {"name": pvc_name, "labels": labels},
            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": claim.storage_class,
@@ -141,7 +141,7 @@ def connect(kubeconfig=None, context=None):
     except (config.ConfigException, OSError) as exc:
         where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
         raise EngineError(f"no Kubernetes cluster configured (no usable kubeconfig at {where}: "
-                          f"{str(exc).splitlines()[0][:120]}): set KUBECONFIG or pass a kubeconfig") from None
+                          f"{first_line(exc, 120)}): set KUBECONFIG or pass a kubeconfig") from None
     return client.CoreV1Api(), client.BatchV1Api()
 
 
@@ -218,7 +218,7 @@ def _api_errors(namespace):
         raise EngineError(f"the Kubernetes API refused a request in namespace {namespace}: "
                           f"{exc.status} {exc.reason}") from None
     except HTTPError as exc:
-        raise EngineError(f"the Kubernetes API does not answer: {str(exc).splitlines()[0][:160]}") from None
+        raise EngineError(f"the Kubernetes API does not answer: {first_line(exc, 160)}") from None
 
 
 def wait_for_job(core, batch_api, namespace, name, run_id, timeout, progress=None):
@@ -250,8 +250,7 @@ def _pod_problem(pod):
         state = container.state
         for detail in (state.waiting, state.terminated) if state else ():
             if detail is not None:
-                message = (detail.message or "").strip().splitlines()[:1]
-                parts.append(" ".join([detail.reason or "", *message]).strip())
+                parts.append(f"{detail.reason or ''} {first_line(detail.message or '', None)}".strip())
     return " ".join(parts)[:300]
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from . import jobs
 from .errors import TargetError
 from .naming import object_name
-from .units import format_bytes
+from .formatting import format_bytes
 
 ENOSPC_TEXT = "No space left on device"
 # Prints each argument the current user cannot open for reading; the script is fixed, files are "$@".
@@ -42,21 +42,21 @@ def unreadable_argv(files):
     return ["sh", "-c", UNREADABLE_SCRIPT, "sh", *files]
 
 
-def layout_steps(workdir, sizes, engine="fio", reader_check=True):
+def layout_steps(workdir, sizes, reader="fio", reader_check=True):
     """mkdir, free space, the fio writes, the files' stat, the filesystem's stat, and (in the
     reader) which files it cannot open: in this order."""
     statfs = ["stat", "-f", "-c", "%S %b %a", workdir]
     files = [jobs.data_file(workdir, size) for size in sizes]
-    steps = [["mkdir", "-p", workdir], statfs, jobs.layout_argv(workdir, sizes, engine),
+    steps = [["mkdir", "-p", workdir], statfs, jobs.layout_argv(workdir, sizes, reader),
              ["stat", "-c", "%s %b %B", *files], statfs]
     return steps + [unreadable_argv(files)] if reader_check else steps
 
 
-def lay_out(session, spec, sizes, run_id, engine="fio"):
+def lay_out(session, spec, sizes, run_id, reader="fio"):
     """Run the lay-out steps in the holder (read-write); refuse early when the data cannot fit;
     then check that the reader can open every file."""
     workdir = workdir_of(session.root, run_id, spec.name)
-    steps = layout_steps(workdir, sizes, engine, has_reader(spec))
+    steps = layout_steps(workdir, sizes, reader, has_reader(spec))
     mkdir, statfs, write, stat_files = steps[:4]
     checked(session.run(mkdir, "holder"), spec, "mkdir")
     _, avail = _fs_bytes(checked(session.run(statfs, "holder"), spec, "stat -f"))

@@ -11,10 +11,10 @@ import time
 from . import interrupts, jobs, loop, probe
 from .cleanup import clean, leftovers
 from .engine import connect, engine_version
+from .errors import first_line
 from .layout import lay_out, remove_workdir
 from .orchestrator import Orchestrator, register
 from .rows import point_rows
-from .run import KEY_COLUMNS  # noqa: F401 (the point key, as tests and benchmarks know it)
 from .sessions import open_session
 from .targets import check_new_run, prepare
 
@@ -68,7 +68,7 @@ class DockerOrchestrator(Orchestrator):
         session = open_session(self.client, self.image, prepared, run.plan.memory_bytes)
         undo.push(session.close)
         undo.push(lambda: remove_workdir(session, spec, run.run_id))
-        layout = lay_out(session, spec, run.plan.sizes(spec.name), run.run_id, run.plan.engine)
+        layout = lay_out(session, spec, run.plan.sizes(spec.name), run.run_id, run.plan.reader)
         return ReadyTarget(spec, session, layout)
 
 
@@ -108,7 +108,7 @@ def remove_leftovers(client, run_id, settle=False):
 def preflight(plan):
     """Refuse, before anything is made, what this host cannot do."""
     kinds = {t.kind for t in plan.targets}
-    if "host" in kinds and plan.engine == "fio":
+    if "host" in kinds and plan.reader == "fio":
         probe.host_fio()
     if "loop" in kinds:
         loop.check_usable({t.option("fs") for t in plan.targets if t.kind == "loop"})
@@ -140,12 +140,6 @@ class Teardown:
         return False
 
 
-def first_line(error):
-    """An exception's first line, trimmed: what a one-line report says of it."""
-    lines = str(error).strip().splitlines()
-    return (lines[0] if lines else type(error).__name__)[:300]
-
-
 class ReadyTarget:
     """A target set up for reading: its spec, session and lay-out."""
 
@@ -163,7 +157,7 @@ def round_order(targets, seed, round_):
 def _read(run, target, points, seq, progress):
     """One fio call: run it, keep its output, store its rows; return the next seq."""
     plan, spec = run.plan, target.spec
-    result = target.session.run(jobs.read_argv(target.layout.workdir, points, plan.engine))
+    result = target.session.run(jobs.read_argv(target.layout.workdir, points, plan.reader))
     raw = run.store.write_raw(f"{spec.name}-{seq:05d}", result.stdout or result.stderr)
     run.store.append_points(point_rows(points, result, raw, spec, target.layout, plan, run.run_id, seq))
     if progress:

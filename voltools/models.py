@@ -38,7 +38,9 @@ import statsmodels.api as sm
 from scipy import stats
 
 from .errors import FitError, UsageError
-from .units import format_bytes, parse_size
+from .formatting import format_bytes
+from .points import usable_mask
+from .units import parse_size
 
 DEFAULT_BY = ("target", "rw", "direct", "iodepth")
 LEVEL = 0.95
@@ -97,11 +99,8 @@ def _tcrit(dof, level=LEVEL):
 
 
 def _ok_mask(df):
-    """Rows usable for read-time fits: error == 0 (when present) and read_time_s not NaN."""
-    ok = ~np.isnan(_num(df, "read_time_s"))
-    if "error" in df.columns:
-        ok &= _num(df, "error") == 0
-    return ok
+    """Rows usable for read-time fits: points.usable_mask."""
+    return usable_mask(df)
 
 
 def _size_arg(value, what):

@@ -90,7 +90,7 @@ def refuse_unsupported(orchestrator, request, resume=False, dry_run=False):
     asked = {"resume": ("--resume", resume), "dry_run": ("--dry-run", dry_run),
              "question": ("--question" if request.question else "--max-point-size",
                           bool(request.question or request.max_point)),
-             "python_reader": (f"--engine {request.engine}", request.engine != "fio")}
+             "python_reader": (f"--reader {request.reader}", request.reader != "fio")}
     for feature, (option, given) in asked.items():
         if given and feature not in orchestrator.features:
             raise UsageError(f"{option} is not supported by --orchestrator {orchestrator.name}")

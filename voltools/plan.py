@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass, fields
 
 from .errors import UsageError
-from .jobs import ENGINES
+from .jobs import READERS
 from .targets import parse_targets
-from .units import format_bytes, parse_count, parse_count_list, parse_size, parse_size_list
+from .formatting import format_bytes
+from .units import parse_count, parse_count_list, parse_size, parse_size_list
 
 RW_MODES = ("read", "randread")
 DIRECT_ALIGN = 512
@@ -95,7 +96,7 @@ class SweepRequest:
     repeat: int = 3
     memory: str = None
     batch: int = 1
-    engine: str = "fio"
+    reader: str = "fio"
     question: str = None
     max_point: str = None
     run_id: str = None
@@ -122,7 +123,7 @@ class SweepRequest:
         return parse_plan(**self.grid())
 
 
-GRID_FIELDS = ("targets", "bs", "blocks", "rw", "direct", "iodepth", "repeat", "memory", "batch", "engine",
+GRID_FIELDS = ("targets", "bs", "blocks", "rw", "direct", "iodepth", "repeat", "memory", "batch", "reader",
                "question", "max_point")
 
 
@@ -141,15 +142,15 @@ class SweepPlan:
     repeat: int
     memory_bytes: int
     batch: int
-    engine: str
+    reader: str
     question: Question = None
     max_point_bytes: int = None
     seed: int = 0
 
     def validate(self):
-        _check_members("engine", [self.engine], ENGINES)
-        if self.engine == "python":
-            _check_python_engine(self)
+        _check_members("reader", [self.reader], READERS)
+        if self.reader == "python":
+            _check_python_reader(self)
         _check_members("rw", self.rw, RW_MODES)
         _check_members("direct", self.direct, (0, 1))
         _check_range("iodepth", self.iodepth, 1, MAX_IODEPTH)
@@ -240,13 +241,13 @@ class SweepPlan:
                 f"{format_bytes(max(self.sizes()))}): raise its size= or lower --bs/--blocks")
 
 
-def _check_python_engine(plan):
-    """The python engine runs on the host, one block at a time: host targets, queue depth 1."""
+def _check_python_reader(plan):
+    """The python reader runs on the host, one block at a time: host targets, queue depth 1."""
     if any(t.kind != "host" for t in plan.targets):
-        raise UsageError("--engine python measures host targets only (the probe image has no Python): "
-                         "use --target host[:path=...], or --engine fio")
+        raise UsageError("--reader python measures host targets only (the probe image has no Python): "
+                         "use --target host[:path=...], or --reader fio")
     if plan.iodepth != [1]:
-        raise UsageError("--engine python reads at queue depth 1 only: use --iodepth 1, or --engine fio")
+        raise UsageError("--reader python reads at queue depth 1 only: use --iodepth 1, or --reader fio")
 
 
 def _check_members(name, values, accepted):
@@ -268,7 +269,7 @@ def make_plan(*args, **kwargs):
     return SweepRequest(*args, **kwargs).plan()
 
 
-def parse_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, engine, question, max_point):
+def parse_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, reader, question, max_point):
     """A validated SweepPlan from CLI-style values (lists or comma-separated strings)."""
     plan = SweepPlan(
         targets=parse_targets([targets] if isinstance(targets, str) else list(targets)),
@@ -276,7 +277,7 @@ def parse_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, 
         rw=_words(rw), direct=_direct(direct),
         iodepth=parse_count_list(csv(iodepth), "iodepth"), repeat=_int(repeat, "repeat"),
         batch=_int(batch, "batch"), memory_bytes=parse_size(memory, "--memory") if memory else None,
-        engine=engine, question=parse_question(question) if question else None,
+        reader=reader, question=parse_question(question) if question else None,
         max_point_bytes=parse_size(max_point, "--max-point-size") if max_point else None)
     return plan.validate()
 

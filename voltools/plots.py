@@ -14,15 +14,16 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogFormatter, LogLocator, NullFormatter
 
-from .report_tables import duration, sig, size_text
-from .units import format_bytes
+from .formatting import MIB, duration, format_bytes, sig
+from .points import LATENCY_PERCENTILES, usable_mask
 
 # Okabe-Ito, yellow last (weak on white); black kept for the 7th target.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#F0E442")
 RW_MARKERS = {"read": "o", "randread": "s"}
 RW_LINESTYLES = {"read": "-", "randread": "-."}
-PERCENTILES = (("lat_p50_ns", "p50", "-"), ("lat_p99_ns", "p99", "--"), ("lat_p999_ns", "p99.9", ":"))
-MIB = 1024.0**2
+# (column, label, line style) of each latency percentile a row records
+LATENCY_LINES = tuple((f"lat_{name}_ns", f"p{q:g}", style) for (name, q), style
+                      in zip(LATENCY_PERCENTILES.items(), ("-", "--", ":")))
 
 
 def target_colors(targets):
@@ -40,12 +41,9 @@ def _axes(ax):
 
 
 def _ok(df, col="read_time_s", keep=None):
-    """Rows with error == 0 (when present) and a value in `col`; only the `keep` columns."""
-    mask = df[col].notna()
-    if "error" in df.columns:
-        mask &= df["error"] == 0
+    """The usable rows (points.usable_mask on `col`); only the `keep` columns."""
     cols = list(dict.fromkeys(list(keep) + [col])) if keep is not None else df.columns
-    return df.loc[mask, cols]
+    return df.loc[usable_mask(df, col), cols]
 
 
 def _key_cols(fits, df):
@@ -83,7 +81,7 @@ def _colors(colors, *sources):
     return target_colors(names)
 
 
-def _label(key, varying=None):
+def _legend_label(key, varying=None):
     """'tmpfs randread iodepth=4': target and rw always, other key parts only where they vary."""
     parts = [str(key[c]) for c in ("target", "rw") if c in key]
     parts += [f"{c}={key[c]}" for c in key
@@ -95,7 +93,7 @@ def _ordered(fits):
     """Fits sorted by key, each with its legend label."""
     keys = [f.key for f in fits.values()]
     varying = {c for k in keys for c in k if len({str(other.get(c)) for other in keys}) > 1}
-    return [(f, _label(f.key, varying)) for _, f in sorted(fits.items(), key=lambda kv: str(kv[0]))]
+    return [(f, _legend_label(f.key, varying)) for _, f in sorted(fits.items(), key=lambda kv: str(kv[0]))]
 
 
 def _style(key, colors):
@@ -247,7 +245,7 @@ def latency_percentiles_vs_bs(df, ax=None, colors=None):
     ax = _axes(ax)
     colors = _colors(colors, df)
     cols = [c for c in ("target", "rw") if c in df.columns]
-    present = [p for p in PERCENTILES if p[0] in df.columns]
+    present = [p for p in LATENCY_LINES if p[0] in df.columns]
     keep = cols + ["bs_bytes"] + [p[0] for p in present]
     ok = _ok(df, present[0][0], keep=keep) if present else df.loc[:, keep].iloc[:0]
     table = ok.groupby(cols + ["bs_bytes"], sort=True, dropna=False)[[p[0] for p in present]].median()
@@ -259,7 +257,7 @@ def latency_percentiles_vs_bs(df, ax=None, colors=None):
         style = _style(key, colors)
         for col, name, ls in present:
             ax.plot(rows["bs_bytes"], rows[col] / 1e3, color=style["color"], marker=style["marker"],
-                    linestyle=ls, markersize=4, label=f"{_label(key)} {name}")
+                    linestyle=ls, markersize=4, label=f"{_legend_label(key)} {name}")
     _bytes_axis(ax.xaxis)
     _plain_log_axis(ax.yaxis)
     ax.set(xlabel="block size B", ylabel="completion latency (µs)",
@@ -343,8 +341,8 @@ def baseline_bars(compare, baseline=None, objective_s=None, ax=None, colors=None
                 + ("" if ok else " *"), va="center", fontsize="small")
     ax.set_yticks(y, [f"{t} · {rw}" for t, rw in zip(c["target"], c["rw"])])
     right = float(c["high_s"].max()) * 1.35
-    title = (f"full read of {size_text(c['dataset_bytes'].iloc[0])} in "
-             f"{size_text(c['bs_bytes'].iloc[0])} blocks (whiskers: 95% interval of one read)")
+    title = (f"full read of {format_bytes(c['dataset_bytes'].iloc[0])} in "
+             f"{format_bytes(c['bs_bytes'].iloc[0])} blocks (whiskers: 95% interval of one read)")
     if objective_s is not None:
         if objective_s <= 4 * right:
             ax.axvline(objective_s, color="#D55E00", linestyle="--",

@@ -1,11 +1,11 @@
-"""`python -m voltools.pyfio`: the python engine behind fio's command-line shape, for hosts without fio.
+"""`python -m voltools.pyfio`: the python reader behind fio's command-line shape, for hosts without fio.
 
     python -m voltools.pyfio write PATH SIZE [PATH SIZE ...]
     python -m voltools.pyfio read --job PATH,RW,BS,BLOCKS,DIRECT [--job ...]
 
-`write` lays out files of random bytes, fsynced; `read` runs voltools.pyengine.read_blocks for each
+`write` lays out files of random bytes, fsynced; `read` runs voltools.pyreader.read_blocks for each
 job, one after another, and prints what fio --output-format=json would (the fio 3 fields that
-voltools.fio.parse reads), so a sweep stores the same rows whichever engine measured.
+voltools.fio.parse reads), so a sweep stores the same rows whichever reader measured.
 """
 import argparse
 import json
@@ -13,10 +13,11 @@ import os
 import sys
 
 from .errors import VoltoolsError
-from .pyengine import read_blocks
+from .points import LATENCY_PERCENTILES
+from .pyreader import read_blocks
 
 CHUNK = 1 << 20
-PERCENTILES = {"p50": "50.000000", "p99": "99.000000", "p999": "99.900000"}
+_PERCENTILE_KEYS = {name: f"{q:.6f}" for name, q in LATENCY_PERCENTILES.items()}  # fio's keys: "99.900000"
 
 
 def write_file(path, size):
@@ -30,9 +31,9 @@ def write_file(path, size):
 
 
 def fio_job(row, index, path):
-    """One entry of fio's `jobs` list from a pyengine row."""
+    """One entry of fio's `jobs` list from a pyreader row."""
     lat = {"mean": row["lat_mean_ns"],
-           "percentile": {key: row[f"lat_{name}_ns"] for name, key in PERCENTILES.items()}}
+           "percentile": {key: row[f"lat_{name}_ns"] for name, key in _PERCENTILE_KEYS.items()}}
     return {"jobname": f"p{index}", "error": row["error"],
             "job options": {"name": f"p{index}", "filename": path, "rw": row["rw"],
                             "bs": str(row["bs_bytes"]), "ioengine": row["ioengine"], "iodepth": "1",

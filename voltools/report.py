@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from .config import raw_dir
-from .errors import ReportError, UsageError
+from .errors import ReportError, UsageError, first_line
 from .store import RunStore
 from .units import parse_size
 
@@ -126,8 +126,8 @@ def report_notebook():
 
 
 def _one_line(name, message):
-    lines = str(message).strip().splitlines()
-    return f"{name}: {lines[0]}" if lines else str(name)
+    line = first_line(message, None)
+    return f"{name}: {line}" if line else str(name)
 
 
 def _last_line(path):

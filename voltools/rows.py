@@ -35,7 +35,7 @@ def _base(point, spec, layout, plan, run_id, seq, raw_file, index, where):
     """What a row says about the point and its target, whatever fio did."""
     return dict(
         run_id=run_id, seq=seq, target=spec.name, target_kind=spec.kind, driver_opts=spec.describe(),
-        engine=plan.engine, rw=point.rw, direct=point.direct, iodepth=point.iodepth, numjobs=1,
+        reader=plan.reader, rw=point.rw, direct=point.direct, iodepth=point.iodepth, numjobs=1,
         bs_bytes=point.bs_bytes, blocks=point.blocks, size_bytes=point.size_bytes,
         allocated_bytes=layout.allocated.get(point.size_bytes), target_size_bytes=spec.size_bytes,
         fs_total_bytes=layout.fs_total_bytes, fs_avail_bytes=layout.fs_avail_bytes,
@@ -48,7 +48,7 @@ def _measured(base, job, point):
     error = int(job.get("error") or 0)
     time_s, source = read_time(job, point) if error == 0 else (None, None)
     return dict(base, read_time_s=time_s, read_time_source=source,
-                runtime_s=_num(job.get("runtime_ms")) / 1000, bw_bytes=job.get("bw_bytes"),
+                runtime_s=_as_float(job.get("runtime_ms")) / 1000, bw_bytes=job.get("bw_bytes"),
                 iops=job.get("iops"), lat_mean_ns=job.get("lat_mean_ns"),
                 lat_p50_ns=job.get("lat_p50_ns"), lat_p99_ns=job.get("lat_p99_ns"),
                 lat_p999_ns=job.get("lat_p999_ns"), fio_version=job.get("fio_version"),
@@ -57,10 +57,10 @@ def _measured(base, job, point):
 
 def read_time(job, point):
     """T_d: the sum of per-I/O latencies at queue depth 1 (ns resolution), else fio's runtime (ms)."""
-    lat, ios = _num(job.get("lat_mean_ns")), _num(job.get("total_ios"))
+    lat, ios = _as_float(job.get("lat_mean_ns")), _as_float(job.get("total_ios"))
     if point.iodepth == 1 and lat == lat and ios == ios and ios > 0:
         return lat * ios / 1e9, "lat_sum"
-    return _num(job.get("runtime_ms")) / 1000, "runtime_ms"
+    return _as_float(job.get("runtime_ms")) / 1000, "runtime_ms"
 
 
 def _errno_text(error):
@@ -68,11 +68,11 @@ def _errno_text(error):
 
 
 def _io_check(job, point):
-    ios = _num(job.get("total_ios"))
+    ios = _as_float(job.get("total_ios"))
     return "" if ios == point.blocks else f"fio did {ios:.0f} I/Os, expected {point.blocks}"
 
 
-def _num(value):
+def _as_float(value):
     try:
         return float(value)
     except (TypeError, ValueError):

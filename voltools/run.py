@@ -10,10 +10,10 @@ from .errors import StoreError, TargetError
 from .naming import check_name, new_run_id
 from .orchestrator import backend, refuse_unsupported
 from .plan import SweepRequest
+from .points import POINT_KEY
 from .runlock import RunLock
 from .store import RunStore
 
-KEY_COLUMNS = ["target", "rw", "direct", "iodepth", "bs_bytes", "blocks", "repeat"]
 
 
 def check(request, resume=False, dry_run=False):
@@ -128,7 +128,7 @@ def _stored_request(store, meta):
 def finished_keys(points):
     """Keys of the points measured without error (a resumed run measures the others again)."""
     good = points[points["error"].fillna(-1) == 0]
-    return frozenset(tuple(k) for k in good[KEY_COLUMNS].itertuples(index=False))
+    return frozenset(tuple(k) for k in good[POINT_KEY].itertuples(index=False))
 
 
 def start_meta(run_id, plan, orchestrator, request, facts):
@@ -141,7 +141,7 @@ def start_meta(run_id, plan, orchestrator, request, facts):
         "targets": [{"name": t.name, "kind": t.kind, "options": t.describe()} for t in plan.targets],
         "grid": {"bs_bytes": plan.bs, "blocks": plan.blocks, "rw": plan.rw, "direct": plan.direct,
                  "iodepth": plan.iodepth, "repeat": plan.repeat, "memory_bytes": plan.memory_bytes,
-                 "batch": plan.batch, "engine": plan.engine},
+                 "batch": plan.batch, "reader": plan.reader},
         "question": plan.question.as_dict() if plan.question else None,
         "points_planned": plan.total_points(), "orchestrator": orchestrator,
         "request": request.grid(), "probe_image_requested": request.image, **facts}

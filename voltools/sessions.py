@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .config import DATA_MOUNT, NOBODY_UID
 from .engine import engine_errors
-from .errors import EngineError, TargetError
+from .errors import EngineError, TargetError, first_line
 from .naming import labels, object_name
 
 SLEEP = ["sleep", "2147483647"]
@@ -75,7 +75,7 @@ class ContainerSession:
                 **_HARDENING, **kwargs)
         except engine_errors() as exc:
             raise EngineError(f"starting the {role} container for {self.prepared.spec.name} failed: "
-                              f"{str(exc).splitlines()[0][:200]}") from None
+                              f"{first_line(exc)}") from None
 
     def run(self, argv, role="reader"):
         """Run argv in the reader (or the holder), return its exit code and output."""
@@ -83,7 +83,7 @@ class ContainerSession:
         try:
             code, (out, err) = container.exec_run(argv, demux=True)
         except engine_errors() as exc:
-            raise EngineError(f"exec in {container.name} failed: {str(exc).splitlines()[0][:200]}") from None
+            raise EngineError(f"exec in {container.name} failed: {first_line(exc)}") from None
         return ExecResult(code, _text(out), _text(err))
 
     def close(self):
@@ -98,7 +98,7 @@ class ContainerSession:
             except NotFound:
                 pass
             except engine_errors() as exc:
-                failed.append(f"{container.name}: {str(exc).splitlines()[0][:160]}")
+                failed.append(f"{container.name}: {first_line(exc, 160)}")
         if failed:
             raise EngineError(f"could not remove {failed[0]}; run 'voltools clean' once the engine answers")
 

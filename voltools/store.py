@@ -18,29 +18,11 @@ from pathlib import Path
 from .config import raw_dir
 from .errors import StoreError
 from .naming import check_name
+from .points import ADDED_COLUMNS, NODE_POINT_KEY, POINT_COLUMNS, POINT_SCHEMA, RENAMED_COLUMNS
 from .provenance import utc_now
 
 _INT = "Int64"
 _FLOAT = "float64"
-_STR = "string"
-# The points table's columns and their types: units in the names, integers where they can be.
-POINT_SCHEMA = {
-    "run_id": _STR, "seq": _INT, "target": _STR, "target_kind": _STR, "driver_opts": _STR,
-    "engine": _STR, "orchestrator": _STR, "node": _STR, "storage_class": _STR, "rw": _STR,
-    "direct": _INT,
-    "iodepth": _INT, "numjobs": _INT, "bs_bytes": _INT, "blocks": _INT, "size_bytes": _INT,
-    "allocated_bytes": _INT, "target_size_bytes": _INT, "fs_total_bytes": _INT,
-    "fs_avail_bytes": _INT, "memory_limit_bytes": _INT, "repeat": _INT, "round": _INT, "read_time_s": _FLOAT,
-    "read_time_source": _STR, "runtime_s": _FLOAT, "bw_bytes": _INT, "iops": _FLOAT,
-    "lat_mean_ns": _FLOAT, "lat_p50_ns": _INT, "lat_p99_ns": _INT, "lat_p999_ns": _INT,
-    "fio_version": _STR, "error": _INT, "error_msg": _STR, "raw_file": _STR,
-    "raw_job_index": _INT, "finished_at": _STR,
-}
-POINT_COLUMNS = list(POINT_SCHEMA)
-# Columns added after the first release: a part written before them loads with them empty.
-ADDED_COLUMNS = ("round",)
-# What makes two rows measurements of the same point; the later one (higher seq) wins on load.
-POINT_KEY = ["node", "target", "rw", "direct", "iodepth", "bs_bytes", "blocks", "repeat"]
 POINTS = "points.parquet"
 META = "run.json"
 RAW = "fio"
@@ -183,9 +165,10 @@ class RunStore:
 
     def read_meta(self):
         try:
-            return json.loads((self.path / META).read_text())
+            meta = json.loads((self.path / META).read_text())
         except (OSError, ValueError) as exc:
             raise StoreError(f"{self.path / META} cannot be read: {exc}") from None
+        return renamed_meta(meta)
 
     def points(self):
         return load_points(self.path)
@@ -222,11 +205,28 @@ def read_part(part):
     except Exception as exc:
         raise StoreError(f"points part {part} is unreadable ({str(exc)[:120]}): "
                          "remove it and resume the run to measure its points again") from None
+    table = renamed(table)
     wrong = _schema_difference(table.schema)
     if wrong:
         raise StoreError(f"points part {part} is not a voltools points table ({wrong}): "
                          "move it out of the run folder")
     return typed(table.to_pandas())
+
+
+def renamed(table):
+    """An arrow table with its old column names (RENAMED_COLUMNS) replaced by the new ones."""
+    names = table.column_names
+    return table.rename_columns([RENAMED_COLUMNS[n] if n in RENAMED_COLUMNS and RENAMED_COLUMNS[n] not in names
+                                 else n for n in names])
+
+
+def renamed_meta(meta):
+    """run.json with the old names in its request and grid replaced by the new ones."""
+    for section in (meta.get("request"), meta.get("grid")):
+        for old, new in RENAMED_COLUMNS.items():
+            if isinstance(section, dict) and old in section and new not in section:
+                section[new] = section.pop(old)
+    return meta
 
 
 def load_points(run_path):
@@ -235,7 +235,7 @@ def load_points(run_path):
     if not (path / POINTS).is_dir():
         raise StoreError(f"{path} is not a voltools run folder (no {POINTS}/ in it)")
     table = _dedupe_copies(_read_parts(sorted((path / POINTS).glob("part-*.parquet"))))
-    return table.drop_duplicates(POINT_KEY, keep="last", ignore_index=True)
+    return table.drop_duplicates(NODE_POINT_KEY, keep="last", ignore_index=True)
 
 
 def load_run(run_id, root=None):

@@ -1,14 +1,16 @@
 """Per-target summary of a points table: the few numbers a person reads first."""
 import pandas as pd
 
-MIB = 1024 * 1024
+from .formatting import MIB
+from .points import usable
+
 
 
 def target_summary(points):
     """One row per target: points, errors, peak read MiB/s, small-block p50 latency, space overhead."""
     rows = []
     for target, group in points.groupby("target", sort=False):
-        good = group[(group["error"] == 0) & group["read_time_s"].notna()]
+        good = usable(group)
         rows.append({
             "target": target,
             "points": len(group),

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from . import engine, probe
 from .config import DATA_MOUNT, LABEL
-from .errors import EngineError, ProbeError, UsageError
+from .errors import EngineError, ProbeError, UsageError, first_line
 from .cleanup import labeled_services, remove_services  # noqa: F401 (part of the swarm API)
 from .naming import labels, object_name
 from .orchestrator import Orchestrator, register
@@ -193,7 +193,7 @@ def fetch_logs(service, tasks, wait_s=10):
             logs = task_logs(service.logs(stdout=True, stderr=True, details=True, follow=False))
         except APIError as exc:
             raise EngineError(f"reading the logs of swarm service {service.name} failed: "
-                              f"{_first_line(exc)}") from None
+                              f"{first_line(exc)}") from None
         short = [t for t in tasks if t["Status"]["State"] == "complete"
                  and f"{MARK}done" not in logs.get(t["ID"], ("", ""))[1]]
         if not short or time.monotonic() > deadline:
@@ -219,7 +219,7 @@ def _create_service(client, image, spec, run_id, steps, memory_bytes, options):
             user="0:0", read_only=True, cap_drop=["ALL"],  # root, but with no capabilities at all
             resources=Resources(mem_limit=memory_bytes) if memory_bytes else None)
     except DockerException as exc:
-        raise EngineError(f"creating the swarm service for {spec.name} failed: {_first_line(exc)}") from None
+        raise EngineError(f"creating the swarm service for {spec.name} failed: {first_line(exc)}") from None
 
 
 def _volume_mount(spec, run_id):
@@ -282,14 +282,14 @@ def swarm_for_run(client, advertise_addr="127.0.0.1"):
     try:
         client.swarm.init(advertise_addr=advertise_addr, listen_addr=f"{advertise_addr}:2377")
     except APIError as exc:
-        raise EngineError(f"docker swarm init failed: {_first_line(exc)}") from None
+        raise EngineError(f"docker swarm init failed: {first_line(exc)}") from None
     try:
         yield True
     finally:
         try:
             client.swarm.leave(force=True)
         except APIError as exc:
-            raise EngineError(f"leaving the swarm voltools made failed: {_first_line(exc)}; "
+            raise EngineError(f"leaving the swarm voltools made failed: {first_line(exc)}; "
                               "run 'docker swarm leave --force'") from None
         if not had_bridge:
             for network in client.networks.list(names=["docker_gwbridge"]):
@@ -313,7 +313,7 @@ def remove_run_objects(client, run_id, wait_s=15):
                 break
             except APIError as exc:  # still in use by a container swarm is removing
                 if time.monotonic() > deadline:
-                    raise EngineError(f"volume {volume.name} stays in use: {_first_line(exc)}") from None
+                    raise EngineError(f"volume {volume.name} stays in use: {first_line(exc)}") from None
                 for container in client.containers.list(all=True, filters=filters):
                     _quietly(container.remove, force=True)
                 time.sleep(POLL_S)
@@ -339,7 +339,7 @@ def distribute_image(image, source, destinations, force=False):
         try:
             dest.images.load(wanted.save(named=image if image in wanted.tags else True))
         except DockerException as exc:
-            raise ProbeError(f"loading {image} into {dest.api.base_url} failed: {_first_line(exc)}") from None
+            raise ProbeError(f"loading {image} into {dest.api.base_url} failed: {first_line(exc)}") from None
         if _image_id(dest, image) != wanted.id:
             raise ProbeError(f"{dest.api.base_url} did not end up with {image} ({wanted.short_id})")
         loaded.append(dest)
@@ -377,7 +377,3 @@ def _quietly(action, **kwargs):
         action(**kwargs)
     except NotFound:
         pass
-
-
-def _first_line(exc):
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

@@ -17,7 +17,8 @@ from . import jobs
 from .config import NOBODY_UID, host_dir, loop_dir, marker_dir, state_dir
 from .errors import TargetError, UsageError
 from .naming import check_name, labels, object_name
-from .units import format_bytes, parse_size
+from .formatting import format_bytes
+from .units import parse_size
 
 # kind -> {option: default}; None means required, "" means optional with no default.
 KINDS = {

@@ -1,15 +1,15 @@
-"""Byte sizes and counts: parse '64k', '1g', '512' (binary multiples), '1,16,256'; format them back.
+"""Byte sizes and counts: parse '64k', '1g', '512' (binary multiples), '1,16,256'.
 
 Only ASCII is accepted: str.isdigit() and int() take '²', '３' or '1_0', these patterns do not.
 """
 import re
 
 from .errors import UsageError
+from .formatting import format_bytes
 
 _SUFFIX = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _SIZE_RE = re.compile(r"[ \t]*([0-9]{1,19})[ \t]*([kmgt]?)(i?b)?[ \t]*", re.IGNORECASE | re.ASCII)
 _COUNT_RE = re.compile(r"[0-9]{1,18}", re.ASCII)
-_NAMES = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
 MAX_BYTES = 1 << 60
 MAX_COUNT = 10**12
 
@@ -65,17 +65,3 @@ def parse_count_list(text, what="count"):
                              f"and <= {MAX_COUNT} in ASCII digits 0-9, e.g. 1,16,256") from None
     return list(dict.fromkeys(values))
 
-
-def format_bytes(value, digits=4):
-    """Format a byte count in binary units: 4096 -> '4 KiB', 1536 -> '1.5 KiB'."""
-    value = float(value)
-    for name in _NAMES:
-        if abs(value) < 1024 or name == _NAMES[-1]:
-            return f"{value:.{digits}g} {name}"
-        value /= 1024
-    return f"{value:.{digits}g} {_NAMES[-1]}"
-
-
-def fio_size(value):
-    """Write a byte count the way fio reads it unambiguously: plain bytes."""
-    return str(int(value))

@@ -1,4 +1,4 @@
-"""The python engine in a real sweep of the host target: no fio needed, the same rows as fio."""
+"""The python reader in a real sweep of the host target: no fio needed, the same rows as fio."""
 import os
 import shutil
 import subprocess
@@ -11,11 +11,11 @@ from voltools.cli import main
 from voltools.api import sweep
 
 
-def test_host_sweep_with_the_python_engine_stores_fio_shaped_rows(raw_root, isolated_state):
+def test_host_sweep_with_the_python_reader_stores_fio_shaped_rows(raw_root, isolated_state):
     points = sweep(["host"], bs="4k,64k", blocks="1,8", rw="read,randread", repeat=1,
-                   data_dir=raw_root, run_id="py1", engine="python")
+                   data_dir=raw_root, run_id="py1", reader="python")
     assert len(points) == 8 and (points["error"] == 0).all(), points["error_msg"].tolist()
-    assert (points["engine"] == "python").all() and points["fio_version"].str.startswith("python-").all()
+    assert (points["reader"] == "python").all() and points["fio_version"].str.startswith("python-").all()
     assert (points["read_time_source"] == "lat_sum").all() and (points["read_time_s"] > 0).all()
     assert (points["allocated_bytes"] >= points["size_bytes"]).all()
     assert not list((isolated_state / "host").glob("*")), "the host folder is removed"
@@ -31,7 +31,7 @@ def test_pyfio_output_parses_like_fio(tmp_path):
     assert rows["rw"].tolist() == ["randread", "read"]
 
 
-def test_a_host_without_fio_can_sweep_with_the_python_engine(tmp_path, raw_root):
+def test_a_host_without_fio_can_sweep_with_the_python_reader(tmp_path, raw_root):
     tools = tmp_path / "bin"
     tools.mkdir()
     for name in ("mkdir", "stat", "rm"):
@@ -41,16 +41,17 @@ def test_a_host_without_fio_can_sweep_with_the_python_engine(tmp_path, raw_root)
             "--blocks", "1,4", "--rw", "read", "--repeat", "1", "--data-dir", str(raw_root)]
     refused = subprocess.run(argv, capture_output=True, text=True, env=env)
     assert refused.returncode == 2 and "no fio on this host" in refused.stderr
-    done = subprocess.run(argv + ["--engine", "python"], capture_output=True, text=True, env=env)
+    done = subprocess.run(argv + ["--reader", "python"], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1].split()[:3] == ["host", "2", "0"]
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--target", "tmpfs", "--engine", "python"], "host targets only"),
-    (["--target", "host", "--engine", "python", "--iodepth", "8"], "queue depth 1 only"),
-    (["--target", "host", "--engine", "spdk"], "--engine 'spdk' is not accepted"),
+    (["--target", "tmpfs", "--reader", "python"], "host targets only"),
+    (["--target", "host", "--reader", "python", "--iodepth", "8"], "queue depth 1 only"),
+    (["--target", "host", "--reader", "spdk"], "--reader 'spdk' is not accepted"),
+    (["--target", "tmpfs", "--engine", "python"], "--engine is deprecated: use --reader"),
 ])
-def test_bad_engine_choices(args, needle, raw_root, capsys):
+def test_bad_reader_choices(args, needle, raw_root, capsys):
     assert main(["sweep", *args, "--data-dir", str(raw_root)]) == 2
     assert needle in capsys.readouterr().err and not raw_root.exists()

@@ -1,6 +1,6 @@
-"""The built-in python engine against fio: throughput on the same file, and its per-operation cost.
+"""The built-in python reader against fio: throughput on the same file, and its per-operation cost.
 
-For B = 64 KiB, 256 KiB and 1 MiB (direct=1, read, queue depth 1), `voltools.pyengine.read_blocks`
+For B = 64 KiB, 256 KiB and 1 MiB (direct=1, read, queue depth 1), `voltools.pyreader.read_blocks`
 and bare host fio (`voltools.jobs.read_argv`, psync) read the same 256 MiB file, in pairs whose
 order alternates, on the root filesystem (disk) and on /dev/shm (tmpfs), after one untimed read.
 Throughput is N x B / T_d with T_d the sum of per-block times on both sides (the engine's
@@ -9,13 +9,13 @@ microsecond, the per-operation overhead is the engine's mean per-block time minu
 wall time per operation of each (fio's runtime is in whole ms) is shown too, with the cost of
 one `time.perf_counter_ns` pair alone.
 
-    .venv/bin/python benchmarks/bench_pyengine.py [--quick] [--json PATH]
+    .venv/bin/python benchmarks/bench_pyreader.py [--quick] [--json PATH]
 """
 import sys
 import time
 
 import _common as c
-from voltools import jobs, pyengine
+from voltools import jobs, pyreader
 from voltools.rows import read_time
 from voltools.plan import Point
 
@@ -37,9 +37,9 @@ def fio_point(folder, bs, blocks):
 
 def py_point(folder, bs, blocks):
     """(throughput B/s from read_time_ns_sum, the engine's row) reading the same file."""
-    row = pyengine.read_blocks(jobs.data_file(str(folder), FILE_BYTES), bs, blocks, direct=1)
+    row = pyreader.read_blocks(jobs.data_file(str(folder), FILE_BYTES), bs, blocks, direct=1)
     if row["error"] or row["direct_fallback"]:
-        raise RuntimeError(f"python engine: error {row['error']}, fall-back {row['fallback_reason']}")
+        raise RuntimeError(f"python reader: error {row['error']}, fall-back {row['fallback_reason']}")
     return bs * blocks / (row["read_time_ns_sum"] / 1e9), row
 
 
@@ -79,7 +79,7 @@ def why_missed(ratios, fio_fig):
 
 def findings(m):
     """What the figures say, in sentences."""
-    over, py = m["4 KiB tmpfs: per-operation overhead, python engine minus fio"], "python engine"
+    over, py = m["4 KiB tmpfs: per-operation overhead, python reader minus fio"], "python reader"
     per_block = SIZES[0] / m[f"fio throughput, tmpfs {SIZES[0] >> 10} KiB direct=1"]  # ns (GB/s = B/ns)
     on_disk = SIZES[0] / m[f"fio throughput, disk {SIZES[0] >> 10} KiB direct=1"]
     return [
@@ -106,27 +106,27 @@ def main(argv=None):
             for bs in SIZES:
                 ratios, py, fi = pairs(folder, bs, FILE_BYTES // bs, count)
                 name = f"{fs} {bs >> 10} KiB direct=1"
-                figures.append(c.figure(f"python engine / fio throughput, {name}", ratios, "ratio"))
-                figures.append(c.figure(f"python engine throughput, {name}", [p[0] / 1e9 for p in py], "GB/s"))
+                figures.append(c.figure(f"python reader / fio throughput, {name}", ratios, "ratio"))
+                figures.append(c.figure(f"python reader throughput, {name}", [p[0] / 1e9 for p in py], "GB/s"))
                 figures.append(c.figure(f"fio throughput, {name}", [f[0] / 1e9 for f in fi], "GB/s"))
-                bars.append(c.bar(f"python engine within 10% of fio, {name}", figures[-3]["median"], *BAR,
+                bars.append(c.bar(f"python reader within 10% of fio, {name}", figures[-3]["median"], *BAR,
                                   unit="ratio", why=why_missed(ratios, figures[-1])))
             if fs == "tmpfs":
                 _, py, fi = pairs(folder, SMALL, FILE_BYTES // SMALL, count)
                 over = [p[1]["lat_mean_ns"] - f[1]["lat_mean_ns"] for p, f in zip(py, fi)]
                 ios = FILE_BYTES // SMALL
                 figures += [
-                    c.figure("4 KiB tmpfs: python engine mean time per block",
+                    c.figure("4 KiB tmpfs: python reader mean time per block",
                              [p[1]["lat_mean_ns"] for p in py], "ns"),
                     c.figure("4 KiB tmpfs: fio mean latency per block", [f[1]["lat_mean_ns"] for f in fi], "ns"),
-                    c.figure("4 KiB tmpfs: per-operation overhead, python engine minus fio", over, "ns",
+                    c.figure("4 KiB tmpfs: per-operation overhead, python reader minus fio", over, "ns",
                              "inside the timed region of each block"),
-                    c.figure("4 KiB tmpfs: python engine wall time per operation",
+                    c.figure("4 KiB tmpfs: python reader wall time per operation",
                              [p[1]["runtime_ms"] * 1e6 / ios for p in py], "ns"),
                     c.figure("4 KiB tmpfs: fio wall time per operation (runtime in whole ms)",
                              [f[1]["runtime_ms"] * 1e6 / ios for f in fi], "ns"),
                     c.figure("cost of one perf_counter_ns pair", [clock_pair_ns() for _ in range(3)], "ns")]
-    result = {"name": "pyengine", "pairs": count, "figures": figures, "bars": bars, "load_avg_1m": c.cpu_load(),
+    result = {"name": "pyreader", "pairs": count, "figures": figures, "bars": bars, "load_avg_1m": c.cpu_load(),
               "findings": findings({f["name"]: f["median"] for f in figures})}
     c.write(result, args.json)
     return 0

@@ -1,10 +1,10 @@
-"""The built-in python engine: read N blocks of B bytes of a file, timing each block; no fio needed.
+"""The built-in python reader: read N blocks of B bytes of a file, timing each block; no fio needed.
 
 Blocks are read with `os.preadv` into one page-aligned buffer (an anonymous mmap), in file order
 (`read`) or in a seeded random permutation (`randread`), one at a time (queue depth 1), each timed
 with `time.perf_counter_ns`. With direct=1 the file is opened with O_DIRECT; where the filesystem
 refuses it (EINVAL on open or on the first read; tmpfs before Linux 6.6, some FUSE and network
-filesystems) the engine drops the file's cached pages (`posix_fadvise(POSIX_FADV_DONTNEED)`), reads
+filesystems) the reader drops the file's cached pages (`posix_fadvise(POSIX_FADV_DONTNEED)`), reads
 buffered and records the fall-back in the row. The result is one row shaped like a row of
 `voltools.fio.parse`, plus `read_time_ns_sum` (T_d at nanosecond resolution) and how it read.
 """
@@ -18,12 +18,13 @@ from array import array
 
 from .errors import TargetError, UsageError
 from .plan import DIRECT_ALIGN, RW_MODES
+from .points import LATENCY_PERCENTILES
 
 
 def read_blocks(path, bs_bytes, blocks, rw="read", direct=1, seed=0, allow_direct=True):
     """Read `blocks` blocks of `bs_bytes` from the start of `path`; return one fio-like row (a dict).
 
-    `allow_direct=False` makes the engine behave as on a filesystem that refuses O_DIRECT: it takes
+    `allow_direct=False` makes the reader behave as on a filesystem that refuses O_DIRECT: it takes
     the buffered fall-back and records it (for tests, and for users who want it).
     """
     _check(path, bs_bytes, blocks, rw, direct)
@@ -110,12 +111,12 @@ def _timed_reads(fd, buf, bs_bytes, offsets, direct=False):
 
 
 def _row(lat, wall_ns, err, bs_bytes, rw, used, fell_back, reason):
-    """One row with the columns of `voltools.fio.parse`, plus how the engine read."""
+    """One row with the columns of `voltools.fio.parse`, plus how the reader read."""
     from .provenance import voltools_version
     ios = len(lat) - (1 if err else 0)
     io_bytes, ordered = ios * bs_bytes, sorted(lat[:ios])
     mean = sum(ordered) / ios if ios else None
-    pct = {k: _percentile(ordered, q) for k, q in (("p50", 50.0), ("p99", 99.0), ("p999", 99.9))}
+    pct = {k: _nearest_rank(ordered, q) for k, q in LATENCY_PERCENTILES.items()}
     row = {"fio_version": f"python-{voltools_version()}", "jobname": "python", "job_index": 0,
            "direction": "read", "rw": rw, "bs_bytes": bs_bytes, "ioengine": "python-preadv",
            "iodepth": 1, "numjobs": 1, "io_bytes": io_bytes,
@@ -130,7 +131,7 @@ def _row(lat, wall_ns, err, bs_bytes, rw, used, fell_back, reason):
     return row
 
 
-def _percentile(ordered, q):
+def _nearest_rank(ordered, q):
     """Nearest-rank percentile of a sorted list, None when empty."""
     if not ordered:
         return None

@@ -1,11 +1,11 @@
-"""The built-in python engine on real files: byte counts, O_DIRECT, the buffered fall-back, bad input."""
+"""The built-in python reader on real files: byte counts, O_DIRECT, the buffered fall-back, bad input."""
 import os
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from voltools import fio, pyengine
+from voltools import fio, pyreader
 from voltools.errors import UsageError
 from voltools.provenance import voltools_version
 
@@ -29,7 +29,7 @@ def _direct_supported(path):
 
 @pytest.mark.parametrize("rw", ["read", "randread"])
 def test_reads_exactly_n_blocks_and_returns_a_fio_shaped_row(data_file, rw):
-    row = pyengine.read_blocks(str(data_file), B, N, rw=rw, direct=0)
+    row = pyreader.read_blocks(str(data_file), B, N, rw=rw, direct=0)
     assert set(fio.COLUMNS) <= set(row)
     assert row["io_bytes"] == B * N and row["total_ios"] == N and row["error"] == 0
     assert row["rw"] == rw and row["bs_bytes"] == B and row["iodepth"] == 1
@@ -42,7 +42,7 @@ def test_reads_exactly_n_blocks_and_returns_a_fio_shaped_row(data_file, rw):
 
 
 def test_a_prefix_of_a_larger_file_is_read(data_file):
-    row = pyengine.read_blocks(str(data_file), 2 * B, N // 4)
+    row = pyreader.read_blocks(str(data_file), 2 * B, N // 4)
     assert row["io_bytes"] == 2 * B * N // 4 and row["total_ios"] == N // 4
 
 
@@ -53,7 +53,7 @@ def test_direct_reads_use_o_direct_where_the_filesystem_allows_it(data_file):
             path = Path(scratch) / "data.bin"
             path.write_bytes(data_file.read_bytes())
             if _direct_supported(path):
-                row = pyengine.read_blocks(str(path), B, N, direct=1)
+                row = pyreader.read_blocks(str(path), B, N, direct=1)
                 assert row["direct"] == 1 and row["direct_fallback"] is False
                 assert row["io_bytes"] == B * N and row["error"] == 0
                 return
@@ -61,17 +61,17 @@ def test_direct_reads_use_o_direct_where_the_filesystem_allows_it(data_file):
 
 
 def test_refused_o_direct_falls_back_to_buffered_reads_and_says_so(data_file):
-    row = pyengine.read_blocks(str(data_file), B, N, rw="randread", direct=1, allow_direct=False)
+    row = pyreader.read_blocks(str(data_file), B, N, rw="randread", direct=1, allow_direct=False)
     assert row["direct"] == 0 and row["direct_fallback"] is True
     assert "O_DIRECT" in row["fallback_reason"]
     assert row["io_bytes"] == B * N and row["total_ios"] == N and row["error"] == 0
 
 
 def test_random_order_is_a_seeded_permutation():
-    first = pyengine._offsets(100, B, "randread", seed=3)
-    assert first == pyengine._offsets(100, B, "randread", seed=3)
-    assert first != pyengine._offsets(100, B, "randread", seed=4)
-    assert sorted(first) == pyengine._offsets(100, B, "read", seed=3) == [i * B for i in range(100)]
+    first = pyreader._offsets(100, B, "randread", seed=3)
+    assert first == pyreader._offsets(100, B, "randread", seed=3)
+    assert first != pyreader._offsets(100, B, "randread", seed=4)
+    assert sorted(first) == pyreader._offsets(100, B, "read", seed=3) == [i * B for i in range(100)]
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -82,11 +82,11 @@ def test_random_order_is_a_seeded_permutation():
 def test_bad_input_is_refused_with_a_usage_error(data_file, kwargs, match):
     args = {"path": str(data_file), "bs_bytes": B, "blocks": N, **kwargs}
     with pytest.raises(UsageError, match=match):
-        pyengine.read_blocks(**args)
+        pyreader.read_blocks(**args)
 
 
 def test_a_missing_file_or_a_folder_is_refused(tmp_path):
     for path in (tmp_path / "missing.bin", tmp_path):
         with pytest.raises(UsageError, match="regular file"):
-            pyengine.read_blocks(str(path), B, 1)
+            pyreader.read_blocks(str(path), B, 1)
 

@@ -1,0 +1,108 @@
+"""Numbers as people read them: significant figures, sizes in binary units, durations, shares,
+p-values, factors and ratios with intervals. Pure: value in, string out."""
+from __future__ import annotations
+
+import math
+
+KIB = 1024
+MIB = 1024**2
+_UNITS = (("EiB", 1024**6), ("PiB", 1024**5), ("TiB", 1024**4), ("GiB", 1024**3), ("MiB", MIB),
+          ("KiB", KIB), ("B", 1))
+_TIMES = ((1e-3, 1e-6, "µs"), (1.0, 1e-3, "ms"), (120.0, 1.0, "s"), (7200.0, 60.0, "min"),
+          (math.inf, 3600.0, "h"))
+
+
+def sig(value, digits=3, trim=False):
+    """`value` to `digits` significant figures without an exponent for 1e-3 <= |x| < 1e6:
+    1489.6 -> '1490', 0.02334 -> '0.0233'; NaN/None -> '–', inf -> '∞'. trim drops '.0'."""
+    if _missing(value):
+        return "–"
+    x = float(value)
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    if x == 0:
+        return "0"
+    exp = math.floor(math.log10(abs(x)))
+    if exp >= 6 or exp < -3:
+        return f"{x:.{digits - 1}e}"
+    rounded = round(x, digits - 1 - exp)
+    exp = math.floor(math.log10(abs(rounded))) if rounded else exp
+    text = f"{rounded:.{max(0, digits - 1 - exp)}f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def format_bytes(n_bytes, digits=3):
+    """Bytes in binary units to `digits` significant figures: 42949672960 -> '40 GiB',
+    73189 -> '71.5 KiB', 1536 -> '1.5 KiB'; NaN/None -> '–'."""
+    if _missing(n_bytes):
+        return "–"
+    x = float(n_bytes)
+    name, unit = next((n, u) for n, u in _UNITS if abs(x) >= u or u == 1)
+    return f"{sig(x / unit, digits, trim=True)} {name}"
+
+
+def rate_text(bytes_per_s, digits=3):
+    """Bytes per second in binary units: '1.39 GiB/s', '712 MiB/s'."""
+    text = format_bytes(bytes_per_s, digits)
+    return text if text == "–" else f"{text}/s"
+
+
+def duration(seconds, digits=3):
+    """Seconds as '46.2 µs', '850 ms', '59.5 s', '12.3 min' or '2.05 h'."""
+    if _missing(seconds):
+        return "–"
+    s = float(seconds)
+    unit, name = next((u, n) for limit, u, n in _TIMES if abs(s) < limit)
+    return f"{sig(s / unit, digits)} {name}"
+
+
+def with_ci(est, low, high, fmt=sig):
+    """'59.5 [38.8, 80.3]': an estimate with its interval, each through `fmt`."""
+    return f"{fmt(est)} [{fmt(low)}, {fmt(high)}]"
+
+
+def percent(value, digits=3):
+    """A share as '88.5%'."""
+    return "–" if _missing(value) else f"{sig(100 * float(value), digits)}%"
+
+
+def p_text(value):
+    """A p-value: '0.48', '0.0087', '< 0.001'; NaN (not tested) -> 'not tested'."""
+    if _missing(value):
+        return "not tested"
+    return "< 0.001" if value < 0.001 else sig(value, 2)
+
+
+def factor_text(factor):
+    """A factor as '4.5×' or '2,560×'."""
+    return f"{factor:,.0f}×" if factor >= 10 else f"{sig(factor, 2, trim=True)}×"
+
+
+def ratio_text(ratio, low, high):
+    """A ratio of expected times with its interval: '×1.12 [1.08, 1.16]'; 'baseline' for a row
+    compared with itself."""
+    if _missing(ratio):
+        return "–"
+    if ratio == low == high == 1:
+        return "baseline"
+    return f"×{sig(ratio)} [{sig(low)}, {sig(high)}]"
+
+
+def signed_bytes(x):
+    """A byte count that may be negative: '-4 KiB'."""
+    return f"-{format_bytes(-x)}" if x < 0 else format_bytes(x)
+
+
+def signed_percent(value):
+    """A signed share: '+3.1%', '−12%'."""
+    return "–" if _missing(value) else ("+" if value >= 0 else "−") + percent(abs(value), 2)
+
+
+def _missing(value):
+    """True for None, NaN, NaT and pd.NA (no pandas needed)."""
+    try:
+        return value is None or bool(value != value)
+    except TypeError:  # pd.NA cannot say whether it equals itself
+        return True
