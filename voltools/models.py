@@ -52,6 +52,7 @@ RUNS_MIN_CELLS = 10
 EXTRAPOLATION_MAX = 4.0  # a prediction beyond 4x the largest N measured at its B does not hold
 FAST_OUTLIER_Z = 3.0     # a read this many noise sds faster than the model is a fast outlier...
 CELL_OUTLIER_Z = 2.5     # ... if also this many below its cell's other repeats
+MODEL_OUTLIER_Z = 4.0    # ... or this many below the model alone (two fast reads in one cell)
 SCREEN_K = 4.0           # first screen: robust spreads below the cell median
 REL_SD_FLOOR = 1e-4      # relative noise never taken below 0.01% (identical repeats)
 LONG_READS = 16.0        # the longest reads: mean time within 16x of the longest repeated cell
@@ -387,7 +388,7 @@ def _fast_outliers(state, Xc, T, cells):
     others = np.maximum(size - 1, 1)
     mean_others = (np.bincount(cells.of, weights=logt)[cells.of] - logt) / others
     z_cell = (logt - mean_others) / np.sqrt(log_var * (1 + 1 / others))
-    fast = (z_model < -FAST_OUTLIER_Z) & (z_cell < -CELL_OUTLIER_Z)
+    fast = ((z_model < -FAST_OUTLIER_Z) & (z_cell < -CELL_OUTLIER_Z)) | (z_model < -MODEL_OUTLIER_Z)
     n_fast = np.bincount(cells.of, weights=fast.astype(float))[cells.of]
     return fast & (size >= 3) & (n_fast < size)
 
