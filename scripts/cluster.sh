@@ -251,12 +251,16 @@ stop_pid() {  # stop_pid PID: TERM, up to 30 s, then KILL; waits for it to be go
   say "process $pid does not exit"
 }
 
-our_pids() {  # processes of the cluster: in one of its namespaces, or naming its folder
-  local ns
+our_pids() {  # processes of the cluster: in one of its namespaces, or engine parts naming its folder
+  local ns pid
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$prefix-n" || true); do
     ip netns pids "$ns" 2>/dev/null || true
   done
-  [[ -d $dir ]] && pgrep -f -- "$dir/" || true
+  for pid in $(pgrep -f -- "$dir/node" || true); do
+    case $(cat "/proc/$pid/comm" 2>/dev/null || true) in
+      dockerd|containerd|containerd-shim*|docker-proxy|runc|nsenter|unshare|sh) echo "$pid" ;;
+    esac
+  done
 }
 
 stop_nodes() {
@@ -268,9 +272,32 @@ stop_nodes() {
     [[ -n $pid ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null || true) == dockerd ]] && stop_pid "$pid" &
   done
   wait
+  # Containers of a node whose dockerd died (or would not stop them): everything in its cgroups.
+  kill_cgroup_procs
   # Whatever is left of them (containerd, shims, launchers).
   for pid in $(our_pids | sort -un); do stop_pid "$pid" & done
   wait
+}
+
+cgroup_dirs() {  # the nodes' cgroups, in every hierarchy (v1) or the unified one (v2)
+  local d
+  for d in /sys/fs/cgroup/*/"$cgroup_prefix"-node* /sys/fs/cgroup/"$cgroup_prefix"-node*; do
+    [[ -d $d ]] && printf '%s\n' "$d"
+  done
+  return 0
+}
+
+cgroup_procs() { cgroup_dirs | while read -r d; do find "$d" -name cgroup.procs -exec cat {} +; done | sort -un; }
+
+kill_cgroup_procs() {  # KILL every process in the nodes' cgroups, and wait until they are gone
+  local pids i
+  for i in $(seq 1 50); do
+    pids=$(cgroup_procs)
+    [[ -n $pids ]] || return 0
+    kill -KILL $pids 2>/dev/null || true
+    sleep 0.1
+  done
+  say "processes left in the cluster's cgroups: $(echo $pids)"
 }
 
 unmount_all() {  # every mount under the cluster folder, deepest first
@@ -293,11 +320,12 @@ remove_net() {
   while iptables -D FORWARD -i "$bridge" -o "$bridge" -m comment --comment "$rule_comment" -j ACCEPT 2>/dev/null; do :; done
 }
 
-remove_cgroups() {
-  local d
-  for d in /sys/fs/cgroup/*/"$cgroup_prefix"-node* /sys/fs/cgroup/"$cgroup_prefix"-node*; do
-    [[ -d $d ]] || continue
-    find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || say "cannot remove cgroup $d"
+remove_cgroups() {  # deepest first; a cgroup still holding a process cannot go, and is named
+  local d sub
+  for d in $(cgroup_dirs); do
+    while read -r sub; do
+      rmdir "$sub" 2>/dev/null || say "cannot remove cgroup $sub"
+    done < <(find "$d" -depth -type d)
   done
 }
 
