@@ -257,6 +257,11 @@ def test_a_failed_up_names_the_node_and_down_cleans_it(docker_client):
         status = run_script("status", state=state)
         assert status.returncode == 3 and "node2" in status.stdout and "down" in status.stdout
         assert main_engine_view(docker_client) == engine_before
+        completed = run_script("up", "3", state=state)  # up again completes what is missing
+        assert completed.returncode == 0, completed.stderr
+        assert len(node_sockets(completed.stdout)[1]) == NODES
+        status = run_script("status", state=state)
+        assert status.returncode == 0 and status.stdout.count("swarm active") == NODES, status
         down = run_script("down", state=state)
         assert down.returncode == 0, down.stderr
         assert_nothing_left(state, before, during)
