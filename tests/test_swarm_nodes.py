@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from test_cluster import (NODES, assert_nothing_left, dockerd_pids, host_view, main_engine_view, node_client,
+from test_cluster import (NODES, dockerd_pids, down_leaves_nothing, host_view, main_engine_view, node_client,
                           node_sockets, require_root, run_script, short_state_dir)
 from voltools.store import load_run
 
@@ -32,10 +32,7 @@ def cluster3(docker_client, probe_image):
         socks, during = node_sockets(up.stdout)[1], host_view()
         yield {"state": state, "socks": socks,
                "images": {name: node_images(sock) for name, sock in socks.items()}}
-        down = run_script("down", state=state)
-        assert down.returncode == 0, down.stderr
-        assert_nothing_left(state, before, during)
-        assert main_engine_view(docker_client) == engine_before
+        down_leaves_nothing(state, before, during, docker_client, engine_before)
     finally:
         run_script("down", state=state)
         shutil.rmtree(state, ignore_errors=True)
