@@ -97,6 +97,14 @@ def assert_nothing_left(state, before, during):
     assert not after["cgroups"] - before["cgroups"], "cgroups left behind"
 
 
+def down_leaves_nothing(state, before, during, client, engine_before):
+    """`down` succeeds, leaves nothing of the cluster, and the machine's engine as it was."""
+    down = run_script("down", state=state)
+    assert down.returncode == 0, down.stderr
+    assert_nothing_left(state, before, during)
+    assert main_engine_view(client) == engine_before
+
+
 def require_root():
     if os.geteuid() != 0:
         pytest.skip("scripts/cluster.sh needs root")
@@ -262,10 +270,7 @@ def test_a_failed_up_names_the_node_and_down_cleans_it(docker_client):
         assert len(node_sockets(completed.stdout)[1]) == NODES
         status = run_script("status", state=state)
         assert status.returncode == 0 and status.stdout.count("swarm active") == NODES, status
-        down = run_script("down", state=state)
-        assert down.returncode == 0, down.stderr
-        assert_nothing_left(state, before, during)
-        assert main_engine_view(docker_client) == engine_before
+        down_leaves_nothing(state, before, during, docker_client, engine_before)
     finally:
         run_script("down", state=state)
         shutil.rmtree(state, ignore_errors=True)

@@ -8,7 +8,7 @@ anything else in it is left, and said so in `Removed.left`, never forced.
 from dataclasses import dataclass, field
 
 from . import loop
-from .config import IMAGE_LABEL, LABEL, marker_dir
+from .config import COPY_REPO, IMAGE_LABEL, LABEL, marker_dir
 from .errors import TargetError, first_line
 from .naming import check_name, split_name
 from .targets import read_marker, remove_host_folder
@@ -57,6 +57,8 @@ def clean(client=None, run_id=None, images=False, keep=None):
         removed.services += remove_services(client, run_id, keep)
         _remove_containers(client, run_id, wanted, removed)
         _remove_volumes(client, run_id, wanted, removed)
+        copies = remove_copies(client, run_id, keep)
+        removed.images, removed.left = removed.images + copies.images, removed.left + copies.left
         if images:
             _remove_images(client, removed)
     for device, _ in loop.devices(wanted):
@@ -102,6 +104,21 @@ def _remove_volumes(client, run_id, wanted, removed):
     for volume in client.volumes.list(filters=label_filter(run_id)):
         if wanted((volume.attrs.get("Labels") or {}).get(LABEL)):
             _remove(lambda: volume.remove(force=True), removed.volumes, volume.name, removed, "volume")
+
+
+def remove_copies(client, run_id=None, keep=None):
+    """Image copies runs loaded onto this engine (tagged voltools-copy:<run>): the run's tag goes,
+    and the image with it once no other run's copy tag is on it. Returns a Removed (images, left)."""
+    wanted, removed = runs_selector(run_id, keep), Removed()
+    for image in client.images.list(name=COPY_REPO):
+        copies = [t for t in image.tags if t.startswith(f"{COPY_REPO}:")]
+        ours = [t for t in copies if wanted(t.partition(":")[2])]
+        if not ours:
+            continue
+        rest = [t for t in image.tags if t not in copies] if len(ours) == len(copies) else []
+        for tag in ours + rest:  # untagging the last tag removes the image
+            _remove(lambda: client.images.remove(tag), removed.images, tag, removed, "image")
+    return removed
 
 
 def _remove(action, done, name, removed, what):

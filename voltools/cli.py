@@ -55,6 +55,8 @@ def build_parser():
     p = sub.add_parser("clean", help="remove every service, container, volume, loop device and folder voltools made")
     p.add_argument("--run-id", default=None, help="only this run's objects")
     p.add_argument("--images", action="store_true", help="also remove the probe image")
+    p.add_argument("--node", action="append", metavar="URL", dest="nodes", default=[],
+                   help="also clean this swarm node's engine (unix:///path/docker.sock, ssh://host, tcp://host:2376)")
     return parser
 
 
@@ -81,7 +83,8 @@ def _add_sweep(sub):
     s.add_argument("--constraint", action="append", metavar="EXPR", dest="constraints",
                    help="placement constraint, e.g. node.labels.disk==ssd")
     s.add_argument("--node", action="append", metavar="URL", dest="nodes",
-                   help="another node's engine (ssh://host, tcp://host:2376): gets the probe image, leftovers removed")
+                   help="another node's engine (unix:///path/docker.sock, ssh://host, tcp://host:2376): gets the probe "
+                        "image, is watched, leftovers removed")
     _add_k8s_options(p.add_argument_group("k8s"))
     p.add_argument("--timeout", type=float, help="swarm/k8s: seconds to wait for each job (default 3600)")
 
@@ -458,6 +461,9 @@ def cmd_clean(args):
     from .errors import StoreError
     from .naming import check_name
     from .runlock import is_live
+    from .nodes import check_url
+    for url in args.nodes:
+        check_url(url)
     if args.run_id is not None:
         check_name(args.run_id)
         if is_live(args.run_id):
@@ -468,6 +474,9 @@ def cmd_clean(args):
         print(f"voltools: note: {exc}; cleaning loop devices and files only", file=sys.stderr)
         client = None
     removed = clean(client, args.run_id, args.images, keep=is_live)
+    if args.nodes:
+        from .nodes import clean_nodes
+        clean_nodes(args.nodes, args.run_id, removed, keep=is_live)
     for kind, names in vars(removed).items():
         for name in names if kind != "left" else ():
             print(f"removed {kind[:-1].replace('_', ' ')} {name}")

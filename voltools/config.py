@@ -6,6 +6,7 @@ LABEL = "voltools.run"
 ROLE_LABEL = "voltools.role"
 IMAGE_LABEL = "voltools.image"
 PROBE_REPO = "voltools-probe"
+COPY_REPO = "voltools-copy"  # tag of an image a run loaded onto a node: voltools-copy:<run id>
 DATA_MOUNT = "/data"
 NOBODY_UID = 65534
 

@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from . import engine, probe
+from . import engine, nodes
 from .config import DATA_MOUNT, LABEL
 from .errors import EngineError, ProbeError, UsageError, first_line
-from .cleanup import labeled_services, remove_services  # noqa: F401 (part of the swarm API)
+from .cleanup import labeled_services, remove_copies, remove_services  # noqa: F401 (part of the swarm API)
 from .naming import labels, object_name
 from .orchestrator import Orchestrator, register
 from .taskscript import MARK, SCRIPT_COMMAND, script_args, store_task, task_steps
@@ -112,11 +112,12 @@ class SwarmOrchestrator(Orchestrator):
     """One Swarm job service per target, on one node ("replicated") or every node ("global").
 
     `nodes`: docker clients (or base URLs) of the other nodes' engines, used to copy the probe
-    image to them and to remove the task containers and volumes left there."""
+    image to them, to tell a node that goes down, and to remove the task containers, volumes and
+    image copies left there (see voltools.nodes)."""
 
     name = "swarm"
     options = {"mode": "replicated", "constraints": (), "nodes": (), "timeout": 3600}
-    client, image, others = None, None, ()
+    client, image, source, others, watch, run_id = None, None, None, (), None, None
 
     def check(self, plan, run_id):
         bad = [t.name for t in plan.targets if t.kind not in KINDS]
@@ -125,13 +126,14 @@ class SwarmOrchestrator(Orchestrator):
         if self.settings["mode"] not in MODES:
             raise UsageError(f"--mode {self.settings['mode']!r} is not accepted: use {' or '.join(MODES)}")
         check_service_names(plan.targets, run_id)
+        self.run_id = run_id
 
     def connect(self, plan):
         self.client = engine.connect()
-        self.others = [_client(c) for c in self.settings["nodes"]]
+        self.others = nodes.node_engines(self.client, self.settings["nodes"])
 
     def prepare(self, plan, image):
-        self.image = _image_for(self.client, image, self.others)
+        self.image, self.source = _image_source(self.client, image)
         return {"docker_engine_version": engine.engine_version(self.client), "probe_image": self.image,
                 "swarm": {"mode": MODES[self.settings["mode"]], "constraints": list(self.settings["constraints"])}}
 
@@ -140,20 +142,35 @@ class SwarmOrchestrator(Orchestrator):
         options = JobOptions(self.settings["mode"], tuple(self.settings["constraints"]), self.settings["timeout"])
         with swarm_for_run(self.client) as created:
             run.meta["swarm"]["swarm_created"] = created
+            self.watch = nodes.NodeWatch(self.client, self.others)
             try:
+                run.meta["swarm"]["nodes"] = self._spread_image(run.run_id)
                 seq = run.store.next_seq()
                 for spec in run.plan.targets:
-                    seq = _measure_target(self.client, self.image, spec, run, seq, options, progress)
+                    seq = _measure_target(self.client, self.image, spec, run, seq, options, progress, self.watch)
+                lost = self.watch.error(run.run_id)
+                if lost:
+                    raise lost
             finally:  # services go before a swarm made for the run is left
                 run.problems += self.remove(run.run_id)
 
+    def _spread_image(self, run_id):
+        """The probe image onto every engine that lacks it; {engine: what was done}."""
+        if self.source is None:  # a registry image: each node pulls it
+            return {e.url: "pulls it" for e in self.others}
+        return nodes.spread_image(self.image, self.source, self.client, self.others, self.watch, run_id)
+
     def remove(self, run_id, settle=False):
+        """The run's services, task containers, volumes and image copies, on every engine that answers
+        (a node that went down mid-run is named by the run's error instead)."""
         problems = []
-        for each in [self.client, *self.others]:
+        reachable = self.watch.reachable() if self.watch else self.others
+        for name, each in [("manager", self.client), *((e.url, e.client) for e in reachable)]:
             try:
                 remove_run_objects(each, run_id)
-            except EngineError as exc:
-                problems.append(str(exc))
+                problems += remove_copies(each, run_id).left
+            except (EngineError, *engine.engine_errors()) as exc:
+                problems.append(f"{name}: {first_line(exc)}")
         return problems
 
     def expected_points(self, plan):
@@ -163,15 +180,19 @@ class SwarmOrchestrator(Orchestrator):
 register(SwarmOrchestrator.name, SwarmOrchestrator)
 
 
-def _measure_target(client, image, spec, run, seq, options, progress):
-    """Run one target's job service, store every task's points; return the next seq."""
+def _measure_target(client, image, spec, run, seq, options, progress, watch=None):
+    """Run one target's job service, store every task's points; return the next seq.
+
+    A task on a node `watch` finds lost is not waited for and stores nothing (the run's end says so)."""
     plan, store, run_id = run.plan, run.store, run.run_id
     steps = task_steps(plan, spec, run_id)
     service = _create_service(client, image, spec, run_id, steps, plan.memory_bytes, options)
-    tasks = wait_for_tasks(client, service, options.timeout, progress, spec.name)
-    logs = fetch_logs(service, tasks)
+    lost = watch.reason if watch else None
+    tasks = wait_for_tasks(client, service, options.timeout, progress, spec.name, lost)
+    live = [t for t in tasks if not (lost and lost(t.get("NodeID", "")))]
+    logs = fetch_logs(service, live)
     failures = []
-    for task in sorted(tasks, key=lambda t: t.get("NodeID", "")):
+    for task in sorted(live, key=lambda t: t.get("NodeID", "")):
         node = _node_label(client, task.get("NodeID", ""))
         text = logs.get(task["ID"], ("", ""))[1]
         status = task["Status"]
@@ -232,8 +253,9 @@ def _volume_mount(spec, run_id):
                  labels=labels(run_id, f"volume-{spec.name}"))
 
 
-def wait_for_tasks(client, service, timeout, progress=None, label=""):
-    """Poll until every task of the job has ended; return the tasks. Progress gets state changes."""
+def wait_for_tasks(client, service, timeout, progress=None, label="", lost=None):
+    """Poll until every task of the job has ended, or is on a node `lost(node id)` says is lost;
+    return the tasks. Progress gets state changes."""
     deadline, seen = time.monotonic() + timeout, None
     while True:
         tasks = service.tasks()
@@ -241,7 +263,8 @@ def wait_for_tasks(client, service, timeout, progress=None, label=""):
         if progress and states != seen:
             progress(0, f"{label} {','.join(states) or 'pending'}")
         seen = states
-        if tasks and all(s in TERMINAL for s in states) and len(tasks) >= _desired(client, service):
+        ended = [t for t in tasks if t["Status"]["State"] in TERMINAL or (lost and lost(t.get("NodeID", "")))]
+        if tasks and len(ended) == len(tasks) and len(tasks) >= _desired(client, service):
             return tasks
         if time.monotonic() > deadline:
             raise EngineError(f"swarm job {service.name} did not finish in {timeout} s (tasks: {states})")
@@ -346,16 +369,15 @@ def distribute_image(image, source, destinations, force=False):
     return loaded
 
 
-def _image_for(client, image, others):
-    """The probe image: built locally and copied to `others`, or the user's (pulled by nodes if remote)."""
+def _image_source(client, image):
+    """(probe image, engine holding it) to copy to the nodes; (the user's image, None) for a
+    registry reference found on no engine here: every node pulls it when its task starts."""
     try:
-        tag = probe.ensure_image(client, image)
+        return nodes.probe_source(client, image)
     except ProbeError:
-        if image and "/" in image:  # a registry reference: every node pulls it when its task starts
-            return image
+        if image and "/" in image:
+            return image, None
         raise
-    distribute_image(tag, client, others)
-    return tag
 
 
 def _image_id(client, image):
