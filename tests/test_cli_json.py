@@ -9,7 +9,7 @@ from corpus import CORPUS
 from voltools import doctor
 from voltools.cli import main
 from voltools.store import load_run
-from voltools.summary import target_summary
+from voltools.analysis.summary import target_summary
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 CORPUS_FILE = CORPUS / "fio-3.33-randwrite-4jobs-disk_util.json"

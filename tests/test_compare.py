@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from voltools.cli import main
-from voltools.compare import compare_runs, gate, parse_percent
+from voltools.analysis.compare import compare_runs, gate, parse_percent
 from voltools.errors import UsageError
 from voltools.store import RunStore, load_run
 

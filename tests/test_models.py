@@ -9,7 +9,7 @@ import pytest
 import statsmodels.api as sm
 
 from voltools.errors import FitError, UsageError, VoltoolsError
-from voltools.models import (
+from voltools.analysis.models import (
     EXTRAPOLATION_MAX, InsufficientDataError, compare_means, compare_to_baseline, fit_groups,
     fit_per_block, fit_read_time, fit_size, fit_size_groups, fits_table, outlier_mask,
     read_time_design, size_fits_table, summarise_points,

@@ -10,8 +10,8 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
-from voltools import plots  # noqa: E402
-from voltools.models import fit_groups, fit_size_groups  # noqa: E402
+from voltools.analysis import plots  # noqa: E402
+from voltools.analysis.models import fit_groups, fit_size_groups  # noqa: E402
 
 NS = (1, 4, 16, 64, 256, 1024)
 BS = (4096, 16384, 65536, 262144, 1048576)

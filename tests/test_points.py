@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from voltools import models
+from voltools.analysis import models
 from voltools.points import FIT_KEY, NODE_POINT_KEY, POINT_COLUMNS, POINT_KEY, usable, usable_mask
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from voltools.errors import ReportError, StoreError, UsageError
-from voltools.report import render
+from voltools.analysis.report import render
 from voltools.store import RunStore
 
 HEADINGS = [

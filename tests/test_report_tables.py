@@ -10,11 +10,11 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
-from voltools import analysis, plots  # noqa: E402
+from voltools.analysis import findings, plots  # noqa: E402
 from voltools import formatting as fmt  # noqa: E402
-from voltools import report_tables as rt  # noqa: E402
-from voltools import report_text as prose  # noqa: E402
-from voltools.models import fit_groups, outlier_mask, summarise_points  # noqa: E402
+from voltools.analysis import tables as rt  # noqa: E402
+from voltools.analysis import prose  # noqa: E402
+from voltools.analysis.models import fit_groups, outlier_mask, summarise_points  # noqa: E402
 
 GIB, MIB, KIB = 1024**3, 1024**2, 1024
 NS = (1, 4, 16, 64, 256)
@@ -104,7 +104,7 @@ def test_fits_display_converts_units(fits):
 
 
 def test_size_fits_display_and_prose(df):
-    from voltools.models import fit_size_groups
+    from voltools.analysis.models import fit_size_groups
     size_fits = fit_size_groups(df)
     table = rt.size_fits_display(size_fits).frame
     assert table["slope"].str.startswith("1.00").all()
@@ -112,7 +112,7 @@ def test_size_fits_display_and_prose(df):
 
 
 def test_capacity_table_and_display(df):
-    cap = analysis.capacity_table(df, dataset_bytes=40 * GIB)
+    cap = findings.capacity_table(df, dataset_bytes=40 * GIB)
     loop = cap.set_index("target").loc["loop"]
     data = sum(sorted({n * b for n in NS for b in BS}))
     assert loop["data_bytes"] == data
@@ -126,7 +126,7 @@ def test_capacity_table_and_display(df):
 
 
 def test_per_block_comparison_shows_the_missing_fixed_cost(df, fits):
-    table = analysis.per_block_comparison(df, fits, "64k")
+    table = findings.per_block_comparison(df, fits, "64k")
     row = table.iloc[0]
     assert row["n_min"] == 1 and row["n_max"] == 256
     measured = T0 + ALPHA + 65536 / BETA
@@ -139,7 +139,7 @@ def test_per_block_comparison_shows_the_missing_fixed_cost(df, fits):
 
 
 def test_half_peak_block_is_a_power_of_two_above_the_upper_bound(fits):
-    half = analysis.half_peak_table(fits)
+    half = findings.half_peak_table(fits)
     for _, row in half.iterrows():
         use = row["bs_at_half_bytes"]
         assert use >= row["b_half_high_bytes"] and math.log2(use).is_integer()
@@ -150,7 +150,7 @@ def test_half_peak_block_is_a_power_of_two_above_the_upper_bound(fits):
 def test_fit_checks_flag_a_model_that_misses_the_data():
     bent = points(targets=("tmpfs",))
     bent["read_time_s"] *= 1 + 0.3 * (bent["blocks"] == 256)  # every repeat, one block count
-    checks = analysis.fit_checks(fit_groups(bent))
+    checks = findings.fit_checks(fit_groups(bent))
     assert not checks["holds"].iloc[0] and checks["lack_of_fit_p"].iloc[0] < 0.01
     assert "lack of fit" in checks["why"].iloc[0]
     assert "does **not** hold for 1 of 1" in prose.checks_md(checks)
@@ -161,12 +161,12 @@ def test_fit_checks_flag_a_model_that_misses_the_data():
 def test_noise_alone_is_not_a_failure_of_the_model():
     noisy = points(targets=("tmpfs",), noise=0.3, seed=1)
     noisy["read_time_s"] = noisy["read_time_s"].abs()
-    checks = analysis.fit_checks(fit_groups(noisy))
+    checks = findings.fit_checks(fit_groups(noisy))
     assert checks["rel_sd"].iloc[0] > 0.2 and checks["holds"].iloc[0], checks["why"].iloc[0]
 
 
 def test_fit_checks_pass_a_good_fit(fits):
-    checks = analysis.fit_checks(fits)
+    checks = findings.fit_checks(fits)
     assert checks["holds"].all()
     assert prose.checks_md(checks).startswith("The model T_d = T₀ + c·B + N (α + B/β) holds for every fit")
     assert (rt.checks_display(checks).frame["why not"] == "–").all()
@@ -174,11 +174,11 @@ def test_fit_checks_pass_a_good_fit(fits):
 
 def test_spread_and_outlier_helpers(df):
     spread = summarise_points(df)
-    by_target = analysis.spread_by_target(spread)
+    by_target = findings.spread_by_target(spread)
     assert list(by_target["cells"]) == [len(NS) * len(BS)] * 2
-    assert list(analysis.cv_by_blocks(spread).columns) == ["target", "rw", *NS]
+    assert list(findings.cv_by_blocks(spread).columns) == ["target", "rw", *NS]
     mask = outlier_mask(df)
-    assert "outliers" in prose.outliers_md(analysis.outliers_by_repeat(df, mask), len(df), int(mask.sum()))
+    assert "outliers" in prose.outliers_md(findings.outliers_by_repeat(df, mask), len(df), int(mask.sum()))
 
 
 def test_outliers_md_names_clusters():
@@ -188,7 +188,7 @@ def test_outliers_md_names_clusters():
 
 
 def test_run_overview(df):
-    overview = analysis.run_overview(df).set_index("target")
+    overview = findings.run_overview(df).set_index("target")
     assert overview.loc["host", "points"] == len(NS) * len(BS) * 3
     assert overview.loc["host", "block counts"] == "1, 4, 16, 64, 256"
 
@@ -196,18 +196,18 @@ def test_run_overview(df):
 # ---------------------------------------------------------------- objective, baseline
 
 def test_objective_verdicts():
-    c = analysis.objective_verdicts(compare_frame(pred=(10.0, 50.0, 100.0, 300.0), rel=0.2), 110.0)
+    c = findings.objective_verdicts(compare_frame(pred=(10.0, 50.0, 100.0, 300.0), rel=0.2), 110.0)
     # high: 12, 60, 120, 360; low: 8, 40, 80, 240
     assert list(c["meets"]) == ["yes", "yes", "likely", "no"]
     assert c["headroom"].iloc[0] == pytest.approx(11.0)
-    c = analysis.objective_verdicts(compare_frame(pred=(100.0,), rel=0.2), 90.0)
+    c = findings.objective_verdicts(compare_frame(pred=(100.0,), rel=0.2), 90.0)
     assert list(c["meets"]) == ["unlikely"]
     assert (c["measure"] == "").all()
 
 
 def test_objective_verdict_is_unknown_where_the_model_does_not_hold():
     frame = compare_frame(holds=False)
-    c = analysis.objective_verdicts(frame, 110.0)
+    c = findings.objective_verdicts(frame, 110.0)
     assert list(c["meets"]) == ["unknown"] * 4
     assert c["measure"].tolist() == [
         "voltools sweep --target host --rw read --question 40g@64k",
@@ -224,15 +224,15 @@ def test_objective_verdict_is_unknown_where_the_model_does_not_hold():
 
 def test_target_spec_text_adds_a_name_only_where_it_is_not_the_default():
     row = {"target": "fast", "target_kind": "tmpfs", "driver_opts": '{"size": "1g"}'}
-    assert analysis.target_spec_text(row) == "tmpfs:size=1g,name=fast"
-    assert analysis.target_spec_text({"target": "loop-xfs", "target_kind": "loop",
+    assert findings.target_spec_text(row) == "tmpfs:size=1g,name=fast"
+    assert findings.target_spec_text({"target": "loop-xfs", "target_kind": "loop",
                                       "driver_opts": '{"fs": "xfs", "size": "2g"}'}) == "loop:fs=xfs,size=2g"
-    assert analysis.target_spec_text({"target": "host"}) == "host"
-    assert analysis.size_token(3 * 1024**2 + 1) == str(3 * 1024**2 + 1)
+    assert findings.target_spec_text({"target": "host"}) == "host"
+    assert findings.size_token(3 * 1024**2 + 1) == str(3 * 1024**2 + 1)
 
 
 def test_compare_display_and_prose():
-    c = analysis.objective_verdicts(compare_frame(), 110.0)
+    c = findings.objective_verdicts(compare_frame(), 110.0)
     shown = rt.compare_display(c).frame
     assert list(shown.columns) == ["target", "rw", "expected", "95% interval, mean",
                                    "95% interval, one read", "× baseline [95%]", "extrapolation",
@@ -244,7 +244,7 @@ def test_compare_display_and_prose():
     text = prose.read_time_md(c, "host")
     assert "**40 GiB** in **64 KiB** blocks" in text and "Not established" not in text
     assert "of one read 8.00 s – 12.0 s" in text
-    bad = analysis.objective_verdicts(compare_frame(holds=False), 110.0)
+    bad = findings.objective_verdicts(compare_frame(holds=False), 110.0)
     text = prose.read_time_md(bad, "host")
     assert "**Not established** (4 of 4 predictions): extrapolated 2,560× beyond the largest N measured at 64 KiB" in text
     assert shown["× baseline [95%]"].iloc[0] == "baseline"
@@ -253,7 +253,7 @@ def test_compare_display_and_prose():
     objective = prose.objective_md(c, 110.0)
     assert "Misses it even at the lower 95% bound: c read." in objective
     assert "over the objective by" in objective
-    assert "all 4 target/mode pairs" in prose.objective_md(analysis.objective_verdicts(c, 1000.0), 1000.0)
+    assert "all 4 target/mode pairs" in prose.objective_md(findings.objective_verdicts(c, 1000.0), 1000.0)
 
 
 def test_baseline_md_words_follow_the_interval_of_the_ratio():
@@ -282,11 +282,11 @@ def test_baseline_bars_draw_one_bar_per_row_with_whiskers():
 
 
 def test_summary_and_intro(df, fits):
-    from voltools.models import compare_to_baseline
-    c = analysis.objective_verdicts(compare_to_baseline(fits, "host", dataset_bytes="40g",
+    from voltools.analysis.models import compare_to_baseline
+    c = findings.objective_verdicts(compare_to_baseline(fits, "host", dataset_bytes="40g",
                                                         bs_bytes="64k"), 600.0)
-    cap = analysis.capacity_table(df, 40 * GIB)
-    text = prose.summary_md(c, analysis.half_peak_table(fits), cap, analysis.fit_checks(fits), "host", 600.0)
+    cap = findings.capacity_table(df, 40 * GIB)
+    text = prose.summary_md(c, findings.half_peak_table(fits), cap, findings.fit_checks(fits), "host", 600.0)
     share = fmt.percent(cap.set_index("target").loc["loop", "holds_share"])
     assert text.count("\n- ") == 4 and f"loop {share} of 1 GiB" in text
     assert "0 of 2 target/mode pairs meet it" in text and "2 unknown" in text  # 40 GiB from N <= 256
@@ -299,9 +299,9 @@ def test_summary_and_intro(df, fits):
 
 
 def test_pick_baseline(fits):
-    assert analysis.pick_baseline(fits) == "host"
-    assert analysis.pick_baseline(fits, preferred="nfs") == "host"
-    assert analysis.pick_baseline({}) is None
+    assert findings.pick_baseline(fits) == "host"
+    assert findings.pick_baseline(fits, preferred="nfs") == "host"
+    assert findings.pick_baseline({}) is None
 
 
 def test_counts_display_formats_bytes_and_floats():
@@ -314,7 +314,7 @@ def test_node_table_gives_a_t_interval_per_target_and_node():
         "target": ["tmpfs"] * 6, "rw": ["read"] * 6, "node": ["a"] * 3 + ["b"] * 3,
         "size_bytes": [1 << 20] * 6, "read_time_s": [1e-3, 1e-3, 1e-3, 2e-3, 2.2e-3, 1.8e-3],
         "error": [0] * 6})
-    table = analysis.node_table(points)
+    table = findings.node_table(points)
     assert table["node"].tolist() == ["a", "b"]
     a, b = table.iloc[0], table.iloc[1]
     assert a["mean_mib_s"] == pytest.approx(1000.0) and a["low_mib_s"] == pytest.approx(1000.0)
@@ -324,7 +324,7 @@ def test_node_table_gives_a_t_interval_per_target_and_node():
 
 
 def test_track_record_holds_out_the_largest_n_at_the_block_size_and_predicts_it(df):
-    track = analysis.track_record(df, "64k")
+    track = findings.track_record(df, "64k")
     assert list(track["target"]) == ["host", "loop"] and (track["blocks"] == max(NS)).all()
     assert (track["size_bytes"] == max(NS) * 65536).all() and (track["reads"] == 3).all()
     truth = T0 + max(NS) * (ALPHA + 65536 / BETA)
@@ -341,22 +341,22 @@ def test_track_record_uses_no_held_out_point(df):
     """The prediction does not move when the held-out reads are replaced by anything else."""
     held = (df["bs_bytes"] == 65536) & (df["blocks"] == max(NS))
     slow = df.assign(read_time_s=df["read_time_s"].where(~held, df["read_time_s"] * 3))
-    a, b = analysis.track_record(df, 65536), analysis.track_record(slow, 65536)
+    a, b = findings.track_record(df, 65536), findings.track_record(slow, 65536)
     assert np.allclose(a["mean_s"], b["mean_s"]) and np.allclose(a["high_s"], b["high_s"])
     assert np.allclose(b["measured_s"], 3 * a["measured_s"])
     assert not b["inside"].any() and (b["error"] > 1).all()
 
 
 def test_track_record_skips_an_unmeasured_block_size_and_reports_a_failed_refit(df):
-    assert analysis.track_record(df, "8k").empty
+    assert findings.track_record(df, "8k").empty
     one_size = df[(df["bs_bytes"] == 65536) & (df["target"] == "host")]
-    track = analysis.track_record(one_size, 65536)
+    track = findings.track_record(one_size, 65536)
     assert len(track) == 1 and not track["inside"].iloc[0] and not track["holds"].iloc[0]
     assert math.isnan(track["mean_s"].iloc[0]) and track["why"].iloc[0].startswith("the refit fails")
 
 
 def test_track_record_md_and_display(df):
-    track = analysis.track_record(df, 65536)
+    track = findings.track_record(df, 65536)
     text = prose.track_record_md(track)
     assert "largest-N reads at 64 KiB" in text and "the model predicted" in text
     assert "for the largest read measured (16 MiB, 256 blocks); it took" in text
@@ -371,7 +371,7 @@ def test_track_record_md_and_display(df):
 
 
 def test_answer_md_answers_per_target_and_says_unknown_where_it_does_not_hold(df):
-    from voltools.answers import predict_table
+    from voltools.analysis.answers import predict_table
     near = predict_table(df, 1024 * 65536, 65536)
     text = prose.answer_md(near)
     assert text.startswith("Reading **64 MiB** once in **64 KiB** blocks (1,024 blocks) takes:")

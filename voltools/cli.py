@@ -265,7 +265,7 @@ def _progress(total=None):
 
 
 def _print_points(points, path=None):
-    from .summary import target_summary
+    from .analysis.summary import target_summary
     if not len(points):
         return
     where = f" in {path}" if path else ""
@@ -321,14 +321,14 @@ def cmd_summary(args):
     if args.json:
         import json
 
-        from .summary import summary_records, target_summary
+        from .analysis.summary import summary_records, target_summary
         print(json.dumps(summary_records(target_summary(points)), indent=2))
         return
     _print_points(points)
 
 
 def cmd_report(args):
-    from .report import render
+    from .analysis.report import render
     from .store import RunStore
     with _checking():
         RunStore.open(args.run_id, args.data_dir)
@@ -340,7 +340,7 @@ def cmd_report(args):
 def cmd_predict(args):
     import json
 
-    from .answers import predict_table, records
+    from .analysis.answers import predict_table, records
     with _checking():
         points, question = _question_of(args)
     table = predict_table(points, *question)
@@ -396,7 +396,7 @@ def cmd_doctor(args):
 def cmd_compare(args):
     import json
 
-    from .compare import compare_runs, gate, parse_percent, records
+    from .analysis.compare import compare_runs, gate, parse_percent, records
     with _checking():
         percent = None if args.fail_if_slower is None else parse_percent(args.fail_if_slower)
         (points_a, meta_a), (points_b, meta_b) = (_run_of(r, args.data_dir) for r in (args.run_a, args.run_b))

@@ -14,8 +14,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogFormatter, LogLocator, NullFormatter
 
-from .formatting import MIB, duration, format_bytes, sig
-from .points import LATENCY_PERCENTILES, usable_mask
+from ..formatting import MIB, duration, format_bytes, sig
+from ..points import LATENCY_PERCENTILES, usable_mask
 
 # Okabe-Ito, yellow last (weak on white); black kept for the 7th target.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#F0E442")

@@ -1,8 +1,8 @@
 """Per-target summary of a points table: the few numbers a person reads first."""
 import pandas as pd
 
-from .formatting import MIB
-from .points import usable
+from ..formatting import MIB
+from ..points import usable
 
 
 

@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-from .config import raw_dir
-from .errors import ReportError, UsageError, first_line
-from .store import RunStore
-from .units import parse_size
+from ..config import raw_dir
+from ..errors import ReportError, UsageError, first_line
+from ..store import RunStore
+from ..units import parse_size
 
 NOTEBOOK = "2.0-capacity-report.ipynb"  # in the package's notebooks/ folder
 KERNEL = "python3"

@@ -37,10 +37,10 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from .errors import FitError, UsageError
-from .formatting import format_bytes
-from .points import usable_mask
-from .units import parse_size
+from ..errors import FitError, UsageError
+from ..formatting import format_bytes
+from ..points import usable_mask
+from ..units import parse_size
 
 DEFAULT_BY = ("target", "rw", "direct", "iodepth")
 LEVEL = 0.95

@@ -1,4 +1,4 @@
-"""Numbers the notebooks need beyond voltools.models: run overview, spread across repeats,
+"""Numbers the notebooks need beyond voltools.analysis.models: run overview, spread across repeats,
 capacity of sized volumes, the article's T_d = N x T_b beside the full fit, fit checks,
 half-peak block sizes and read-time objective verdicts (with the sweep that would settle an
 unknown one). Pure functions on DataFrames and fits.
@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from . import models
-from .errors import FitError
-from .formatting import MIB
-from .points import FIT_KEY, usable
-from .units import parse_size
+from ..errors import FitError
+from ..formatting import MIB
+from ..points import FIT_KEY, usable
+from ..units import parse_size
 
 
 def _values(series):

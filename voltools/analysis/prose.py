@@ -1,12 +1,12 @@
 """Short Markdown prose for the notebooks and the capacity report, generated from the numbers of
-voltools.analysis and voltools.answers. Pure: strings in, strings out; nothing is printed."""
+voltools.analysis.findings and voltools.analysis.answers. Pure: strings in, strings out; nothing is printed."""
 from __future__ import annotations
 
 import math
 
 import pandas as pd
 
-from .formatting import (duration, factor_text, format_bytes, percent, rate_text, sig,
+from ..formatting import (duration, factor_text, format_bytes, percent, rate_text, sig,
                          signed_bytes, signed_percent, with_ci)
 from .models import EXTRAPOLATION_MAX
 
@@ -78,7 +78,7 @@ def _short_why(row):
 
 
 def _measure_commands(rows):
-    from .analysis import measure_commands
+    from .findings import measure_commands
     return measure_commands(rows)
 
 
@@ -315,7 +315,7 @@ def answer_md(answer):
     """answers.predict_table as one bullet per target and read mode: the expected full-read time
     with its 95% interval, the 95% interval of one read, and where it does not hold,
     'unknown: measure larger N' with the reason."""
-    from .analysis import UNKNOWN
+    from .findings import UNKNOWN
     first = answer.iloc[0]
     lines = [f"Reading **{format_bytes(first['dataset_bytes'])}** once in **{format_bytes(first['bs_bytes'])}** "
              f"blocks ({math.ceil(first['dataset_bytes'] / first['bs_bytes']):,} blocks) takes:"]

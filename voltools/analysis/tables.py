@@ -1,14 +1,14 @@
 """Display tables shared by the notebooks and the capacity report: fits, predictions, capacity,
 checks and provenance, numbers through voltools.formatting. Pure: DataFrames in, tables out;
-nothing is printed or written. (Prose lives in voltools.report_text, figures in voltools.plots.)
+nothing is printed or written. (Prose lives in voltools.analysis.prose, figures in voltools.analysis.plots.)
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from .formatting import (MIB, duration, factor_text, format_bytes, p_text, percent, rate_text,
+from ..formatting import (MIB, duration, factor_text, format_bytes, p_text, percent, rate_text,
                          ratio_text, sig, signed_bytes, signed_percent, with_ci)
-from .points import FIT_KEY
+from ..points import FIT_KEY
 
 
 class Table:
@@ -119,7 +119,7 @@ def compare_display(compare):
 
 
 def _verdict_text(verdict):
-    from .analysis import UNKNOWN
+    from .findings import UNKNOWN
     return UNKNOWN if verdict == "unknown" else verdict
 
 
