@@ -27,7 +27,8 @@ from collections import defaultdict
 from contextlib import contextmanager
 
 import _common as c
-from voltools import api, engine, jobs, measure, probe, sessions, store, targets
+from voltools import api, engine, jobs, probe, sessions, store, targets
+from voltools.orchestrators import docker as measure
 from voltools.plan import Point, SweepRequest, make_plan
 
 GRID = dict(bs="4k,8k,16k,32k,64k", blocks="1,2,4,8,16,32,64,128,256,512", rw="read", direct="1")

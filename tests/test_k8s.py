@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from voltools import k8s, taskscript
+from voltools.orchestrators import k8s
+from voltools import taskscript
 from voltools.api import sweep
 from voltools.config import DATA_MOUNT
 from voltools.errors import EngineError, UsageError

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from voltools import orchestrator
+from voltools.orchestrators import registry
 from voltools.api import dry_run, start_sweep
 from voltools.cli import main
 from voltools.errors import UsageError
@@ -51,7 +51,7 @@ def test_resuming_a_swarm_run_says_swarm_runs_cannot_be_resumed(raw_root, capsys
 
 def test_an_unknown_orchestrator_names_the_registered_ones():
     with pytest.raises(UsageError, match="--orchestrator 'nomad' is not accepted: use docker, swarm, k8s"):
-        orchestrator.backend("nomad")
+        registry.backend("nomad")
 
 
 def test_the_default_grid_lives_in_the_request_only(tmp_path):
@@ -61,18 +61,18 @@ def test_the_default_grid_lives_in_the_request_only(tmp_path):
                                                                        "read,randread", 1)
     assert plan.bs == [4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20] and plan.blocks == [1, 16, 64, 256]
     assert (plan.rw, plan.batch, plan.repeat, plan.total_points()) == (["read", "randread"], 1, 3, 120)
-    makefile = (orchestrator.__file__.rsplit("/voltools/", 1)[0] + "/Makefile")
+    makefile = (registry.__file__.rsplit("/voltools/", 1)[0] + "/Makefile")
     sweep_line = next(line for line in open(makefile) if line.startswith("SWEEP"))
     assert "--bs" not in sweep_line and "--blocks" not in sweep_line, "the Makefile passes only what it changes"
 
 
 def test_swarm_and_k8s_do_not_import_the_docker_backend():
-    code = "import sys, voltools.swarm, voltools.k8s; print('voltools.measure' in sys.modules)"
+    code = "import sys, voltools.orchestrators.swarm, voltools.orchestrators.k8s; print('voltools.orchestrators.docker' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
-class Fake(orchestrator.Orchestrator):
+class Fake(registry.Orchestrator):
     """A backend that measures nothing: what the lifecycle does around it is what is tested."""
 
     name = "fake"
@@ -91,15 +91,15 @@ class Fake(orchestrator.Orchestrator):
 
 @pytest.fixture
 def fake():
-    orchestrator.register("fake", Fake)
+    registry.register("fake", Fake)
     Fake.calls = []
     yield Fake
-    orchestrator._REGISTRY.pop("fake")
+    registry._REGISTRY.pop("fake")
 
 
 @pytest.mark.parametrize("fail", [None, RuntimeError("boom"), KeyboardInterrupt()])
 def test_the_run_removes_closes_and_unlocks_whatever_way_the_backend_ends(fail, fake, raw_root, isolated_state):
-    assert "fake" in orchestrator.names()
+    assert "fake" in registry.names()
     run = start_sweep(["host"], orchestrator="fake", fail=fail, data_dir=raw_root, run_id="r1", bs="4k", blocks="1")
     assert is_live("r1") and (raw_root / "r1" / "run.json").is_file()
     if fail is None:

@@ -3,7 +3,7 @@ the target can hold; targets are read in rounds, in a seeded shuffled order."""
 import pytest
 
 from voltools.errors import UsageError
-from voltools.measure import round_order
+from voltools.orchestrators.docker import round_order
 from voltools.plan import Question, make_plan, parse_question
 
 GRID = dict(bs="4k,16k,64k,256k,1m", blocks="1,16,64,256", rw="read,randread")

@@ -137,7 +137,7 @@ def test_failing_fio_gives_error_rows_and_the_sweep_goes_on(docker_client, run_i
 
 def test_a_sweep_that_stored_error_rows_exits_1_saying_how_many(docker_client, run_id, raw_root,
                                                                  capsys, monkeypatch):
-    import voltools.measure as measure
+    import voltools.orchestrators.docker as measure
     real, calls = measure.jobs.read_argv, []
 
     def all_but_the_first_read_a_missing_folder(workdir, points, reader="fio"):

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from voltools import swarm, taskscript
+from voltools.orchestrators import swarm
+from voltools import taskscript
 from voltools.api import sweep
 from voltools.engine import socket_path
 from voltools.errors import UsageError

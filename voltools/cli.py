@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from .errors import UsageError, VoltoolsError, first_line
 from .interrupts import raise_interrupt
-from .orchestrator import names as orchestrator_names
+from .orchestrators.registry import names as orchestrator_names
 from .plan import SweepRequest
 from .provenance import voltools_version
 from .formatting import format_bytes
@@ -241,7 +241,7 @@ def _failed_points(points, run_id):
 
 def _resumed(run_id, given, dry_run):
     """The stopped run, to carry on with its own settings: any other option is refused."""
-    from .orchestrator import backend, flag
+    from .orchestrators.registry import backend, flag
     from .run import Run
     extra = sorted(set(given) - {"data_dir"}) + (["dry_run"] if dry_run else [])
     if extra == ["orchestrator"] and "resume" not in backend(given["orchestrator"]).features:
@@ -277,7 +277,7 @@ def cmd_k8s(args):
     import json
 
     from .naming import check_name, new_run_id
-    from .orchestrator import backend
+    from .orchestrators.registry import backend
     given = _given(args)
     if not given.get("storage_class"):
         raise UsageError("k8s manifest needs --storage-class NAME, e.g. --storage-class standard")

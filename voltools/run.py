@@ -8,7 +8,7 @@ lock let go. A run that left objects keeps its folder, so --resume (where it exi
 from . import interrupts, probe, provenance
 from .errors import StoreError, TargetError
 from .naming import check_name, new_run_id
-from .orchestrator import backend, refuse_unsupported
+from .orchestrators.registry import backend, refuse_unsupported
 from .plan import SweepRequest
 from .points import POINT_KEY
 from .runlock import RunLock

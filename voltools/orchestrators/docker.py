@@ -8,15 +8,15 @@ by label (`voltools clean`'s rules), looked at again after an interrupt. `run.Ru
 import random
 import time
 
-from . import interrupts, jobs, loop, probe
-from .cleanup import clean, leftovers
-from .engine import connect, engine_version
-from .errors import first_line
-from .layout import lay_out, remove_workdir
-from .orchestrator import Orchestrator, register
-from .rows import point_rows
-from .sessions import open_session
-from .targets import check_new_run, prepare
+from .. import interrupts, jobs, loop, probe
+from ..cleanup import clean, leftovers
+from ..engine import connect, engine_version
+from ..errors import first_line
+from ..layout import lay_out, remove_workdir
+from ..rows import point_rows
+from ..sessions import open_session
+from ..targets import check_new_run, prepare
+from .registry import Orchestrator, register
 
 SAFETY_PASSES = 3
 SETTLE_S = 0.4

@@ -9,9 +9,10 @@ Backends are registered by name, the way papermill registers its engines: `regis
 """
 import importlib
 
-from .errors import UsageError
+from ..errors import UsageError
 
-BUILTIN = {"docker": "voltools.measure", "swarm": "voltools.swarm", "k8s": "voltools.k8s"}
+BUILTIN = {"docker": "voltools.orchestrators.docker", "swarm": "voltools.orchestrators.swarm",
+           "k8s": "voltools.orchestrators.k8s"}
 _REGISTRY = {}
 # keyword -> command-line option, where they differ by more than '_' and '-'
 _FLAGS = {"targets": "--target", "max_point": "--max-point-size", "constraints": "--constraint",

@@ -17,13 +17,13 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from . import taskscript
-from .config import DATA_MOUNT, LABEL, NOBODY_UID, ROLE_LABEL
-from .errors import EngineError, UsageError, first_line
-from .naming import check_name
-from .orchestrator import Orchestrator, register
-from .plan import SweepRequest
-from .units import parse_size
+from .. import taskscript
+from ..config import DATA_MOUNT, LABEL, NOBODY_UID, ROLE_LABEL
+from ..errors import EngineError, UsageError, first_line
+from ..naming import check_name
+from ..plan import SweepRequest
+from ..units import parse_size
+from .registry import Orchestrator, register
 
 ORCHESTRATOR = "k8s"
 CONTAINER = "probe"
@@ -36,7 +36,7 @@ _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 @dataclass(frozen=True)
 class ClaimTarget:
-    """A claim of one storage class, shaped like the TargetSpec that measure's row builder reads."""
+    """A claim of one storage class, shaped like the TargetSpec that rows.point_rows reads."""
 
     storage_class: str
     size_bytes: int

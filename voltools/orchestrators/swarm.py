@@ -21,13 +21,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from . import engine, probe
-from .config import DATA_MOUNT, LABEL
-from .errors import EngineError, ProbeError, UsageError, first_line
-from .cleanup import labeled_services, remove_services  # noqa: F401 (part of the swarm API)
-from .naming import labels, object_name
-from .orchestrator import Orchestrator, register
-from .taskscript import MARK, SCRIPT_COMMAND, script_args, store_task, task_steps
+from .. import engine, probe
+from ..config import DATA_MOUNT, LABEL
+from ..errors import EngineError, ProbeError, UsageError, first_line
+from ..cleanup import labeled_services, remove_services  # noqa: F401 (part of the swarm API)
+from ..naming import labels, object_name
+from ..taskscript import MARK, SCRIPT_COMMAND, script_args, store_task, task_steps
+from .registry import Orchestrator, register
 
 KINDS = ("local", "tmpfs")
 MODES = {"replicated": "replicated-job", "global": "global-job"}
