@@ -18,7 +18,7 @@ import sys
 import tempfile
 
 import _common as c
-from voltools import engine
+from voltools.measuring import engine
 from voltools.analysis.answers import predict_table
 from voltools.api import start_sweep
 

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from voltools import naming, plan, targets, units
+from voltools import naming, units
+from voltools.measuring import plan, targets
 from voltools.cli import main
 from voltools.errors import UsageError
 from voltools.naming import object_name
@@ -164,7 +165,7 @@ def test_bad_run_ids_elsewhere(args, needle, raw_root, isolated_state, capsys):
 
 
 def test_clean_refuses_an_empty_or_invalid_run_id_itself():
-    from voltools.cleanup import clean, leftovers
+    from voltools.measuring.cleanup import clean, leftovers
     for bad in ["", "a_b", "x\n", "a..b"]:
         with pytest.raises(UsageError):
             clean(None, bad)

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from corpus import CORPUS
-from voltools import doctor
+from voltools.measuring import doctor
 from voltools.cli import main
 from voltools.store import load_run
 from voltools.analysis.summary import target_summary

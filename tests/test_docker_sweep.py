@@ -5,12 +5,12 @@ import sys
 
 import pytest
 
-from voltools import probe
-from voltools.cleanup import clean
+from voltools.measuring import probe
+from voltools.measuring.cleanup import clean
 from voltools.api import sweep
-from voltools.sessions import ContainerSession
+from voltools.measuring.sessions import ContainerSession
 from voltools.store import load_run
-from voltools.targets import parse_target, prepare
+from voltools.measuring.targets import parse_target, prepare
 
 SMALL = dict(bs="4k,64k", blocks="1,8", rw="read", repeat=1)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from voltools.cleanup import leftovers
+from voltools.measuring.cleanup import leftovers
 from voltools.store import load_run
 
 ROOT = Path(__file__).resolve().parents[1]

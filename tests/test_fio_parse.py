@@ -1,4 +1,4 @@
-"""voltools.fio: parse every file of the real fio JSON corpus, and refuse bad input clearly."""
+"""voltools.measuring.fio: parse every file of the real fio JSON corpus, and refuse bad input clearly."""
 import gzip
 import math
 import os
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from corpus import CORPUS
-from voltools import fio
+from voltools.measuring import fio
 from voltools.errors import FioParseError, VoltoolsError
 
 

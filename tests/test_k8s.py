@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from voltools.orchestrators import k8s
-from voltools import taskscript
+from voltools.measuring import taskscript
 from voltools.api import sweep
 from voltools.config import DATA_MOUNT
 from voltools.errors import EngineError, UsageError
@@ -85,7 +85,7 @@ def test_without_a_kubeconfig_it_says_so_and_makes_nothing(tmp_path, monkeypatch
 
 def _on_host(argv, root):
     """Run a container's argv on the host with /data mapped to `root`: real fio, real output."""
-    from voltools.probe import host_fio
+    from voltools.measuring.probe import host_fio
     host_fio()
     argv = [a.replace(f"{DATA_MOUNT}/", f"{root}/") for a in argv]
     root.mkdir(exist_ok=True)

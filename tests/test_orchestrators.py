@@ -9,7 +9,7 @@ from voltools.orchestrators import registry
 from voltools.api import dry_run, start_sweep
 from voltools.cli import main
 from voltools.errors import UsageError
-from voltools.plan import SweepRequest
+from voltools.measuring.plan import SweepRequest
 from voltools.runlock import is_live
 from voltools.store import RunStore
 
@@ -67,7 +67,8 @@ def test_the_default_grid_lives_in_the_request_only(tmp_path):
 
 
 def test_swarm_and_k8s_do_not_import_the_docker_backend():
-    code = "import sys, voltools.orchestrators.swarm, voltools.orchestrators.k8s; print('voltools.orchestrators.docker' in sys.modules)"
+    code = ("import sys, voltools.orchestrators.swarm, voltools.orchestrators.k8s; "
+            "print('voltools.orchestrators.docker' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

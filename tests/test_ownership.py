@@ -10,14 +10,14 @@ import subprocess
 
 import pytest
 
-from voltools import loop
-from voltools.cleanup import clean, leftovers
+from voltools.measuring import loop
+from voltools.measuring.cleanup import clean, leftovers
 from voltools.cli import main
 from voltools.errors import TargetError, UsageError
 from voltools.api import start_sweep
 from voltools.naming import check_name, object_name
 from voltools.store import load_run
-from voltools.targets import check_new_run, marker_path, parse_target, prepare
+from voltools.measuring.targets import check_new_run, marker_path, parse_target, prepare
 
 SMALL = dict(bs="4k,64k", blocks="1,8", rw="read", repeat=1)
 GRID = ["--bs", "4k,64k", "--blocks", "1,8", "--rw", "read", "--repeat", "1"]
@@ -250,7 +250,7 @@ def test_a_holder_killed_on_a_bind_target_still_leaves_nothing(docker_client, ru
 
 
 def test_which_runs_clean_selects():
-    from voltools.cleanup import runs_selector
+    from voltools.measuring.cleanup import runs_selector
     every_but_live = runs_selector(None, keep=lambda run: run == "live")
     assert every_but_live("old") and not every_but_live("live") and not every_but_live(None)
     one = runs_selector("X")

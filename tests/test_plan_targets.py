@@ -1,10 +1,10 @@
 import pytest
 
 from voltools.errors import UsageError
-from voltools.jobs import layout_argv, read_argv
-from voltools.plan import make_plan
-from voltools.plan import Point
-from voltools.targets import parse_target, parse_targets
+from voltools.measuring.jobs import layout_argv, read_argv
+from voltools.measuring.plan import make_plan
+from voltools.measuring.plan import Point
+from voltools.measuring.targets import parse_target, parse_targets
 
 
 @pytest.mark.parametrize("text,kind,name,size", [

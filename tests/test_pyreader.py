@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from voltools import fio, pyreader
+from voltools.measuring import fio, pyreader
 from voltools.errors import UsageError
 from voltools.provenance import voltools_version
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from voltools import fio, pyfio
+from voltools.measuring import fio, pyfio
 from voltools.cli import main
 from voltools.api import sweep
 

@@ -4,7 +4,7 @@ import pytest
 
 from voltools.errors import UsageError
 from voltools.orchestrators.docker import round_order
-from voltools.plan import Question, make_plan, parse_question
+from voltools.measuring.plan import Question, make_plan, parse_question
 
 GRID = dict(bs="4k,16k,64k,256k,1m", blocks="1,16,64,256", rw="read,randread")
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from voltools.cleanup import leftovers
+from voltools.measuring.cleanup import leftovers
 from voltools.cli import main
 from voltools.errors import EngineError, StoreError
 from voltools.api import resume_sweep, start_sweep

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from voltools.cleanup import clean, leftovers
+from voltools.measuring.cleanup import clean, leftovers
 from voltools.config import loop_dir
 from voltools.points import POINT_KEY
 from voltools.store import load_run

@@ -7,11 +7,11 @@ import time
 import pytest
 
 from voltools.orchestrators import swarm
-from voltools import taskscript
+from voltools.measuring import taskscript
 from voltools.api import sweep
-from voltools.engine import socket_path
+from voltools.measuring.engine import socket_path
 from voltools.errors import UsageError
-from voltools.plan import make_plan
+from voltools.measuring.plan import make_plan
 from voltools.store import load_run
 
 SMALL = dict(bs="4k,64k", blocks="1,8", rw="read", repeat=1)

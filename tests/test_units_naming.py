@@ -1,7 +1,7 @@
 import pytest
 
 from voltools.errors import UsageError
-from voltools.jobs import data_file, is_data_file
+from voltools.measuring.jobs import data_file, is_data_file
 from voltools.naming import check_name, labels, new_run_id, object_name, run_of, split_name
 from voltools.units import parse_count_list, parse_size, parse_size_list
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from contextlib import contextmanager
 
 from .errors import UsageError, VoltoolsError, first_line
-from .interrupts import raise_interrupt
-from .orchestrators.registry import names as orchestrator_names
-from .plan import SweepRequest
-from .provenance import voltools_version
 from .formatting import format_bytes
+from .interrupts import raise_interrupt
+from .measuring.plan import SweepRequest
+from .orchestrators.registry import names as orchestrator_names
+from .provenance import voltools_version
 from .units import parse_size
 
 EXIT_USAGE = 2
@@ -291,7 +291,7 @@ def cmd_k8s(args):
 def cmd_parse_fio(args):
     import json
 
-    from .fio import parse_many
+    from .measuring.fio import parse_many
     if args.files.count("-") > 1:
         raise UsageError("parse-fio reads stdin once: give - at most once")
     table = parse_many(args.files)
@@ -378,12 +378,12 @@ def _seconds(value):
 
 
 def cmd_doctor(args):
-    from .doctor import checks
+    from .measuring.doctor import checks
     results = checks()
     if args.json:
         import json
 
-        from .doctor import check_records
+        from .measuring.doctor import check_records
         print(json.dumps(check_records(results), indent=2))
         return 0 if all(c.ok for c in results) else 1
     for check in results:
@@ -440,7 +440,7 @@ def _run_of(run_id, data_dir):
 
 def _compare_question(args, meta_a, meta_b):
     """(dataset bytes, block size): --question, else RUN_B's question, else RUN_A's."""
-    from .plan import parse_question
+    from .measuring.plan import parse_question
     if args.question:
         q = parse_question(args.question)
         return q.dataset_bytes, q.bs_bytes
@@ -453,8 +453,8 @@ def _compare_question(args, meta_a, meta_b):
 
 
 def cmd_clean(args):
-    from .cleanup import clean
-    from .engine import connect
+    from .measuring.cleanup import clean
+    from .measuring.engine import connect
     from .errors import StoreError
     from .naming import check_name
     from .runlock import is_live

@@ -5,8 +5,8 @@ import math
 import pandas as pd
 
 from ..errors import FitError
-from .models import fit_read_time
 from ..points import FIT_KEY
+from .models import fit_read_time
 
 FIELDS = ("mean_s", "mean_low_s", "mean_high_s", "low_s", "high_s", "extrapolation", "lack_of_fit_p", "holds")
 

@@ -7,8 +7,8 @@ import re
 import pandas as pd
 
 from ..errors import FitError, UsageError
-from .models import LEVEL, _ratio, fit_read_time
 from ..points import FIT_KEY
+from .models import LEVEL, _ratio, fit_read_time
 
 SLOWER, FASTER, SAME, UNKNOWN = "slower", "faster", "no detectable change", "unknown"
 COLUMNS = [*FIT_KEY, "dataset_bytes", "bs_bytes", "a_mean_s", "b_mean_s", "ratio", "ratio_low",

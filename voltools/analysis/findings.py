@@ -11,11 +11,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import models
 from ..errors import FitError
 from ..formatting import MIB
 from ..points import FIT_KEY, usable
 from ..units import parse_size
+from . import models
 
 
 def _values(series):

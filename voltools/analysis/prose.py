@@ -1,5 +1,6 @@
 """Short Markdown prose for the notebooks and the capacity report, generated from the numbers of
-voltools.analysis.findings and voltools.analysis.answers. Pure: strings in, strings out; nothing is printed."""
+voltools.analysis.findings and voltools.analysis.answers. Pure: strings in, strings out; nothing is
+printed."""
 from __future__ import annotations
 
 import math

@@ -8,14 +8,15 @@ by label (`voltools clean`'s rules), looked at again after an interrupt. `run.Ru
 import random
 import time
 
-from .. import interrupts, jobs, loop, probe
-from ..cleanup import clean, leftovers
-from ..engine import connect, engine_version
+from .. import interrupts
 from ..errors import first_line
-from ..layout import lay_out, remove_workdir
-from ..rows import point_rows
-from ..sessions import open_session
-from ..targets import check_new_run, prepare
+from ..measuring import jobs, loop, probe
+from ..measuring.cleanup import clean, leftovers
+from ..measuring.engine import connect, engine_version
+from ..measuring.layout import lay_out, remove_workdir
+from ..measuring.rows import point_rows
+from ..measuring.sessions import open_session
+from ..measuring.targets import check_new_run, prepare
 from .registry import Orchestrator, register
 
 SAFETY_PASSES = 3

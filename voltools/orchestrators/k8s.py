@@ -17,11 +17,11 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from .. import taskscript
 from ..config import DATA_MOUNT, LABEL, NOBODY_UID, ROLE_LABEL
 from ..errors import EngineError, UsageError, first_line
+from ..measuring import taskscript
+from ..measuring.plan import SweepRequest
 from ..naming import check_name
-from ..plan import SweepRequest
 from ..units import parse_size
 from .registry import Orchestrator, register
 

@@ -2,7 +2,7 @@
 
 Each task runs the FIXED task script (`taskscript.SCRIPT`) in the probe image; everything derived from the
 user's input reaches it only as positional arguments ("$@"): a list of argv segments, each
-preceded by its length (see voltools.taskscript). Its stdout comes back through the service
+preceded by its length (see voltools.measuring.taskscript). Its stdout comes back through the service
 logs, is replayed into the same lay-out and row code as a docker sweep, and lands in the usual
 points table with orchestrator="swarm" and node="<node id>/<hostname>".
 
@@ -21,12 +21,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from .. import engine, probe
 from ..config import DATA_MOUNT, LABEL
 from ..errors import EngineError, ProbeError, UsageError, first_line
-from ..cleanup import labeled_services, remove_services  # noqa: F401 (part of the swarm API)
+from ..measuring import engine, probe
+from ..measuring.cleanup import labeled_services, remove_services  # noqa: F401 (part of the swarm API)
+from ..measuring.taskscript import MARK, SCRIPT_COMMAND, script_args, store_task, task_steps
 from ..naming import labels, object_name
-from ..taskscript import MARK, SCRIPT_COMMAND, script_args, store_task, task_steps
 from .registry import Orchestrator, register
 
 KINDS = ("local", "tmpfs")

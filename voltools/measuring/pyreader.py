@@ -6,7 +6,7 @@ with `time.perf_counter_ns`. With direct=1 the file is opened with O_DIRECT; whe
 refuses it (EINVAL on open or on the first read; tmpfs before Linux 6.6, some FUSE and network
 filesystems) the reader drops the file's cached pages (`posix_fadvise(POSIX_FADV_DONTNEED)`), reads
 buffered and records the fall-back in the row. The result is one row shaped like a row of
-`voltools.fio.parse`, plus `read_time_ns_sum` (T_d at nanosecond resolution) and how it read.
+`voltools.measuring.fio.parse`, plus `read_time_ns_sum` (T_d at nanosecond resolution) and how it read.
 """
 import errno
 import math
@@ -16,9 +16,9 @@ import random
 import time
 from array import array
 
-from .errors import TargetError, UsageError
+from ..errors import TargetError, UsageError
+from ..points import LATENCY_PERCENTILES
 from .plan import DIRECT_ALIGN, RW_MODES
-from .points import LATENCY_PERCENTILES
 
 
 def read_blocks(path, bs_bytes, blocks, rw="read", direct=1, seed=0, allow_direct=True):
@@ -111,8 +111,8 @@ def _timed_reads(fd, buf, bs_bytes, offsets, direct=False):
 
 
 def _row(lat, wall_ns, err, bs_bytes, rw, used, fell_back, reason):
-    """One row with the columns of `voltools.fio.parse`, plus how the reader read."""
-    from .provenance import voltools_version
+    """One row with the columns of `voltools.measuring.fio.parse`, plus how the reader read."""
+    from ..provenance import voltools_version
     ios = len(lat) - (1 if err else 0)
     io_bytes, ordered = ios * bs_bytes, sorted(lat[:ios])
     mean = sum(ordered) / ios if ios else None

@@ -1,7 +1,7 @@
 """The Docker Engine: connect, check it answers, and say plainly why it does not."""
 import os
 
-from .errors import EngineError, first_line
+from ..errors import EngineError, first_line
 
 _HOWTO = "run 'make engine' as root (installs docker.io and starts dockerd) or start Docker"
 

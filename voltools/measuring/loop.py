@@ -11,9 +11,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .config import loop_dir
-from .errors import TargetError
-from .naming import run_of
+from ..config import loop_dir
+from ..errors import TargetError
+from ..naming import run_of
 
 MKFS = {"ext4": ["mkfs.ext4", "-q", "-F"], "xfs": ["mkfs.xfs", "-q", "-f"]}
 PACKAGES = {"ext4": "e2fsprogs", "xfs": "xfsprogs"}

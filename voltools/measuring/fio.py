@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import FioParseError, VoltoolsError
-from .points import LATENCY_PERCENTILES
-from .units import parse_size
+from ..errors import FioParseError, VoltoolsError
+from ..points import LATENCY_PERCENTILES
+from ..units import parse_size
 
 DIRECTIONS = ("read", "write", "trim")
 COLUMNS = {

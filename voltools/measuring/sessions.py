@@ -8,10 +8,10 @@ target has one container: its data lives in that container's own writable layer.
 import subprocess
 from dataclasses import dataclass
 
-from .config import DATA_MOUNT, NOBODY_UID
+from ..config import DATA_MOUNT, NOBODY_UID
+from ..errors import EngineError, TargetError, first_line
+from ..naming import labels, object_name
 from .engine import engine_errors
-from .errors import EngineError, TargetError, first_line
-from .naming import labels, object_name
 
 SLEEP = ["sleep", "2147483647"]
 _HARDENING = dict(network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"])

@@ -5,10 +5,10 @@ host process, or the replay of a swarm/k8s task that ran the same list).
 """
 from dataclasses import dataclass
 
+from ..errors import TargetError
+from ..formatting import format_bytes
+from ..naming import object_name
 from . import jobs
-from .errors import TargetError
-from .naming import object_name
-from .formatting import format_bytes
 
 ENOSPC_TEXT = "No space left on device"
 # Prints each argument the current user cannot open for reading; the script is fixed, files are "$@".

@@ -10,11 +10,11 @@ import random
 import re
 from dataclasses import dataclass, fields
 
-from .errors import UsageError
+from ..errors import UsageError
+from ..formatting import format_bytes
+from ..units import parse_count, parse_count_list, parse_size, parse_size_list
 from .jobs import READERS
 from .targets import parse_targets
-from .formatting import format_bytes
-from .units import parse_count, parse_count_list, parse_size, parse_size_list
 
 RW_MODES = ("read", "randread")
 DIRECT_ALIGN = 512

@@ -10,11 +10,11 @@ stores the same rows.
 """
 import re
 
+from ..config import DATA_MOUNT
+from ..errors import TargetError
+from ..naming import is_name
 from . import jobs
-from .config import DATA_MOUNT
-from .errors import TargetError
 from .layout import has_reader, lay_out, layout_steps, workdir_of
-from .naming import is_name
 from .rows import point_rows
 from .sessions import ExecResult
 

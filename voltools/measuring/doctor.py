@@ -3,8 +3,8 @@ import os
 import shutil
 from dataclasses import dataclass
 
+from ..errors import VoltoolsError
 from . import engine, loop, probe
-from .errors import VoltoolsError
 
 
 @dataclass

@@ -13,12 +13,12 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import NOBODY_UID, host_dir, loop_dir, marker_dir, state_dir
+from ..errors import TargetError, UsageError
+from ..formatting import format_bytes
+from ..naming import check_name, labels, object_name
+from ..units import parse_size
 from . import jobs
-from .config import NOBODY_UID, host_dir, loop_dir, marker_dir, state_dir
-from .errors import TargetError, UsageError
-from .naming import check_name, labels, object_name
-from .formatting import format_bytes
-from .units import parse_size
 
 # kind -> {option: default}; None means required, "" means optional with no default.
 KINDS = {
@@ -287,7 +287,7 @@ class PreparedTarget:
         """Docker mounts for a container using this target, at /data."""
         from docker.types import Mount
 
-        from .config import DATA_MOUNT
+        from ..config import DATA_MOUNT
         if self.volume is not None:
             return [Mount(DATA_MOUNT, self.volume.name, type="volume", read_only=read_only)]
         if self.spec.kind == "bind":

@@ -3,7 +3,7 @@ import math
 import re
 import sys
 
-from .points import LATENCY_PERCENTILES
+from ..points import LATENCY_PERCENTILES
 
 LAYOUT_MAX_BS = 1 << 20
 _PERCENTILE_LIST = ":".join(f"{q:g}" for q in LATENCY_PERCENTILES.values())  # 50:99:99.9
@@ -21,7 +21,7 @@ def is_data_file(name):
 
 
 READERS = ("fio", "python")  # what reads the points: fio, or voltools' own python reader
-PYFIO = [sys.executable, "-m", "voltools.pyfio"]
+PYFIO = [sys.executable, "-m", "voltools.measuring.pyfio"]
 
 
 def layout_argv(workdir, sizes, reader="fio"):

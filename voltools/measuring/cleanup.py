@@ -7,10 +7,10 @@ anything else in it is left, and said so in `Removed.left`, never forced.
 """
 from dataclasses import dataclass, field
 
+from ..config import IMAGE_LABEL, LABEL, marker_dir
+from ..errors import TargetError, first_line
+from ..naming import check_name, split_name
 from . import loop
-from .config import IMAGE_LABEL, LABEL, marker_dir
-from .errors import TargetError, first_line
-from .naming import check_name, split_name
 from .targets import read_marker, remove_host_folder
 
 

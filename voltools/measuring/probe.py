@@ -11,8 +11,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from .config import IMAGE_LABEL, PROBE_REPO
-from .errors import ProbeError
+from ..config import IMAGE_LABEL, PROBE_REPO
+from ..errors import ProbeError
 
 BUSYBOX_APPLETS = ("sh", "sleep", "mkdir", "rm", "stat", "cat", "ls", "df", "du", "sync", "true")
 DOCKERFILE = b"""FROM scratch

@@ -1,19 +1,20 @@
-"""`python -m voltools.pyfio`: the python reader behind fio's command-line shape, for hosts without fio.
+"""`python -m voltools.measuring.pyfio`: the python reader behind fio's command-line shape, for
+hosts without fio.
 
-    python -m voltools.pyfio write PATH SIZE [PATH SIZE ...]
-    python -m voltools.pyfio read --job PATH,RW,BS,BLOCKS,DIRECT [--job ...]
+    python -m voltools.measuring.pyfio write PATH SIZE [PATH SIZE ...]
+    python -m voltools.measuring.pyfio read --job PATH,RW,BS,BLOCKS,DIRECT [--job ...]
 
-`write` lays out files of random bytes, fsynced; `read` runs voltools.pyreader.read_blocks for each
-job, one after another, and prints what fio --output-format=json would (the fio 3 fields that
-voltools.fio.parse reads), so a sweep stores the same rows whichever reader measured.
+`write` lays out files of random bytes, fsynced; `read` runs voltools.measuring.pyreader.read_blocks
+for each job, one after another, and prints what fio --output-format=json would (the fio 3 fields
+that voltools.measuring.fio.parse reads), so a sweep stores the same rows whichever reader measured.
 """
 import argparse
 import json
 import os
 import sys
 
-from .errors import VoltoolsError
-from .points import LATENCY_PERCENTILES
+from ..errors import VoltoolsError
+from ..points import LATENCY_PERCENTILES
 from .pyreader import read_blocks
 
 CHUNK = 1 << 20
@@ -46,7 +47,7 @@ def fio_job(row, index, path):
 
 def read_jobs(jobs):
     """fio-shaped output for jobs given as (path, rw, bs, blocks, direct)."""
-    from .provenance import voltools_version
+    from ..provenance import voltools_version
     out = [fio_job(read_blocks(path, bs, blocks, rw, direct), i, path)
            for i, (path, rw, bs, blocks, direct) in enumerate(jobs)]
     return {"fio version": f"python-{voltools_version()}", "jobs": out}
@@ -58,7 +59,7 @@ def _job(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m voltools.pyfio")
+    parser = argparse.ArgumentParser(prog="python -m voltools.measuring.pyfio")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("write").add_argument("pairs", nargs="+", metavar="PATH SIZE")
     sub.add_parser("read").add_argument("--job", action="append", type=_job, required=True)

@@ -4,8 +4,9 @@ import socket
 
 import pandas as pd
 
-from . import fio, provenance
-from .errors import FioParseError
+from .. import provenance
+from ..errors import FioParseError
+from . import fio
 
 
 def point_rows(points, result, raw_file, spec, layout, plan, run_id, seq, orchestrator=None, node=None):
