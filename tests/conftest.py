@@ -1,4 +1,5 @@
-"""Shared fixtures. In CI (CI=true) a skipped test is a failure: Docker tests must really run."""
+"""Shared fixtures of tests/unit and tests/integration (this folder is on sys.path: `from repo import
+ROOT, RAW, CORPUS`). In CI (CI=true) a skipped test is a failure: Docker tests must really run."""
 import os
 import uuid
 

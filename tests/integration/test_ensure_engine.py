@@ -11,8 +11,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from repo import ROOT
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "ensure-engine.sh"
+SCRIPT = ROOT / "scripts" / "ensure-engine.sh"
 REAL_TOOLS = ["bash", "cat", "cp", "chmod", "grep", "mkdir", "nohup", "sleep", "stat", "tail",
               "timeout", "touch"]
 BASH = shutil.which("bash")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from repo import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"docker-py": "docker", "python-kubernetes": "kubernetes"}
 
 

@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 
-from corpus import CORPUS
+from repo import CORPUS
 from voltools.cli import main
 
 

@@ -7,7 +7,7 @@ import time
 import pandas as pd
 import pytest
 
-from corpus import CORPUS
+from repo import CORPUS
 from voltools.measuring import fio
 from voltools.errors import FioParseError, VoltoolsError
 

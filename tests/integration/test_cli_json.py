@@ -3,15 +3,13 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
-from corpus import CORPUS
+from repo import CORPUS, RAW
 from voltools.measuring import doctor
 from voltools.cli import main
 from voltools.store import load_run
 from voltools.analysis.summary import target_summary
 
-RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 CORPUS_FILE = CORPUS / "fio-3.33-randwrite-4jobs-disk_util.json"
 SUMMARY_FIELDS = ["target", "points", "errors", "read_mib_per_s_at_max_bs", "p50_latency_us_at_min_bs",
                   "allocated_over_logical_ratio", "read_time_source"]

@@ -10,8 +10,8 @@ import pytest
 
 from voltools.measuring.cleanup import leftovers
 from voltools.store import load_run
+from repo import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _dockerd_pid():

@@ -1,13 +1,13 @@
 """Fitted models on synthetic points with known parameters (no Docker needed), and the read-time
 fit checked against statsmodels on the committed sample."""
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from repo import RAW
 from voltools.errors import FitError, UsageError, VoltoolsError
 from voltools.analysis.models import (
     EXTRAPOLATION_MAX, InsufficientDataError, compare_means, compare_to_baseline, fit_groups,
@@ -19,7 +19,7 @@ T0, C, ALPHA, BETA = 2e-4, 5e-10, 8e-5, 1.5e9
 NS = (1, 4, 16, 64, 256, 1024)
 BS = (4096, 16384, 65536, 262144, 1048576)
 KIB, MIB, GIB = 1024, 1024**2, 1024**3
-DATA = Path(__file__).resolve().parents[1] / "data" / "raw"
+DATA = RAW
 
 
 def true_time(n, b, t0=T0, alpha=ALPHA, beta=BETA, quad=0.0, c=C):

@@ -1,7 +1,6 @@
 """`voltools compare RUN_A RUN_B`: ratio of expected full-read times with its interval, a verdict,
 and a --fail-if-slower gate."""
 import json
-from pathlib import Path
 
 import pytest
 
@@ -9,8 +8,8 @@ from voltools.cli import main
 from voltools.analysis.compare import compare_runs, gate, parse_percent
 from voltools.errors import UsageError
 from voltools.store import RunStore, load_run
+from repo import RAW
 
-RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 SAMPLE = RunStore.open("sample", RAW)
 
 

@@ -16,7 +16,9 @@ import docker
 import pytest
 from docker.types import RestartPolicy, ServiceMode
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "cluster.sh"
+from repo import ROOT
+
+SCRIPT = ROOT / "scripts" / "cluster.sh"
 NODES = 3
 
 

@@ -1,38 +1,8 @@
+"""voltools.measuring.plan: the grid, its checks and its batches."""
 import pytest
 
 from voltools.errors import UsageError
-from voltools.measuring.jobs import layout_argv, read_argv
 from voltools.measuring.plan import make_plan
-from voltools.measuring.plan import Point
-from voltools.measuring.targets import parse_target, parse_targets
-
-
-@pytest.mark.parametrize("text,kind,name,size", [
-    ("local", "local", "local", None), ("tmpfs:size=256m", "tmpfs", "tmpfs", 256 << 20),
-    ("loop:fs=xfs,size=1g", "loop", "loop-xfs", 1 << 30), ("loop", "loop", "loop-ext4", 1 << 30),
-    ("bind:path=/tmp", "bind", "bind", None), ("layer", "layer", "layer", None),
-    ("host", "host", "host", None), ("tmpfs:size=1g,name=big", "tmpfs", "big", 1 << 30),
-])
-def test_target_specs(text, kind, name, size):
-    spec = parse_target(text)
-    assert (spec.kind, spec.name, spec.size_bytes) == (kind, name, size)
-
-
-@pytest.mark.parametrize("text,needle", [
-    ("nfs", "unknown kind"), ("tmpfs:size=0", "at least 1 byte"), ("tmpfs:size=big", "not a size"),
-    ("bind", "needs path"), ("bind:path=relative/dir", "absolute"), ("bind:path=/no/such/dir", "not an existing"),
-    ("bind:path=/tmp/../etc", "absolute with no '..'"), ("loop:fs=zfs", "ext4, xfs"),
-    ("tmpfs:colour=red", "not key=value"), ("local:name=a;b", "not accepted"),
-])
-def test_bad_target_specs(text, needle):
-    with pytest.raises(UsageError, match=needle) as info:
-        parse_target(text)
-    assert "\n" not in str(info.value)
-
-
-def test_two_targets_may_not_share_a_name():
-    with pytest.raises(UsageError, match="two targets are named 'tmpfs'"):
-        parse_targets(["tmpfs", "tmpfs:size=1g"])
 
 
 def test_plan_grid_and_batches():
@@ -63,16 +33,6 @@ def test_bad_plans(kwargs, needle):
 
 def test_buffered_reads_allow_odd_block_sizes():
     assert make_plan(["host"], "1000", "1", direct="0").bs == [1000]
-
-
-def test_argv_lists_never_need_a_shell():
-    argv = read_argv("/data/w", [Point("t", "randread", 1, 1, 4096, 16, 0), Point("t", "read", 1, 8, 65536, 2, 0)])
-    assert argv[:4] == ["fio", "--output-format=json", "--readonly", "--clocksource=clock_gettime"]
-    assert "--filename=/data/w/vt-65536.dat" in argv and "--ioengine=libaio" in argv
-    assert argv.count("--stonewall") == 2 and all(isinstance(a, str) for a in argv)
-    lay = layout_argv("/data/w", [1 << 20, 4096])
-    assert lay.index("--name=layout-4096") < lay.index("--name=layout-1048576")
-    assert "--bs=4096" in lay and "--bs=1048576" in lay
 
 
 def test_repeated_grid_values_are_merged():

@@ -6,12 +6,13 @@ question), 3 repeats, parameters like the sample's disks, multiplicative noise o
 """
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from repo import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_coverage as sim  # noqa: E402
 
 GIB, MIB = 1 << 30, 1 << 20
