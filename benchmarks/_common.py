@@ -11,7 +11,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from voltools import fio, provenance
+from voltools.measuring import fio
+from voltools import provenance
 
 LABEL = "voltools.run"
 DISK_PARENT = "/var/tmp"  # a host folder on the root filesystem (where Docker keeps its volumes)
@@ -101,11 +102,11 @@ def machine():
     facts = provenance.host_facts()
     facts.pop("hostname", None)
     try:
-        from voltools import engine
+        from voltools.measuring import engine
         facts["docker_engine"] = engine.engine_version(engine.connect(timeout=30))
     except Exception as exc:  # the table says why there is no engine
         facts["docker_engine"] = f"none ({str(exc)[:80]})"
-    from voltools.probe import fio_version_text
+    from voltools.measuring.probe import fio_version_text
     facts["fio"] = fio_version_text()
     return facts
 
@@ -121,7 +122,7 @@ def leftovers(client, run_ids):
 
 def finish(client):
     """Count what this process's run ids left on the engine, then remove it all (also after a failure)."""
-    from voltools.cleanup import clean
+    from voltools.measuring.cleanup import clean
     try:
         client = client or _connect()
         left = leftovers(client, RUN_IDS)
@@ -134,7 +135,7 @@ def finish(client):
 
 
 def _connect():
-    from voltools import engine
+    from voltools.measuring import engine
     return engine.connect()
 
 

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from voltools import models, plots  # noqa: E402
+from voltools.analysis import models, plots  # noqa: E402
 
 TARGETS = {"host": (1.5e-4, 6e-5, 3.0e9), "local": (2.5e-4, 9e-5, 1.2e9),
            "loop-ext4": (3e-4, 1.1e-4, 9e8), "tmpfs": (1e-4, 2e-5, 6e9)}

@@ -32,7 +32,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 import _common as c
-from voltools import models
+from voltools.analysis import models
 
 MIB, GIB = 1 << 20, 1 << 30
 T0, C, ALPHA, BETA = 250e-6, 0.6e-3 / MIB, 40e-6, 1.3e9

@@ -5,12 +5,12 @@ filesystem), and `bind` over a folder of the host's /dev/shm (tmpfs: no disk noi
 the container's CPU path shows). Per target and job shape (1 MiB x 256, 64 KiB x 1024; direct=1,
 read, queue depth 1) one voltools sweep (`voltools.start_sweep(...).measure()`, repeat R) lays
 the file out and reads it R times. Right after each of its fio calls (the sweep's progress
-callback) the host runs bare `fio` with the very same argv (`voltools.jobs.read_argv`) on the very
+callback) the host runs bare `fio` with the very same argv (`voltools.measuring.jobs.read_argv`) on the very
 same file. Over the sequence V1 B1 V2 B2 ... every adjacent pair, in either order, gives a
 throughput ratio voltools / bare fio; the figure is their median. The first pair, right after the
 lay-out wrote the file, is a warm-up: its ratio is reported apart and left out of the medians.
 Throughput is N x B / T_d with T_d the sum of per-I/O latencies (voltools' read_time_s, source
-lat_sum), computed the same way (`voltools.rows.read_time`) on both sides; the same ratio from
+lat_sum), computed the same way (`voltools.measuring.rows.read_time`) on both sides; the same ratio from
 fio's median per-I/O latency is shown beside it (robust to the disk's stalls). A last check times
 4 KiB tmpfs reads on the host and in reader-like containers with and without Docker's seccomp
 profile, where the container's CPU path is most visible.
@@ -23,12 +23,12 @@ import tempfile
 from pathlib import Path
 
 import _common as c
-from voltools import engine, jobs
+from voltools.measuring import engine, jobs
 from voltools.api import start_sweep
-from voltools.rows import read_time
+from voltools.measuring.rows import read_time
 from voltools.naming import object_name
-from voltools.layout import workdir_of
-from voltools.plan import Point
+from voltools.measuring.layout import workdir_of
+from voltools.measuring.plan import Point
 
 SHAPES = (("1m", 256), ("64k", 1024))
 TARGETS = (("bind", c.DISK_PARENT), ("local", c.DISK_PARENT), ("bind-tmpfs", "/dev/shm"))
@@ -44,7 +44,8 @@ def host_workdir(client, kind, run_id, folder):
 
 
 def new_points(store, seen):
-    """Rows and points (voltools.plan.Point) of the fio call stored since the last look, in order."""
+    """Rows and points (voltools.measuring.plan.Point) of the fio call stored since the last look,
+    in order."""
     table = store.points()
     fresh = table[~table["seq"].isin(seen)].sort_values("seq")
     seen.update(fresh["seq"])
@@ -84,7 +85,7 @@ def container_path_check(client, repeats):
     shows) by fio in reader-like containers, with Docker's default seccomp profile and without, and
     on the host; interleaved. Returns ({variant: [mean ns]}, run id)."""
     from docker.types import Mount
-    from voltools import probe
+    from voltools.measuring import probe
     rid, image, out = c.run_id("fid-path"), probe.ensure_image(client), {}
     point = Point("x", "read", 1, 1, 4096, 65536, 0)
     with c.scratch_dir("/dev/shm") as folder:

@@ -8,12 +8,12 @@ reads themselves take microseconds and what is left is orchestration. In the sam
 - voltools: `start_sweep(...).measure()` of 50 points (B = 4k..64k x N = 1..512, read, direct=1), with
   its parts timed by wrapping voltools' own functions (target set-up, containers, lay-out, each
   read exec, parse, raw and parquet writes, tear-down);
-- bare fio, one host process per point (same argv, `voltools.jobs.read_argv`), also with
+- bare fio, one host process per point (same argv, `voltools.measuring.jobs.read_argv`), also with
   `--clocksource=clock_gettime`, `--thread` and both;
 - bare fio, one host process with the points as stonewalled jobs (what one fio call per batch costs);
 - one new container per point (`containers.run(..., remove=True)`, the reader's hardening);
 - voltools at its default batch and with all 50 points in one fio call;
-- the sweep's lay-out argv (`voltools.jobs.layout_argv`) bare on the host, to tell the lay-out's
+- the sweep's lay-out argv (`voltools.measuring.jobs.layout_argv`) bare on the host, to tell the lay-out's
   own fio cost from voltools' part of it;
 - fio's median latency of a 4 KiB tmpfs read with each option (does the figure change?).
 The per-process, container and `both` variants use a sample of the points (every k-th), the
@@ -27,8 +27,10 @@ from collections import defaultdict
 from contextlib import contextmanager
 
 import _common as c
-from voltools import api, engine, jobs, measure, probe, sessions, store, targets
-from voltools.plan import Point, SweepRequest, make_plan
+from voltools import api, store
+from voltools.measuring import engine, jobs, probe, sessions, targets
+from voltools.orchestrators import docker as measure
+from voltools.measuring.plan import Point, SweepRequest, make_plan
 
 GRID = dict(bs="4k,8k,16k,32k,64k", blocks="1,2,4,8,16,32,64,128,256,512", rw="read", direct="1")
 BAR_MS = 25.0
@@ -107,7 +109,7 @@ def voltools_sweep(data_dir, blocks, batch):
 
 
 def points_of(blocks):
-    """The grid's points (as voltools.plan.Point), for the bare comparisons."""
+    """The grid's points (as voltools.measuring.plan.Point), for the bare comparisons."""
     plan = make_plan(["tmpfs"], GRID["bs"], blocks, rw=GRID["rw"], direct=GRID["direct"], repeat=1)
     return plan.points("tmpfs")
 
@@ -126,7 +128,8 @@ def bare_per_process(folder, points, options):
 
 
 def bare_layout(folder, points):
-    """The sweep's lay-out argv (`voltools.jobs.layout_argv`) bare on the host, in a fresh sub-folder."""
+    """The sweep's lay-out argv (`voltools.measuring.jobs.layout_argv`) bare on the host, in a fresh
+    sub-folder."""
     sizes = sorted({p.size_bytes for p in points})
     with c.scratch_dir(str(folder), prefix="layout-") as sub:
         took, _ = c.timed_run(jobs.layout_argv(str(sub), sizes))

@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 
 import _common as c
-from voltools import engine, jobs
+from voltools.measuring import engine, jobs
 from voltools.api import start_sweep
-from voltools.rows import read_time
+from voltools.measuring.rows import read_time
 from voltools.naming import object_name
-from voltools.layout import workdir_of
-from voltools.plan import Point
+from voltools.measuring.layout import workdir_of
+from voltools.measuring.plan import Point
 
 BAR = 0.80
 MEM = dict(bs="1m", blocks="2048", rw="read", direct="0", iodepth="1")

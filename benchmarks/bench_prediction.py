@@ -4,7 +4,7 @@ largest read is 1 GiB, then read 4 GiB for real, three times, on the same target
 1. A sweep of `host` and `local`: the default grid (B = 4k..1m, N = 1..256, read, O_DIRECT,
    queue depth 1, 3 rounds) with `--question 4g@64k`, which adds reads of 64 MiB, 256 MiB and
    1 GiB at 64 KiB (a quarter of the dataset at most).
-2. `voltools predict` on it (voltools.answers.predict_table): per target the expected time, its
+2. `voltools predict` on it (voltools.analysis.answers.predict_table): per target the expected time, its
    95% interval and the 95% interval of one read.
 3. A second sweep of the same targets reading 4 GiB in 64 KiB blocks (65536 blocks), 3 rounds:
    the real full reads, measured the same way (T_d = sum of per-I/O latencies).
@@ -18,8 +18,8 @@ import sys
 import tempfile
 
 import _common as c
-from voltools import engine
-from voltools.answers import predict_table
+from voltools.measuring import engine
+from voltools.analysis.answers import predict_table
 from voltools.api import start_sweep
 
 TARGETS = ["host", "local"]

@@ -1,13 +1,14 @@
 """The built-in python reader against fio: throughput on the same file, and its per-operation cost.
 
-For B = 64 KiB, 256 KiB and 1 MiB (direct=1, read, queue depth 1), `voltools.pyreader.read_blocks`
-and bare host fio (`voltools.jobs.read_argv`, psync) read the same 256 MiB file, in pairs whose
-order alternates, on the root filesystem (disk) and on /dev/shm (tmpfs), after one untimed read.
-Throughput is N x B / T_d with T_d the sum of per-block times on both sides (the engine's
-read_time_ns_sum; fio's lat_sum through `voltools.rows.read_time`). At B = 4 KiB on tmpfs, where a read costs about a
-microsecond, the per-operation overhead is the engine's mean per-block time minus fio's, and the
-wall time per operation of each (fio's runtime is in whole ms) is shown too, with the cost of
-one `time.perf_counter_ns` pair alone.
+For B = 64 KiB, 256 KiB and 1 MiB (direct=1, read, queue depth 1),
+`voltools.measuring.pyreader.read_blocks` and bare host fio (`voltools.measuring.jobs.read_argv`,
+psync) read the same 256 MiB file, in pairs whose order alternates, on the root filesystem (disk)
+and on /dev/shm (tmpfs), after one untimed read. Throughput is N x B / T_d with T_d the sum of
+per-block times on both sides (the engine's read_time_ns_sum; fio's lat_sum through
+`voltools.measuring.rows.read_time`). At B = 4 KiB on tmpfs, where a read costs about a microsecond,
+the per-operation overhead is the engine's mean per-block time minus fio's, and the wall time per
+operation of each (fio's runtime is in whole ms) is shown too, with the cost of one
+`time.perf_counter_ns` pair alone.
 
     .venv/bin/python benchmarks/bench_pyreader.py [--quick] [--json PATH]
 """
@@ -15,9 +16,9 @@ import sys
 import time
 
 import _common as c
-from voltools import jobs, pyreader
-from voltools.rows import read_time
-from voltools.plan import Point
+from voltools.measuring import jobs, pyreader
+from voltools.measuring.rows import read_time
+from voltools.measuring.plan import Point
 
 FILE_BYTES = 256 << 20
 SIZES = (64 << 10, 256 << 10, 1 << 20)

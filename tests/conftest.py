@@ -1,4 +1,5 @@
-"""Shared fixtures. In CI (CI=true) a skipped test is a failure: Docker tests must really run."""
+"""Shared fixtures of tests/unit and tests/integration (this folder is on sys.path: `from repo import
+ROOT, RAW, CORPUS`). In CI (CI=true) a skipped test is a failure: Docker tests must really run."""
 import os
 import uuid
 
@@ -25,7 +26,7 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def docker_client():
     """A client of the real Docker Engine (`make test` starts one)."""
-    from voltools.engine import connect
+    from voltools.measuring.engine import connect
     from voltools.errors import EngineError
     try:
         return connect(timeout=120)
@@ -35,7 +36,7 @@ def docker_client():
 
 @pytest.fixture(scope="session")
 def probe_image(docker_client):
-    from voltools.probe import ensure_image
+    from voltools.measuring.probe import ensure_image
     return ensure_image(docker_client)
 
 
@@ -45,7 +46,7 @@ def run_id(request):
     rid = f"t{uuid.uuid4().hex[:10]}"
     yield rid
     if "docker_client" in request.fixturenames:
-        from voltools.cleanup import leftovers
+        from voltools.measuring.cleanup import leftovers
         client = request.getfixturevalue("docker_client")
         assert leftovers(client, rid) == 0, f"run {rid} left containers, volumes or loop devices behind"
 

@@ -1,5 +1,5 @@
 """The public sweep API: keyword arguments in, one SweepRequest, one run.Run."""
-from .plan import SweepRequest
+from .measuring.plan import SweepRequest
 from .run import Run, check
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from contextlib import contextmanager
 
 from .errors import UsageError, VoltoolsError, first_line
-from .interrupts import raise_interrupt
-from .orchestrator import names as orchestrator_names
-from .plan import SweepRequest
-from .provenance import voltools_version
 from .formatting import format_bytes
+from .interrupts import raise_interrupt
+from .measuring.plan import SweepRequest
+from .orchestrators.registry import names as orchestrator_names
+from .provenance import voltools_version
 from .units import parse_size
 
 EXIT_USAGE = 2
@@ -244,7 +244,7 @@ def _failed_points(points, run_id):
 
 def _resumed(run_id, given, dry_run):
     """The stopped run, to carry on with its own settings: any other option is refused."""
-    from .orchestrator import backend, flag
+    from .orchestrators.registry import backend, flag
     from .run import Run
     extra = sorted(set(given) - {"data_dir"}) + (["dry_run"] if dry_run else [])
     if extra == ["orchestrator"] and "resume" not in backend(given["orchestrator"]).features:
@@ -268,7 +268,7 @@ def _progress(total=None):
 
 
 def _print_points(points, path=None):
-    from .summary import target_summary
+    from .analysis.summary import target_summary
     if not len(points):
         return
     where = f" in {path}" if path else ""
@@ -280,7 +280,7 @@ def cmd_k8s(args):
     import json
 
     from .naming import check_name, new_run_id
-    from .orchestrator import backend
+    from .orchestrators.registry import backend
     given = _given(args)
     if not given.get("storage_class"):
         raise UsageError("k8s manifest needs --storage-class NAME, e.g. --storage-class standard")
@@ -294,7 +294,7 @@ def cmd_k8s(args):
 def cmd_parse_fio(args):
     import json
 
-    from .fio import parse_many
+    from .measuring.fio import parse_many
     if args.files.count("-") > 1:
         raise UsageError("parse-fio reads stdin once: give - at most once")
     table = parse_many(args.files)
@@ -324,14 +324,14 @@ def cmd_summary(args):
     if args.json:
         import json
 
-        from .summary import summary_records, target_summary
+        from .analysis.summary import summary_records, target_summary
         print(json.dumps(summary_records(target_summary(points)), indent=2))
         return
     _print_points(points)
 
 
 def cmd_report(args):
-    from .report import render
+    from .analysis.report import render
     from .store import RunStore
     with _checking():
         RunStore.open(args.run_id, args.data_dir)
@@ -343,7 +343,7 @@ def cmd_report(args):
 def cmd_predict(args):
     import json
 
-    from .answers import predict_table, records
+    from .analysis.answers import predict_table, records
     with _checking():
         points, question = _question_of(args)
     table = predict_table(points, *question)
@@ -381,12 +381,12 @@ def _seconds(value):
 
 
 def cmd_doctor(args):
-    from .doctor import checks
+    from .measuring.doctor import checks
     results = checks()
     if args.json:
         import json
 
-        from .doctor import check_records
+        from .measuring.doctor import check_records
         print(json.dumps(check_records(results), indent=2))
         return 0 if all(c.ok for c in results) else 1
     for check in results:
@@ -399,7 +399,7 @@ def cmd_doctor(args):
 def cmd_compare(args):
     import json
 
-    from .compare import compare_runs, gate, parse_percent, records
+    from .analysis.compare import compare_runs, gate, parse_percent, records
     with _checking():
         percent = None if args.fail_if_slower is None else parse_percent(args.fail_if_slower)
         (points_a, meta_a), (points_b, meta_b) = (_run_of(r, args.data_dir) for r in (args.run_a, args.run_b))
@@ -443,7 +443,7 @@ def _run_of(run_id, data_dir):
 
 def _compare_question(args, meta_a, meta_b):
     """(dataset bytes, block size): --question, else RUN_B's question, else RUN_A's."""
-    from .plan import parse_question
+    from .measuring.plan import parse_question
     if args.question:
         q = parse_question(args.question)
         return q.dataset_bytes, q.bs_bytes
@@ -456,12 +456,12 @@ def _compare_question(args, meta_a, meta_b):
 
 
 def cmd_clean(args):
-    from .cleanup import clean
-    from .engine import connect
+    from .measuring.cleanup import clean
+    from .measuring.engine import connect
     from .errors import StoreError
     from .naming import check_name
     from .runlock import is_live
-    from .nodes import check_url
+    from .orchestrators.nodes import check_url
     for url in args.nodes:
         check_url(url)
     if args.run_id is not None:
@@ -475,7 +475,7 @@ def cmd_clean(args):
         client = None
     removed = clean(client, args.run_id, args.images, keep=is_live)
     if args.nodes:
-        from .nodes import clean_nodes
+        from .orchestrators.nodes import clean_nodes
         clean_nodes(args.nodes, args.run_id, removed, keep=is_live)
     for kind, names in vars(removed).items():
         for name in names if kind != "left" else ():

@@ -5,11 +5,12 @@ backend measures; at the end, whatever way it ends (done, an error, an interrupt
 held back, every object labeled with the run id is removed, the points table is closed and the
 lock let go. A run that left objects keeps its folder, so --resume (where it exists) can remove them.
 """
-from . import interrupts, probe, provenance
+from . import interrupts, provenance
 from .errors import StoreError, TargetError
+from .measuring import probe
+from .measuring.plan import SweepRequest
 from .naming import check_name, new_run_id
-from .orchestrator import backend, refuse_unsupported
-from .plan import SweepRequest
+from .orchestrators.registry import backend, refuse_unsupported
 from .points import POINT_KEY
 from .runlock import RunLock
 from .store import RunStore

@@ -1,0 +1,114 @@
+"""Real-engine integration: real volumes, real fio in the probe container, rows on disk, no leftovers."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from voltools.measuring import probe
+from voltools.measuring.cleanup import clean
+from voltools.api import sweep
+from voltools.measuring.sessions import ContainerSession
+from voltools.store import load_run
+from voltools.measuring.targets import parse_target, prepare
+
+SMALL = dict(bs="4k,64k", blocks="1,8", rw="read", repeat=1)
+
+
+def _check_rows(points, target, run_id):
+    rows = points[points["target"] == target]
+    assert len(rows) == 4
+    assert (rows["error"] == 0).all(), rows["error_msg"].tolist()
+    assert (rows["read_time_source"] == "lat_sum").all()
+    assert (rows["read_time_s"] > 0).all() and (rows["read_time_s"] < 5).all()
+    assert (rows["size_bytes"] == rows["bs_bytes"] * rows["blocks"]).all()
+    assert (rows["allocated_bytes"] >= rows["size_bytes"]).all()
+    assert (rows["lat_p50_ns"] > 0).all() and (rows["bw_bytes"] > 0).all()
+    assert rows["fio_version"].str.startswith("fio-").all()
+    assert set(rows["run_id"]) == {run_id}
+
+
+@pytest.mark.parametrize("spec", ["tmpfs:size=64m", "local", "layer", "loop:fs=ext4,size=128m",
+                                  "loop:fs=xfs,size=320m", "host"])
+def test_sweep_measures_each_target_and_leaves_nothing(spec, docker_client, run_id, raw_root, isolated_state):
+    points = sweep([spec], data_dir=raw_root, run_id=run_id, **SMALL)
+    name = parse_target(spec).name
+    _check_rows(points, name, run_id)
+    stored = load_run(run_id, raw_root)
+    assert len(stored) == 4 and (raw_root / run_id / "fio").is_dir()
+    meta = json.loads((raw_root / run_id / "run.json").read_text())
+    assert meta["points_stored"] == 4 and meta["fio_version"].startswith("fio-")
+    assert bool(meta["docker_engine_version"]) == (spec != "host") and meta["host"]["kernel"]
+    assert not list((isolated_state / "loop").glob("*.img")) if (isolated_state / "loop").exists() else True
+
+
+def test_bind_target_reads_a_host_folder_and_removes_its_files(docker_client, run_id, raw_root, tmp_path):
+    folder = tmp_path / "bind"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("user data")
+    points = sweep([f"bind:path={folder}"], data_dir=raw_root, run_id=run_id, **SMALL)
+    _check_rows(points, "bind", run_id)
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+
+
+def test_tmpfs_reports_its_size_and_allocation(docker_client, run_id, raw_root):
+    points = sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL)
+    assert (points["target_size_bytes"] == 64 << 20).all()
+    assert (points["fs_total_bytes"] == 64 << 20).all()
+    assert (points["allocated_bytes"] == points["size_bytes"]).all(), "tmpfs allocates whole pages, no metadata"
+
+
+def test_reader_container_is_locked_down(docker_client, probe_image, run_id):
+    prepared = prepare(docker_client, parse_target("tmpfs:size=16m"), run_id)
+    session = ContainerSession(docker_client, probe_image, prepared)
+    try:
+        reader = session.containers["reader"]
+        reader.reload()
+        host = reader.attrs["HostConfig"]
+        assert reader.attrs["Config"]["User"] == "65534:65534"
+        assert host["ReadonlyRootfs"] and host["NetworkMode"] == "none"
+        assert host["CapDrop"] == ["ALL"] and "no-new-privileges" in host["SecurityOpt"]
+        assert [m["RW"] for m in reader.attrs["Mounts"] if m["Destination"] == "/data"] == [False]
+        denied = session.run(["sh", "-c", "echo x > /data/x"])
+        assert denied.exit_code != 0 and "Read-only" in denied.stderr
+        assert session.run(["sh", "-c", "echo x > /data/x"], "holder").exit_code == 0
+    finally:
+        session.close()
+        prepared.teardown()
+
+
+def test_probe_image_is_tagged_by_content_and_runs_fio(docker_client, probe_image):
+    assert probe_image == probe.image_tag(probe.rootfs_files())
+    assert probe.ensure_image(docker_client) == probe_image, "a second call reuses the image"
+    out = docker_client.containers.run(probe_image, ["fio", "--version"], remove=True, network_mode="none")
+    assert out.decode().startswith("fio-")
+
+
+def test_memory_limit_is_applied_and_recorded(docker_client, run_id, raw_root):
+    points = sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, memory="128m", **SMALL)
+    assert (points["memory_limit_bytes"] == 128 << 20).all()
+
+
+def test_clean_removes_labeled_objects_only(docker_client, run_id):
+    labeled = docker_client.volumes.create(name=f"voltools_{run_id}_x", labels={"voltools.run": run_id})
+    lookalike = docker_client.volumes.create(name=f"voltools_{run_id}_lookalike")
+    other_run = docker_client.volumes.create(name=f"voltools_{run_id}-y_x", labels={"voltools.run": f"{run_id}-y"})
+    try:
+        removed = clean(docker_client, run_id)
+        assert removed.volumes == [labeled.name]
+        assert docker_client.volumes.get(lookalike.name) and docker_client.volumes.get(other_run.name)
+    finally:
+        lookalike.remove(force=True)
+        other_run.remove(force=True)
+
+
+def test_cli_sweep_prints_summary_and_doctor_reports_ok(docker_client, run_id, raw_root):
+    out = subprocess.run([sys.executable, "-m", "voltools.cli", "sweep", "--target", "tmpfs:size=32m",
+                          "--bs", "4k,64k", "--blocks", "1,8", "--rw", "read", "--repeat", "1",
+                          "--run-id", run_id, "--data-dir", str(raw_root)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith(f"run {run_id}: 4 points")
+    assert lines[1].split()[:3] == ["target", "points", "errors"] and lines[2].split()[:3] == ["tmpfs", "4", "0"]
+    doctor = subprocess.run([sys.executable, "-m", "voltools.cli", "doctor"], capture_output=True, text=True)
+    assert doctor.returncode == 0 and "ok      docker engine" in doctor.stdout

@@ -1,0 +1,153 @@
+"""Kill soak against the real engine: a sweep stopped at random moments, by every signal, then
+carried on with --resume (after SIGKILL sometimes with `voltools clean --run-id` first), until it
+ends. Nothing finished is lost or doubled, and nothing is left on the engine, loop devices or host.
+
+`make test` runs a few kills (VOLTOOLS_SOAK_KILLS, default 6); `make soak` runs at least 30.
+The seed is printed, so a failure can be replayed with VOLTOOLS_SOAK_SEED.
+"""
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from voltools.measuring.cleanup import clean, leftovers
+from voltools.config import loop_dir
+from voltools.points import POINT_KEY
+from voltools.store import load_run
+
+KILLS = int(os.environ.get("VOLTOOLS_SOAK_KILLS", "6"))
+SEED = int(os.environ.get("VOLTOOLS_SOAK_SEED", str(random.SystemRandom().randrange(10**6))))
+GRID = ["--bs", "4k,64k", "--blocks", "1,8", "--rw", "read", "--repeat", "2"]  # 8 points a target
+SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL]
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "voltools.cli", *args]
+
+
+def _targets(tmp_path, rng):
+    """One or two targets of the kinds that make different objects (volume, loop device, folder)."""
+    bind = tmp_path / "bind"
+    bind.mkdir(exist_ok=True)
+    bind.chmod(0o755)
+    kinds = ["tmpfs:size=32m", "local", f"bind:path={bind}"] + (["loop:size=64m"] if os.geteuid() == 0 else [])
+    return rng.sample(kinds, rng.choice([1, 2]))
+
+
+class Soak:
+    """One run id, started, stopped and resumed until it ends; counts what happened."""
+
+    def __init__(self, client, run_id, raw_root, targets, rng):
+        self.client, self.run_id, self.raw, self.targets, self.rng = client, run_id, raw_root, targets, rng
+        self.kept = {}  # key -> (seq, read_time_s) of every error-free point seen so far
+        self.kills = []
+
+    def command(self):
+        if (self.raw / self.run_id).exists():
+            return _cli("sweep", "--resume", self.run_id, "--data-dir", str(self.raw))
+        targets = [a for t in self.targets for a in ("--target", t)]
+        return _cli("sweep", *targets, *GRID, "--run-id", self.run_id, "--data-dir", str(self.raw))
+
+    def attempt(self, kill):
+        """Start (or resume), maybe stop it after a random delay; return the exit status."""
+        proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sig = None
+        if kill:
+            time.sleep(self.rng.uniform(0.0, 5.0))
+            sig = self.rng.choice(SIGNALS)
+            proc.send_signal(sig)
+        _, err = proc.communicate(timeout=180)
+        if sig is not None:
+            self.kills.append((sig.name, proc.returncode))
+        self.check_stop(sig, proc.returncode, err)
+        return proc.returncode
+
+    def check_stop(self, sig, code, err):
+        assert "Traceback" not in err, err
+        if code == 0:
+            return
+        if sig == signal.SIGKILL:
+            assert code == -signal.SIGKILL
+            if self.rng.random() < 0.5:
+                out = subprocess.run(_cli("clean", "--run-id", self.run_id), capture_output=True, text=True)
+                assert out.returncode == 0, out.stderr
+                assert leftovers(self.client, self.run_id) == 0
+        elif code == -sig:  # the signal came before voltools' handlers: nothing was made yet
+            assert not (self.raw / self.run_id).exists()
+        else:
+            assert code == 130, (sig, code, err)
+            assert "interrupted" in err and "warning" not in err, err
+            left = leftovers(self.client, self.run_id)
+            assert not left, f"{sig} left {left} objects; stderr: {err!r}"
+        self.check_kept()
+
+    def check_kept(self):
+        """Every point seen before is still there, once, with the same figures."""
+        if not (self.raw / self.run_id).exists():
+            assert not self.kept
+            return
+        points = load_run(self.run_id, self.raw)
+        assert not points.duplicated(POINT_KEY).any()
+        now = {tuple(r[:7]): (r[7], r[8]) for r in
+               points[points["error"] == 0][POINT_KEY + ["seq", "read_time_s"]].itertuples(index=False)}
+        lost = {k: v for k, v in self.kept.items() if now.get(k) != v}
+        assert not lost, f"points lost or changed: {list(lost)[:3]}"
+        self.kept = now
+
+
+def _soak_one(client, run_id, raw_root, tmp_path, rng, kills):
+    soak = Soak(client, run_id, raw_root, _targets(tmp_path, rng), rng)
+    while len(soak.kills) < kills:
+        if soak.attempt(kill=True) == 0:
+            break
+    while soak.attempt(kill=False) != 0:
+        pass
+    points = load_run(run_id, raw_root)
+    assert len(points) == 8 * len(soak.targets) and (points["error"] == 0).all()
+    assert not points.duplicated(POINT_KEY).any()
+    assert leftovers(client, run_id) == 0
+    assert not list(loop_dir().glob(f"*{run_id}*")) if loop_dir().is_dir() else True
+    assert not list((tmp_path / "bind").iterdir()), "the bind folder holds only what the user put there"
+    return soak.kills
+
+
+def test_kill_soak(docker_client, probe_image, raw_root, tmp_path):
+    """KILLS stops at random moments; each run is stopped up to 3 times before it may finish."""
+    rng = random.Random(SEED)
+    print(f"kill soak: seed {SEED}, {KILLS} kills")
+    kills, runs = [], 0
+    try:
+        while len(kills) < KILLS:
+            run_id = f"soak{SEED}x{runs}"
+            runs += 1
+            kills += _soak_one(docker_client, run_id, raw_root, tmp_path, rng, min(3, KILLS - len(kills)))
+    finally:  # a failed soak must not leave its runs' objects to the tests after it
+        for number in range(runs):
+            clean(docker_client, f"soak{SEED}x{number}")
+    by_signal = {name: sum(1 for n, _ in kills if n == name) for name in {n for n, _ in kills}}
+    print(f"kill soak: {len(kills)} kills survived over {runs} runs: {by_signal}")
+    assert len(kills) >= KILLS
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_second_and_third_interrupt_during_teardown_wait_for_it(sig, docker_client, probe_image,
+                                                                    run_id, raw_root):
+    proc = subprocess.Popen(_cli("sweep", "--target", "tmpfs:size=32m", "--target", "local", *GRID,
+                                 "--run-id", run_id, "--data-dir", str(raw_root)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parts = raw_root / run_id / "points.parquet"
+    deadline = time.monotonic() + 60
+    while not (parts.is_dir() and any(parts.glob("part-*"))):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.02)
+    for _ in range(3):
+        proc.send_signal(sig)
+        time.sleep(0.15)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert leftovers(docker_client, run_id) == 0
+    assert len(load_run(run_id, raw_root)) >= 1

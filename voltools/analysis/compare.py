@@ -1,0 +1,99 @@
+"""`voltools compare RUN_A RUN_B`: did the storage get slower? Per (target, rw) in both runs, the
+ratio B/A of the expected full-read time of a question (and of beta and alpha) with its 95%
+interval, and a verdict from the interval alone."""
+import math
+import re
+
+import pandas as pd
+
+from ..errors import FitError, UsageError
+from ..points import FIT_KEY
+from .models import LEVEL, _ratio, fit_read_time
+
+SLOWER, FASTER, SAME, UNKNOWN = "slower", "faster", "no detectable change", "unknown"
+COLUMNS = [*FIT_KEY, "dataset_bytes", "bs_bytes", "a_mean_s", "b_mean_s", "ratio", "ratio_low",
+           "ratio_high", "ratio_p", "beta_ratio", "beta_ratio_low", "beta_ratio_high", "alpha_ratio",
+           "alpha_ratio_low", "alpha_ratio_high", "holds", "verdict", "why"]
+
+
+def compare_runs(points_a, points_b, dataset_bytes, bs_bytes, level=LEVEL):
+    """One row per (target, rw, direct, iodepth) present in both points tables (COLUMNS).
+
+    ratio: B's expected read time of dataset_bytes in bs_bytes blocks over A's (delta method on
+    the log of the two means, models.compare_means), with ratio_low..ratio_high; beta_ratio and
+    alpha_ratio the same for the streaming bandwidth beta and the per-block cost alpha. verdict:
+    "slower" when ratio_low > 1, "faster" when ratio_high < 1, else "no detectable change";
+    "unknown" (with `why`) where either run's group cannot be fitted. holds: both fits hold."""
+    blocks = math.ceil(dataset_bytes / bs_bytes)
+    groups_a, groups_b = _groups(points_a), _groups(points_b)
+    rows = []
+    for key in sorted(set(groups_a) & set(groups_b), key=lambda k: tuple(map(str, k))):
+        row = dict(zip(FIT_KEY, key), dataset_bytes=int(dataset_bytes), bs_bytes=int(bs_bytes))
+        try:
+            fits = {}
+            for name, groups in (("A", groups_a), ("B", groups_b)):
+                try:
+                    fits[name] = fit_read_time(groups[key])
+                except FitError as exc:
+                    raise FitError(f"run {name}: {exc}") from None
+        except FitError as exc:
+            rows.append({**row, "holds": False, "verdict": UNKNOWN, "why": " ".join(str(exc).split())})
+            continue
+        rows.append({**row, **_ratios(fits["A"], fits["B"], blocks, bs_bytes, level)})
+    return pd.DataFrame(rows, columns=COLUMNS).astype({"holds": bool})
+
+
+def _groups(points):
+    return {tuple(key): group for key, group in points.groupby(list(FIT_KEY), sort=True, dropna=False)}
+
+
+def _ratios(fit_a, fit_b, blocks, bs_bytes, level):
+    a, b = fit_a.predict(blocks, bs_bytes, level), fit_b.predict(blocks, bs_bytes, level)
+    mean = _ratio(b.mean_s, b.mean_se_s, fit_b.dof, a.mean_s, a.mean_se_s, fit_a.dof, level)
+    beta = _param_ratio(fit_a, fit_b, "beta_bytes_per_s", level)
+    alpha = _param_ratio(fit_a, fit_b, "alpha_s", level)
+    why = "; ".join(f"run {n}: {p.why}" for n, p in (("A", a), ("B", b)) if p.why)
+    return {"a_mean_s": a.mean_s, "b_mean_s": b.mean_s, "ratio": mean.ratio, "ratio_low": mean.low,
+            "ratio_high": mean.high, "ratio_p": mean.p_value, "beta_ratio": beta.ratio,
+            "beta_ratio_low": beta.low, "beta_ratio_high": beta.high, "alpha_ratio": alpha.ratio,
+            "alpha_ratio_low": alpha.low, "alpha_ratio_high": alpha.high,
+            "holds": bool(a.holds and b.holds), "verdict": _verdict(mean), "why": why}
+
+
+def _param_ratio(fit_a, fit_b, name, level):
+    return _ratio(getattr(fit_b, name), fit_b.se.get(name, math.nan), fit_b.dof,
+                  getattr(fit_a, name), fit_a.se.get(name, math.nan), fit_a.dof, level)
+
+
+def _verdict(mean):
+    if not (mean.low == mean.low and mean.high == mean.high):
+        return UNKNOWN
+    if mean.low > 1:
+        return SLOWER
+    if mean.high < 1:
+        return FASTER
+    return SAME
+
+
+def parse_percent(text, flag="--fail-if-slower"):
+    """'10%' or '10' -> 10.0; UsageError for anything else (negative included)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%?\s*", str(text))
+    if not match:
+        raise UsageError(f"{flag} {text!r} is not a percentage: give e.g. 10%")
+    return float(match.group(1))
+
+
+def gate(table, percent):
+    """Rows whose slowdown is surely above `percent`: ratio_low > 1 + percent / 100 (an
+    "unknown" row never fails the gate)."""
+    known = table[table["verdict"] != UNKNOWN]
+    return known[known["ratio_low"] > 1 + percent / 100]
+
+
+def records(table):
+    """The table as JSON-ready dicts (NaN as None)."""
+    out = []
+    for row in table.to_dict("records"):
+        out.append({k: None if v is None or (isinstance(v, float) and math.isnan(v)) else
+                    (v.item() if hasattr(v, "item") else v) for k, v in row.items()})
+    return out

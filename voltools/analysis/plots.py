@@ -1,0 +1,381 @@
+"""Plots of the points table and the fitted models.
+
+Every function takes a DataFrame and/or fits plus an optional `ax`, draws on it and returns it;
+nothing here writes files or shows windows. Point clouds are drawn as per-group medians, so a
+million rows plot as fast as a hundred. One colour per target (Okabe-Ito, by sorted name): the
+same in every plot of the same data; pass colors=target_colors(...) to fix it across data sets.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogFormatter, LogLocator, NullFormatter
+
+from ..formatting import MIB, duration, format_bytes, sig
+from ..points import LATENCY_PERCENTILES, usable_mask
+
+# Okabe-Ito, yellow last (weak on white); black kept for the 7th target.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#F0E442")
+RW_MARKERS = {"read": "o", "randread": "s"}
+RW_LINESTYLES = {"read": "-", "randread": "-."}
+# (column, label, line style) of each latency percentile a row records
+LATENCY_LINES = tuple((f"lat_{name}_ns", f"p{q:g}", style) for (name, q), style
+                      in zip(LATENCY_PERCENTILES.items(), ("-", "--", ":")))
+
+
+def target_colors(targets):
+    """Map sorted distinct target names onto the Okabe-Ito palette (cycling past 8)."""
+    names = sorted({str(t) for t in targets})
+    return {name: OKABE_ITO[i % len(OKABE_ITO)] for i, name in enumerate(names)}
+
+
+# ---------------------------------------------------------------- helpers
+
+def _axes(ax):
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
+def _ok(df, col="read_time_s", keep=None):
+    """The usable rows (points.usable_mask on `col`); only the `keep` columns."""
+    cols = list(dict.fromkeys(list(keep) + [col])) if keep is not None else df.columns
+    return df.loc[usable_mask(df, col), cols]
+
+
+def _key_cols(fits, df):
+    for fit in fits.values():
+        return [c for c in fit.key if c in df.columns]
+    return [c for c in ("target", "rw") if c in df.columns]
+
+
+def _medians(df, cols, value, extra=("bs_bytes", "blocks")):
+    """Median of `value` per (cols + extra) over usable rows: the drawable summary of a frame."""
+    keys = list(dict.fromkeys(list(cols) + list(extra)))
+    ok = _ok(df, value, keep=keys)
+    return ok.groupby(keys, sort=True, dropna=False, observed=True)[value].median().reset_index()
+
+
+def _rows(table, key):
+    """Rows of a small aggregated table matching a fit key (NaN matches NaN)."""
+    mask = np.ones(len(table), dtype=bool)
+    for col, val in key.items():
+        if col in table.columns:
+            s = table[col]
+            mask &= (s.isna() if pd.isna(val) else s == val).to_numpy()
+    return table.loc[mask]
+
+
+def _colors(colors, *sources):
+    if colors is not None:
+        return colors
+    names = set()
+    for src in sources:
+        if isinstance(src, dict):
+            names |= {str(f.key.get("target")) for f in src.values()}
+        elif isinstance(src, pd.DataFrame) and "target" in src.columns:
+            names |= set(map(str, src["target"].dropna().unique()))
+    return target_colors(names)
+
+
+def _legend_label(key, varying=None):
+    """'tmpfs randread iodepth=4': target and rw always, other key parts only where they vary."""
+    parts = [str(key[c]) for c in ("target", "rw") if c in key]
+    parts += [f"{c}={key[c]}" for c in key
+              if c not in ("target", "rw") and (varying is None or c in varying)]
+    return " ".join(parts)
+
+
+def _ordered(fits):
+    """Fits sorted by key, each with its legend label."""
+    keys = [f.key for f in fits.values()]
+    varying = {c for k in keys for c in k if len({str(other.get(c)) for other in keys}) > 1}
+    return [(f, _legend_label(f.key, varying)) for _, f in sorted(fits.items(), key=lambda kv: str(kv[0]))]
+
+
+def _style(key, colors):
+    rw = key.get("rw")
+    return dict(color=colors.get(str(key.get("target")), "#000000"),
+                marker=RW_MARKERS.get(rw, "^"), linestyle=RW_LINESTYLES.get(rw, "--"))
+
+
+def _bytes_axis(axis):
+    """Log base-2 scale with binary-unit tick labels (4 KiB, 1 MiB)."""
+    getattr(axis.axes, f"set_{axis.axis_name}scale")("log", base=2)
+    axis.set_major_locator(LogLocator(base=2, numticks=7))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: format_bytes(v) if v > 0 else ""))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _count_axis(axis):
+    getattr(axis.axes, f"set_{axis.axis_name}scale")("log", base=2)
+    axis.set_major_locator(LogLocator(base=2, numticks=9))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}" if v >= 1 else f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _plain_log_axis(axis):
+    """Log base-10 scale labelled 200, 500, 1000 rather than 2x10^2."""
+    getattr(axis.axes, f"set_{axis.axis_name}scale")("log")
+    axis.set_major_formatter(LogFormatter())
+    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.5)))
+
+
+def _key_legend(ax, colors, keys, entries=(), rw_line=True):
+    """A compact legend: one colour swatch per target, one style per rw, then `entries`
+    (label, Line2D/Patch keyword arguments). Artists keep their own full labels."""
+    targets = sorted({str(k.get("target")) for k in keys})
+    rws = sorted({k["rw"] for k in keys if "rw" in k}, key=str)
+    handles = [Line2D([], [], color=colors.get(t, "#000000"), linewidth=5, label=t) for t in targets]
+    handles += [Line2D([], [], color="grey", marker=RW_MARKERS.get(rw, "^"),
+                       linestyle=RW_LINESTYLES.get(rw, "--") if rw_line else "none", label=str(rw))
+                for rw in rws]
+    for label, kw in entries:
+        kw = dict(kw)
+        cls = Patch if kw.pop("patch", False) else Line2D
+        handles.append(cls(**({} if cls is Patch else {"xdata": [], "ydata": []}),
+                           label=label, **{"color": "grey", **kw}))
+    if handles:
+        ax.legend(handles=handles, fontsize="small")
+
+
+def _largest_n(table, key):
+    """Rows of `table` for `key` at the largest measured N (least affected by T_0)."""
+    rows = _rows(table, key)
+    return rows[rows["blocks"] == rows["blocks"].max()] if len(rows) else rows
+
+
+def _default_bs(df):
+    """Lower median of the distinct block sizes measured."""
+    sizes = np.sort(_ok(df, keep=["bs_bytes"])["bs_bytes"].dropna().unique())
+    return int(sizes[(len(sizes) - 1) // 2]) if len(sizes) else None
+
+
+# ---------------------------------------------------------------- plots
+
+def read_time_vs_blocks(df, fits, ax=None, bs_bytes=None, colors=None):
+    """T_d vs N at one block size (default: the median measured B), log-log: median points,
+    fitted line and the 95% interval of one read per fit (ReadTimeFit.predict)."""
+    ax = _axes(ax)
+    colors = _colors(colors, df, fits)
+    bs = int(bs_bytes) if bs_bytes is not None else _default_bs(df)
+    cols = _key_cols(fits, df)
+    table = _medians(df.loc[df["bs_bytes"] == bs, cols + ["bs_bytes", "blocks", "read_time_s"]
+                            + (["error"] if "error" in df.columns else [])], cols, "read_time_s")
+    for fit, label in _ordered(fits):
+        style = _style(fit.key, colors)
+        pts = _rows(table, fit.key)
+        if len(pts):
+            ax.scatter(pts["blocks"], pts["read_time_s"], color=style["color"],
+                       marker=style["marker"], s=18, label=label, zorder=3)
+        n = np.geomspace(fit.blocks_range[0], fit.blocks_range[1], 60)
+        pred = fit.predict(n, bs)
+        ax.plot(n, pred.mean_s, color=style["color"], linestyle=style["linestyle"],
+                label=f"{label} fit")
+        ax.fill_between(n, np.maximum(pred.low_s, pred.mean_s * 1e-3), pred.high_s,
+                        color=style["color"], alpha=0.2, linewidth=0)
+    _count_axis(ax.xaxis)
+    ax.set_yscale("log")
+    ax.set(xlabel="blocks N", ylabel="read time T_d (s)",
+           title=f"read time at B = {format_bytes(bs) if bs else '?'} (band: 95% interval of one read)")
+    _key_legend(ax, colors, [f.key for f in fits.values()],
+                [("95% one read", {"patch": True, "alpha": 0.3})])
+    return ax
+
+
+def _points_and_curve(ax, table, fit, label, style, measured, fitted, curve_label):
+    """Medians at the fit's largest N, measured(points) against B, and fitted(B) over its B range."""
+    pts = _largest_n(table, fit.key)
+    if len(pts):
+        ax.scatter(pts["bs_bytes"], measured(pts), color=style["color"], marker=style["marker"], s=18,
+                   label=label, zorder=3)
+    b = np.geomspace(fit.bs_range[0], fit.bs_range[1], 60)
+    ax.plot(b, fitted(b), color=style["color"], linestyle=style["linestyle"], label=curve_label)
+
+
+def per_block_time_vs_bs(df, fits, ax=None, colors=None):
+    """T_d / N vs B at each fit's largest N, with the fitted alpha + B / beta curve (us)."""
+    ax = _axes(ax)
+    colors = _colors(colors, df, fits)
+    table = _medians(df, _key_cols(fits, df), "read_time_s")
+    for fit, label in _ordered(fits):
+        _points_and_curve(ax, table, fit, label, _style(fit.key, colors),
+                          lambda pts: pts["read_time_s"] / pts["blocks"] * 1e6,
+                          lambda b: np.asarray(fit.per_block_s(b)) * 1e6, f"{label}: alpha + B/beta")
+    _bytes_axis(ax.xaxis)
+    _plain_log_axis(ax.yaxis)
+    ax.set(xlabel="block size B", ylabel="per-block time T_d / N (µs)",
+           title="per-block time (points at the largest N)")
+    _key_legend(ax, colors, [f.key for f in fits.values()])
+    return ax
+
+
+def throughput_vs_bs(df, fits, ax=None, colors=None):
+    """X = N B / T_d vs B at each fit's largest N (MiB/s), the B / (alpha + B / beta) curve,
+    the beta asymptote (dashed) and B_half marked (diamond at beta / 2)."""
+    ax = _axes(ax)
+    colors = _colors(colors, df, fits)
+    table = _medians(df, _key_cols(fits, df), "read_time_s")
+    for fit, label in _ordered(fits):
+        style = _style(fit.key, colors)
+        _points_and_curve(ax, table, fit, label, style,
+                          lambda pts: pts["blocks"] * pts["bs_bytes"] / pts["read_time_s"] / MIB,
+                          lambda b: np.asarray(fit.throughput(b)) / MIB, f"{label} fit")
+        beta, bh = fit.beta_bytes_per_s, fit.b_half_bytes
+        if np.isfinite(beta) and beta > 0:
+            ax.axhline(beta / MIB, color=style["color"], linestyle="--", linewidth=0.8)
+            if np.isfinite(bh) and bh > 0:
+                ax.plot([bh], [beta / 2 / MIB], color=style["color"], marker="D", linestyle="none",
+                        markeredgecolor="black", label=f"{label} B_half = {format_bytes(bh)}")
+    _bytes_axis(ax.xaxis)
+    _plain_log_axis(ax.yaxis)
+    ax.set(xlabel="block size B", ylabel="throughput X (MiB/s)",
+           title="throughput (dashed: beta, diamond: B_half)")
+    _key_legend(ax, colors, [f.key for f in fits.values()],
+                [("beta", {"linestyle": "--"}),
+                 ("B_half", {"marker": "D", "linestyle": "none", "markeredgecolor": "black"})])
+    return ax
+
+
+def latency_percentiles_vs_bs(df, ax=None, colors=None):
+    """Median over rows of the p50 / p99 / p99.9 completion latency vs B, per (target, rw), in us."""
+    ax = _axes(ax)
+    colors = _colors(colors, df)
+    cols = [c for c in ("target", "rw") if c in df.columns]
+    present = [p for p in LATENCY_LINES if p[0] in df.columns]
+    keep = cols + ["bs_bytes"] + [p[0] for p in present]
+    ok = _ok(df, present[0][0], keep=keep) if present else df.loc[:, keep].iloc[:0]
+    table = ok.groupby(cols + ["bs_bytes"], sort=True, dropna=False)[[p[0] for p in present]].median()
+    table = table.reset_index()
+    keys = []
+    for key_vals, rows in table.groupby(cols, sort=True, dropna=False):
+        key = dict(zip(cols, key_vals if isinstance(key_vals, tuple) else (key_vals,)))
+        keys.append(key)
+        style = _style(key, colors)
+        for col, name, ls in present:
+            ax.plot(rows["bs_bytes"], rows[col] / 1e3, color=style["color"], marker=style["marker"],
+                    linestyle=ls, markersize=4, label=f"{_legend_label(key)} {name}")
+    _bytes_axis(ax.xaxis)
+    _plain_log_axis(ax.yaxis)
+    ax.set(xlabel="block size B", ylabel="completion latency (µs)",
+           title="latency percentiles")
+    _key_legend(ax, colors, keys, [(name, {"linestyle": ls}) for _, name, ls in present],
+                rw_line=False)
+    return ax
+
+
+def allocated_vs_size(df, size_fits=None, ax=None, colors=None):
+    """Allocated bytes vs N B per target (median per distinct size), fitted lines, and the
+    allocated = size reference (grey dotted)."""
+    ax = _axes(ax)
+    size_fits = size_fits or {}
+    colors = _colors(colors, df, size_fits)
+    cols = ["target"] if "target" in df.columns else []
+    table = _medians(df, cols, "allocated_bytes", extra=("size_bytes",))
+    groups = table.groupby(cols, sort=True) if cols else [(("all",), table)]
+    for name, rows in groups:
+        name = name[0] if isinstance(name, tuple) else name
+        ax.scatter(rows["size_bytes"], rows["allocated_bytes"], color=colors.get(str(name), "#000000"),
+                   s=18, label=str(name), zorder=3)
+    for fit, label in _ordered(size_fits):
+        s = np.geomspace(*fit.size_range, 60)
+        ax.plot(s, fit.predict(s), color=colors.get(str(fit.key.get("target")), "#000000"),
+                label=f"{label}: slope {fit.slope:.3g}, "
+                      f"+{format_bytes(fit.intercept_bytes)}")
+    if len(table):
+        lim = np.array([table["size_bytes"].min(), table["size_bytes"].max()], dtype=float)
+        ax.plot(lim, lim, color="grey", linestyle=":", label="allocated = size")
+    _bytes_axis(ax.xaxis)
+    _bytes_axis(ax.yaxis)
+    ax.set(xlabel="data size N·B", ylabel="allocated on the target", title="allocation vs size")
+    fitted = {str(f.key.get("target")) for f in size_fits.values()}
+    handles = [c for c in ax.collections if c.get_label() not in fitted] + list(ax.lines)
+    ax.legend(handles=handles, fontsize="small")
+    return ax
+
+
+def residuals(fits, ax=None, colors=None, max_points=2000):
+    """Relative residuals (%) of each fit vs N B; fits with more than `max_points` points are
+    drawn as medians per distinct N B."""
+    ax = _axes(ax)
+    colors = _colors(colors, fits)
+    aggregated = False
+    for fit, label in _ordered(fits):
+        style = _style(fit.key, colors)
+        x, r = fit.blocks * fit.bs_bytes, fit.residuals * 100
+        if len(r) > max_points:
+            cells = pd.DataFrame({"x": x, "r": r}).groupby("x", sort=True)["r"].median()
+            x, r, aggregated = cells.index.to_numpy(), cells.to_numpy(), True
+        ax.scatter(x, r, color=style["color"], marker=style["marker"], s=14, alpha=0.8,
+                   label=label)
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    _bytes_axis(ax.xaxis)
+    ax.set(xlabel="data read N·B", ylabel="relative residual (T_d − fit) / fit (%)",
+           title="residuals" + (" (medians per N·B)" if aggregated else ""))
+    _key_legend(ax, colors, [f.key for f in fits.values()], rw_line=False)
+    return ax
+
+
+def baseline_bars(compare, baseline=None, objective_s=None, ax=None, colors=None):
+    """Horizontal bars of the expected full-read time per (target, rw) with whiskers over the
+    95% interval of one read, the ratio to the baseline at each bar (* where the model does not
+    hold at that size), and the objective as a dashed line."""
+    ax = _axes(ax)
+    c = compare.sort_values(["target", "rw"], ascending=False).reset_index(drop=True)
+    colors = colors or target_colors(c["target"])
+    y = np.arange(len(c))
+    err = np.vstack([c["predicted_s"] - c["low_s"], c["high_s"] - c["predicted_s"]])
+    bars = ax.barh(y, c["predicted_s"], xerr=err, capsize=4, height=0.7,
+                   color=[colors.get(str(t), "#000000") for t in c["target"]],
+                   edgecolor=["black" if t == baseline else "none" for t in c["target"]],
+                   error_kw={"elinewidth": 1.2, "ecolor": "#333333"})
+    for bar, rw in zip(bars, c["rw"]):
+        if rw != "read":
+            bar.set_hatch("//")
+    holds = c["holds"].astype(bool) if "holds" in c.columns else ~c["extrapolates"].astype(bool)
+    for yi, (_, r), ok in zip(y, c.iterrows(), holds):
+        ax.text(r["high_s"], yi, f"  {duration(r['predicted_s'])}  ×{sig(r['ratio_to_baseline'])}"
+                + ("" if ok else " *"), va="center", fontsize="small")
+    ax.set_yticks(y, [f"{t} · {rw}" for t, rw in zip(c["target"], c["rw"])])
+    right = float(c["high_s"].max()) * 1.35
+    title = (f"full read of {format_bytes(c['dataset_bytes'].iloc[0])} in "
+             f"{format_bytes(c['bs_bytes'].iloc[0])} blocks (whiskers: 95% interval of one read)")
+    if objective_s is not None:
+        if objective_s <= 4 * right:
+            ax.axvline(objective_s, color="#D55E00", linestyle="--",
+                       label=f"objective {duration(objective_s)}")
+            right = max(right, objective_s * 1.1)
+            ax.legend(loc="lower right", fontsize="small")
+        else:
+            title += f"\nobjective {duration(objective_s)}: beyond the axis, right of every bar"
+    ax.set_xlim(0, right)
+    note = "\n* the model does not hold at this size: measure larger N" if not holds.all() else ""
+    ax.set(xlabel="read time (s)" + note, title=title)
+    return ax
+
+
+def notebook_style():
+    """Fixed figure size and resolution, and pandas display options, for reproducible outputs."""
+    plt.rcParams.update({"figure.figsize": (8.0, 4.5), "figure.dpi": 100, "savefig.dpi": 100,
+                         "font.size": 10, "svg.hashsalt": "voltools"})
+    pd.set_option("display.width", 160)
+    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.max_colwidth", 200)
+
+
+def node_comparison(table, ax=None, colors=None):
+    """Bars of throughput per (target, rw) and node from analysis.node_table, with interval whiskers."""
+    ax = _axes(ax)
+    colors = colors or target_colors(table["target"])
+    labels = [f"{t} · {rw} · {n}" for t, rw, n in zip(table["target"], table["rw"], table["node"])]
+    y = np.arange(len(table))
+    err = np.vstack([table["mean_mib_s"] - table["low_mib_s"], table["high_mib_s"] - table["mean_mib_s"]])
+    ax.barh(y, table["mean_mib_s"], xerr=np.nan_to_num(err), capsize=4, height=0.7,
+            color=[colors.get(str(t), "#000000") for t in table["target"]])
+    ax.set_yticks(y, labels)
+    ax.set(xlabel="throughput (MiB/s), largest N x B; whiskers: 95% interval over repeats",
+           title="the same target on each node")
+    return ax

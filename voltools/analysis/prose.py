@@ -1,0 +1,367 @@
+"""Short Markdown prose for the notebooks and the capacity report, generated from the numbers of
+voltools.analysis.findings and voltools.analysis.answers. Pure: strings in, strings out; nothing is
+printed."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ..formatting import (duration, factor_text, format_bytes, percent, rate_text, sig,
+                         signed_bytes, signed_percent, with_ci)
+from .models import EXTRAPOLATION_MAX
+
+
+def _change(ratio):
+    """How a time ratio reads: 0.89 -> ('11%', 'faster'), 1.12 -> ('12%', 'slower'); ×N beyond 2."""
+    if ratio >= 2:
+        return f"{sig(ratio)}×", "slower"
+    if ratio <= 0.5:
+        return f"{sig(1 / ratio)}×", "faster"
+    return (percent(ratio - 1, 2), "slower") if ratio >= 1 else (percent(1 - ratio, 2), "faster")
+
+
+def _who(row):
+    return f"**{row['target']}** {row['rw']}" if "rw" in row else f"**{row['target']}**"
+
+
+def _names(values):
+    values = list(dict.fromkeys(values))
+    return ", ".join(values[:-1]) + f" and {values[-1]}" if len(values) > 1 else "".join(values)
+
+
+def _read_first(frame):
+    """Rows with rw == 'read' (a full sequential read) first, then the others by name."""
+    return frame.sort_values("rw", key=lambda s: s.map(lambda v: (v != "read", str(v))))
+
+
+def read_time_md(compare, baseline):
+    """The full-read answer: range of expected times, the baseline's intervals, and where the
+    model does not hold there, why and the sweep that would measure near the question."""
+    c = compare.sort_values("predicted_s")
+    first, last = c.iloc[0], c.iloc[-1]
+    size, bs = c["dataset_bytes"].iloc[0], c["bs_bytes"].iloc[0]
+    base = _read_first(c[c["target"] == baseline])
+    lines = [f"Reading **{format_bytes(size)}** in **{format_bytes(bs)}** blocks "
+             f"({int(c['blocks'].iloc[0]):,} blocks) is expected to take from "
+             f"**{duration(first['predicted_s'])}** ({_who(first)}) to "
+             f"**{duration(last['predicted_s'])}** ({_who(last)})."]
+    for _, row in base.iterrows():
+        lines.append(f"On the **{baseline}** baseline, {row['rw']}: **{duration(row['predicted_s'])}** "
+                     f"(95% interval of the expected time {duration(row['mean_low_s'])} – "
+                     f"{duration(row['mean_high_s'])}; of one read {duration(row['low_s'])} – "
+                     f"{duration(row['high_s'])}).")
+    return " ".join(lines) + _not_holding_md(c)
+
+
+def _not_holding_md(compare):
+    """A paragraph on the predictions that do not hold: why, and the sweep per target."""
+    bad = compare[~compare["holds"].astype(bool)]
+    if bad.empty:
+        return ""
+    whys = _names(sorted({_short_why(r) for _, r in bad.iterrows()}))
+    lines = [f"\n\n**Not established** ({len(bad)} of {len(compare)} predictions): {whys}. "
+             "Outside what was measured the model assumes every further block costs what the "
+             "measured ones did; no test on the measured points can check that, and the "
+             "intervals cover the noise, not a change of regime (a cache, throttling, a fuller "
+             "disk). Measure near the question with"]
+    commands = _measure_commands(bad)
+    lines += [f"\n- `{cmd}`" for cmd in commands]
+    return "".join(lines)
+
+
+def _short_why(row):
+    """One row's reason in short: the extrapolation factor, else the fit's first problem."""
+    if row["extrapolation"] > EXTRAPOLATION_MAX:
+        return (f"extrapolated {factor_text(row['extrapolation'])} beyond the largest N measured at "
+                f"{format_bytes(row['bs_bytes'])}")
+    return str(row["why"]).split("; ")[0] or "the model does not hold"
+
+
+def _measure_commands(rows):
+    from .findings import measure_commands
+    return measure_commands(rows)
+
+
+def half_peak_md(table):
+    """One bullet per target: peak bandwidth and the block size that reaches half of it."""
+    lines = []
+    for target, g in table.groupby("target", sort=True):
+        parts = [f"{r['rw']}: peak {rate_text(r['beta_bytes_per_s'])}, half of it at "
+                 f"B_half = {format_bytes(r['b_half_bytes'])}"
+                 + (" (outside the measured block sizes: extrapolated)" if r["extrapolated"] else "")
+                 for _, r in g.iterrows()]
+        use = format_bytes(g["bs_at_half_bytes"].max())
+        lines.append(f"- **{target}**: {'; '.join(parts)}. Blocks of **{use}** or larger reach "
+                     "at least half the peak (above the upper 95% bound of B_half).")
+    return "\n".join(lines)
+
+
+def capacity_md(cap, dataset_bytes=None):
+    """How much of each sized volume can hold data, and whether the dataset fits."""
+    lines = []
+    for _, r in cap[cap["sized"]].iterrows():
+        lines.append(f"- **{r['target']}** ({format_bytes(r['target_size_bytes'])} volume): the "
+                     f"filesystem offers {format_bytes(r['fs_total_bytes'])} "
+                     f"({percent(r['fs_share'])}); **{format_bytes(r['holds_bytes'])} "
+                     f"({percent(r['holds_share'])}) can hold data**"
+                     + (f", the rest ({format_bytes(r['overhead_bytes'])}) is filesystem metadata "
+                        "and reserved blocks." if r["overhead_bytes"] > 0 else "."))
+    unsized = cap[~cap["sized"]]
+    if len(unsized):
+        lines.append(f"- {_names(unsized['target'])}: not sized; they share the host's filesystem "
+                     f"({format_bytes(unsized['holds_bytes'].min())} free or holding the test data).")
+    if dataset_bytes is not None and "dataset_fits" in cap.columns:
+        short = cap[~cap["dataset_fits"]]["target"].tolist()
+        if short:
+            lines.append(f"\nA {format_bytes(dataset_bytes)} dataset does **not fit** on {_names(short)}: "
+                         "their read times are for a volume of the same kind large enough to hold it.")
+        else:
+            lines.append(f"\nA {format_bytes(dataset_bytes)} dataset fits on every target.")
+    return "\n".join(lines)
+
+
+def objective_md(verdicts, objective_s):
+    """Which targets meet the read-time objective, by verdict; 'unknown' where the model does not
+    hold at the question, with the sweep that would settle it."""
+    text = duration(objective_s)
+    seconds = f"{sig(objective_s, trim=True)} s"
+    lines = [f"Objective: a full read within **{text}**"
+             + ("." if text.endswith(" s") else f" ({seconds}).")]
+    text = {"yes": "Meets it even at the upper 95% bound of one read",
+            "likely": "Meets it on the expected time, not at the upper bound",
+            "unlikely": "Misses it on the expected time; only the lower bound meets it",
+            "no": "Misses it even at the lower 95% bound",
+            "unknown": "Unknown, the model does not hold at this size (measure larger N)"}
+    for verdict, phrase in text.items():
+        rows = verdicts[verdicts["meets"] == verdict]
+        if len(rows) == len(verdicts):
+            lines.append(f"- {phrase}: all {len(rows)} target/mode pairs.")
+        elif len(rows):
+            who = _names(f"{r['target']} {r['rw']}" for _, r in rows.iterrows())
+            lines.append(f"- {phrase}: {who}.")
+    known = verdicts[verdicts["meets"] != "unknown"]
+    if known.empty:
+        lines.append("\nNo verdict can be given until the sweep measures near the question:")
+        lines += [f"- `{cmd}`" for cmd in _measure_commands(verdicts)]
+        return "\n".join(lines)
+    worst = known.loc[known["high_s"].idxmax()]
+    lines.append(f"\nThe slowest upper bound where the model holds is {worst['target']} {worst['rw']}: "
+                 f"{duration(worst['high_s'])}, headroom ×{sig(objective_s / worst['high_s'])} even there."
+                 if worst["high_s"] <= objective_s else
+                 f"\nThe slowest upper bound where the model holds is {worst['target']} {worst['rw']}: "
+                 f"{duration(worst['high_s'])}, over the objective by "
+                 f"{duration(worst['high_s'] - objective_s)}.")
+    return "\n".join(lines)
+
+
+def baseline_md(compare, baseline):
+    """Each target against the baseline, by the ratio of expected times and its 95% interval:
+    'N% slower/faster [low, high]' where the interval excludes 1, 'agrees with' where it lies
+    within ±5%, else 'no difference resolved'."""
+    lines = []
+    for _, r in compare[compare["target"] != baseline].iterrows():
+        ratio, low, high = r["ratio_to_baseline"], r["ratio_low"], r["ratio_high"]
+        if pd.isna(ratio):
+            how = f"no {baseline} fit with the same settings to compare with"
+        elif low <= 1 <= high:
+            word = (f"agrees with {baseline} within 5%" if 0.95 <= low and high <= 1.05
+                    else f"no difference from {baseline} resolved")
+            how = f"{word} (×{sig(ratio)} [{sig(low)}, {sig(high)}])"
+        else:
+            (amount, side), lo_hi = _change(ratio), sorted((_change(low)[0], _change(high)[0]),
+                                                          key=lambda t: float(t.rstrip("%×")))
+            how = f"**{amount} {side}** than {baseline} [{lo_hi[0]}, {lo_hi[1]}]"
+        caveat = "" if bool(r["holds"]) else " (model not established at this size)"
+        lines.append(f"- {_who(r)}: {duration(r['predicted_s'])}, {how}{caveat}.")
+    return "\n".join(lines) or f"Only the baseline {baseline} was measured."
+
+
+def checks_md(checks):
+    """Where the read-time model does not hold, in plain words."""
+    bad = checks[~checks["holds"]]
+    if bad.empty:
+        return ("The model T_d = T₀ + c·B + N (α + B/β) holds for every fit: the cell means agree "
+                "with it within their repeats (lack-of-fit p ≥ 0.01) and no warning says otherwise.")
+    lines = [f"The model does **not** hold for {len(bad)} of {len(checks)} fits; read their "
+             "numbers as rough guides:"]
+    lines += [f"- {_who(r)}: {_sentence(r['why'])}" for _, r in bad.iterrows()]
+    return "\n".join(lines)
+
+
+def _sentence(text):
+    """`text` ending with a full stop unless it ends with its own punctuation."""
+    return text if text.endswith((".", "?", "!")) else f"{text}."
+
+
+def _span(values, fmt):
+    lo, hi = min(values), max(values)
+    return fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)} to {fmt(hi)}"
+
+
+def size_md(size_fits):
+    """Whether files allocate exactly N x B (slope 1, intercept under one 4 KiB block)."""
+    from .models import size_fits_table
+    t = size_fits if isinstance(size_fits, pd.DataFrame) else size_fits_table(size_fits)
+    exact = ((t["slope"] - 1).abs() < 1e-3) & (t["intercept_bytes"].abs() < 4096)
+    lines = []
+    if exact.any():
+        lines.append(f"V = N × B holds for the files on {_names(t.loc[exact, 'target'])}: slope "
+                     f"{_span(t.loc[exact, 'slope'], sig)}, intercept "
+                     f"{_span(t.loc[exact, 'intercept_bytes'], signed_bytes)}; each file takes "
+                     "exactly its logical size.")
+    for _, r in t[~exact].iterrows():
+        lines.append(f"- **{r['target']}**: slope {with_ci(r['slope'], r['slope_low'], r['slope_high'])}, "
+                     f"intercept {signed_bytes(r['intercept_bytes'])} per file"
+                     + (f" ({r['warnings']})" if r["warnings"] else "") + ".")
+    return "\n".join(lines)
+
+
+def per_block_md(table):
+    """What the one-parameter T_d = N x T_b misses, from analysis.per_block_comparison."""
+    n_min, n_max = int(table["n_min"].iloc[0]), int(table["n_max"].iloc[0])
+    return (
+        f"At N = {n_min} the article's N × T_b is off by {_span(table['n_min_tb_error'], percent)} "
+        f"of the measured read time, the full model by {_span(table['n_min_full_error'], percent)}. "
+        f"The line through the origin has no fixed cost, yet T₀ + c·B "
+        f"({_span(table['fixed_s'], duration)}) is {_span(table['fixed_s'] / table['per_block_s'], sig)} "
+        f"times the per-block time "
+        f"α + B/β ({_span(table['per_block_s'], duration)}) at B = {format_bytes(table['bs_bytes'].iloc[0])}. "
+        f"At N = {n_max} the fixed cost is spread over many blocks: N × T_b is off by "
+        f"{_span(table['n_max_tb_error'], percent)}, the full model by "
+        f"{_span(table['n_max_full_error'], percent)}. One point scatters about N × T_b by "
+        f"{_span(table['tb_rel_sd'], percent)}, about the full model (fitted over all B and N) by "
+        f"{_span(table['full_rel_sd'], percent)}.")
+
+
+def outliers_md(by_repeat, n_points, n_outliers, cluster=3):
+    """How many outliers, and where they cluster in one repeat of one (target, rw)."""
+    lines = [f"{n_outliers} of {n_points} points ({percent(n_outliers / n_points if n_points else 0)}) "
+             "are outliers."]
+    clusters = []
+    for _, r in by_repeat.iterrows():
+        for col in [c for c in by_repeat.columns if str(c).startswith("repeat")]:
+            if r[col] >= cluster:
+                clusters.append(f"{r['target']} {r['rw']}: {int(r[col])} in {col}")
+    if clusters:
+        lines.append(f"They cluster in {'; '.join(clusters)}: the conditions changed during that "
+                     "repeat (another process, a cache, the CPU clock). The fits keep slow ones "
+                     "(a user's read meets them too) and leave out only reads far faster than "
+                     "both the model and their repeats.")
+    else:
+        lines.append("They are spread over targets and repeats: ordinary timing noise.")
+    return " ".join(lines)
+
+
+def intro_md(run_id, meta, points):
+    """Where and what the run measured, from run.json and the points table."""
+    host = meta.get("host") or {}
+    bits = [v for v in (host.get("cpu"), f"{host['cpu_count']} CPUs" if host.get("cpu_count") else None,
+                        format_bytes(host["memory_bytes"]) if host.get("memory_bytes") else None,
+                        f"kernel {host['kernel']}" if host.get("kernel") else None,
+                        f"Docker Engine {meta['docker_engine_version']}" if meta.get("docker_engine_version") else None,
+                        meta.get("fio_version")) if v]
+    day = str(meta.get("started_at", ""))[:10]
+    targets = sorted(points["target"].dropna().unique())
+    return (f"Run **{run_id}**" + (f", measured on {day}" if day else "")
+            + (f" ({', '.join(bits)})" if bits else "")
+            + f": {len(points)} points on {len(targets)} targets ({_names(targets)}).")
+
+
+def question_md(dataset_bytes, bs_bytes, objective_s):
+    return (f"The question: a **{format_bytes(dataset_bytes)}** dataset read once, in **{format_bytes(bs_bytes)}** "
+            f"blocks at queue depth 1, within **{duration(objective_s)}**.")
+
+
+def summary_md(compare, half, cap, checks, baseline, objective_s):
+    """Four short answers, one bullet each, plus the model's health."""
+    c = compare.sort_values("predicted_s")
+    lo, hi = c.iloc[0], c.iloc[-1]
+    base = _read_first(c[c["target"] == baseline]).iloc[0]
+    holding = int(c["holds"].astype(bool).sum())
+    lines = [f"- **Full read**: expected {duration(lo['predicted_s'])} ({lo['target']} {lo['rw']}) to "
+             f"{duration(hi['predicted_s'])} ({hi['target']} {hi['rw']}); {baseline} {base['rw']} "
+             f"{duration(base['predicted_s'])}, one read [{duration(base['low_s'])}, "
+             f"{duration(base['high_s'])}]"
+             + ("." if holding == len(c) else
+                f" (established for {holding} of {len(c)}: measure larger N, see section 2).")]
+    use = half.groupby("target", sort=True)["bs_at_half_bytes"].max()
+    lines.append("- **Half the peak bandwidth** with blocks of at least: "
+                 + ", ".join(f"{t} {format_bytes(v)}" for t, v in use.items()) + ".")
+    sized = cap[cap["sized"]]
+    lines.append("- **Usable share** of sized volumes: "
+                 + (", ".join(f"{r['target']} {percent(r['holds_share'])} of {format_bytes(r['target_size_bytes'])}"
+                              for _, r in sized.iterrows()) if len(sized) else "no sized volume measured") + "."
+                 + _fits_note(cap))
+    meets = int((compare["meets"] == "yes").sum())
+    unknown = int((compare["meets"] == "unknown").sum())
+    lines.append(f"- **Objective** {duration(objective_s)}: {meets} of {len(compare)} target/mode pairs "
+                 "meet it even at the upper 95% bound of one read"
+                 + (f"; {unknown} unknown until measured near the question" if unknown else "")
+                 + ("." if meets == len(compare) else "; see section 4."))
+    bad = checks[~checks["holds"]]
+    lines.append(f"- **Model**: holds for {len(checks) - len(bad)} of {len(checks)} fits"
+                 + (f"; not for {_names(bad['target'] + ' ' + bad['rw'])} (see *How far to trust*)."
+                    if len(bad) else "."))
+    return "\n".join(lines)
+
+
+def _fits_note(cap):
+    if "dataset_fits" not in cap.columns or cap["dataset_fits"].all():
+        return ""
+    return f" The dataset does not fit on {_names(cap.loc[~cap['dataset_fits'], 'target'])}."
+
+
+def answer_md(answer):
+    """answers.predict_table as one bullet per target and read mode: the expected full-read time
+    with its 95% interval, the 95% interval of one read, and where it does not hold,
+    'unknown: measure larger N' with the reason."""
+    from .findings import UNKNOWN
+    first = answer.iloc[0]
+    lines = [f"Reading **{format_bytes(first['dataset_bytes'])}** once in **{format_bytes(first['bs_bytes'])}** "
+             f"blocks ({math.ceil(first['dataset_bytes'] / first['bs_bytes']):,} blocks) takes:"]
+    for _, r in _read_first(answer).sort_values("target", kind="stable").iterrows():
+        numbers = (f"**{duration(r['mean_s'])}** expected [{duration(r['mean_low_s'])}, "
+                   f"{duration(r['mean_high_s'])}], one read {duration(r['low_s'])} – "
+                   f"{duration(r['high_s'])}")
+        if bool(r["holds"]):
+            lines.append(f"- {_who(r)}: {numbers}.")
+        else:
+            lines.append(f"- {_who(r)}: *{UNKNOWN}* (the model would say {numbers}; "
+                         f"{_short_why(r)}).")
+    holding = int(answer["holds"].astype(bool).sum())
+    lines.append(f"\n{holding} of {len(answer)} answers hold: the model passes its tests there and "
+                 f"the question lies within {EXTRAPOLATION_MAX:g}× the largest N measured at "
+                 f"{format_bytes(first['bs_bytes'])}. Intervals are 95%: [ ] of the expected time, "
+                 "'one read' of a single read.")
+    return "\n".join(lines)
+
+
+def track_record_md(track):
+    """analysis.track_record in words: per target and read mode, 'predicted 3.16 s [2.93 s,
+    3.38 s], one read 1.91 s – 4.97 s, for the largest read measured (1 GiB); it took 3.05 s',
+    and how many fell inside the interval of one read."""
+    if track.empty:
+        return "No block size of the question was measured: no track record."
+    bs = format_bytes(track["bs_bytes"].iloc[0])
+    lines = [f"Every report refits each target without its largest-N reads at {bs} and predicts "
+             "them from the rest, a step of the size the answers above take at most "
+             f"({EXTRAPOLATION_MAX:g}× the largest N measured):"]
+    for _, r in track.iterrows():
+        where = (f"the largest read measured ({format_bytes(r['size_bytes'])}, "
+                 f"{int(r['blocks']):,} blocks)")
+        if pd.isna(r["mean_s"]):
+            lines.append(f"- {_who(r)}: no prediction for {where} ({r['why']}); it took "
+                         f"{duration(r['measured_s'])}.")
+            continue
+        verdict = ("inside the interval of one read" if r["inside"]
+                   else "**outside** the interval of one read")
+        lines.append(f"- {_who(r)}: the model predicted **{duration(r['mean_s'])}** "
+                     f"[{duration(r['mean_low_s'])}, {duration(r['mean_high_s'])}] (one read "
+                     f"{duration(r['low_s'])} – {duration(r['high_s'])}) for {where}; it took "
+                     f"**{duration(r['measured_s'])}** (median of {int(r['reads'])}, "
+                     f"{signed_percent(r['error'])}): {verdict}"
+                     + ("" if r["holds"] else "; the refit does not hold") + ".")
+    inside = int(track["inside"].sum())
+    lines.append(f"\n{inside} of {len(track)} measured times fell inside the 95% interval of one read.")
+    return "\n".join(lines)

@@ -1,0 +1,163 @@
+"""The capacity report: papermill runs the report notebook with the caller's parameters, nbconvert
+renders it as one self-contained HTML page without code.
+
+The notebook is package data (voltools/notebooks/2.0-capacity-report.ipynb, found with
+importlib.resources, so an installed voltools renders reports from any folder); the checkout's
+notebooks/2.0-capacity-report.ipynb is a link to it, for people and nbval."""
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from ..config import raw_dir
+from ..errors import ReportError, UsageError, first_line
+from ..store import RunStore
+from ..units import parse_size
+
+NOTEBOOK = "2.0-capacity-report.ipynb"  # in the package's notebooks/ folder
+KERNEL = "python3"
+CELL_TIMEOUT_S = 600
+# The lab template without the CDN scripts (require.js, MathJax, Mermaid) the report does not use,
+# so the page opens offline and loads nothing from elsewhere; a readable column width.
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style>
+  body { max-width: 1100px; margin: 0 auto; }
+  .jp-RenderedHTMLCommon table { font-size: 13px; }
+</style>
+{%- endblock extra_css -%}
+"""
+
+
+DEFAULT_QUESTION = ("40g", "64k")
+
+
+def render(run_id, output, dataset_size=None, bs=None, read_time_objective_s=600.0,
+           data_dir=None) -> Path:
+    """Execute the capacity report notebook for `run_id` and write it as HTML to `output`.
+
+    The dataset size and block size default to the run's own question (`sweep --question`), else
+    40g@64k. Sizes are checked first (UsageError); an unknown run raises StoreError; a notebook that
+    fails raises ReportError naming the error it raised. Returns the path written."""
+    for value, what in ((dataset_size, "dataset size"), (bs, "block size")):
+        if value is not None:
+            parse_size(value, what)
+    objective = _objective(read_time_objective_s)
+    root = Path(data_dir or raw_dir()).resolve()
+    asked = RunStore.open(run_id, root).read_meta().get("question") or {}
+    dataset_size = dataset_size or asked.get("dataset_bytes") or DEFAULT_QUESTION[0]
+    bs = bs or asked.get("bs_bytes") or DEFAULT_QUESTION[1]
+    params = {"run_id": str(run_id), "data_dir": str(root),
+              "dataset_size": str(dataset_size), "bs": str(bs), "read_time_objective_s": objective}
+    with tempfile.TemporaryDirectory(prefix="voltools-report-") as tmp:
+        executed = _execute(params, Path(tmp) / "report.ipynb")
+    html = to_html(executed, title=f"voltools capacity report: {run_id}")
+    out = Path(output)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise ReportError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
+    return out
+
+
+def _objective(value):
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UsageError(f"read-time objective {value!r} must be a number of seconds > 0, e.g. 600")
+    return seconds
+
+
+@contextmanager
+def _quiet(name, level=logging.ERROR):
+    logger = logging.getLogger(name)
+    old = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(old)
+
+
+def _execute(params, path):
+    """Run the report notebook with papermill; return the executed notebook node."""
+    with report_notebook() as notebook:
+        return _papermill(str(notebook), path, params)
+
+
+def _papermill(notebook, path, params):
+    """papermill.execute_notebook, its errors as one-line ReportErrors, the kernel's stderr in a log."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+    log = path.with_name("kernel.log")
+    try:
+        with _quiet("papermill"), open(log, "wb") as stderr:
+            return papermill.execute_notebook(
+                notebook, str(path), parameters=params, kernel_name=KERNEL,
+                cwd=str(path.parent), progress_bar=False, log_output=False,
+                execution_timeout=CELL_TIMEOUT_S, kernel_manager_class=_kernel_manager(stderr))
+    except PapermillExecutionError as exc:
+        raise ReportError(f"report notebook failed in cell {exc.exec_count}: "
+                          + _one_line(exc.ename, exc.evalue)) from None
+    except Exception as exc:  # kernel missing or dead, timeout, unreadable notebook
+        tail = _last_line(log)
+        raise ReportError("report notebook could not run: " + _one_line(type(exc).__name__, exc)
+                          + (f" (kernel: {tail})" if tail else "")) from None
+
+
+@contextmanager
+def report_notebook():
+    """The report notebook's path (package data), for as long as the block runs."""
+    source = resources.files("voltools") / "notebooks" / NOTEBOOK
+    if not source.is_file():
+        raise ReportError(f"report notebook {NOTEBOOK} is missing from the voltools package: reinstall voltools")
+    with resources.as_file(source) as path:
+        yield path
+
+
+def _one_line(name, message):
+    line = first_line(message, None)
+    return f"{name}: {line}" if line else str(name)
+
+
+def _last_line(path):
+    try:
+        lines = Path(path).read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
+def _kernel_manager(stderr):
+    """A kernel manager class whose kernels write their stderr to `stderr`, not the caller's."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            kw.setdefault("stderr", stderr)
+            return await super().start_kernel(**kw)
+
+    return QuietKernelManager
+
+
+def to_html(nb, title):
+    """One HTML page of a notebook: outputs and Markdown only, figures embedded as base64 PNG."""
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, template_name="lab",
+                            extra_loaders=[DictLoader({"voltools-report.html.j2": _TEMPLATE})],
+                            template_file="voltools-report.html.j2")
+    nb.metadata["title"] = title
+    html, _ = exporter.from_notebook_node(nb)
+    return html

@@ -1,0 +1,228 @@
+"""Display tables shared by the notebooks and the capacity report: fits, predictions, capacity,
+checks and provenance, numbers through voltools.formatting. Pure: DataFrames in, tables out;
+nothing is printed or written. (Prose lives in voltools.analysis.prose, figures in voltools.analysis.plots.)
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..formatting import (MIB, duration, factor_text, format_bytes, p_text, percent, rate_text,
+                         ratio_text, sig, signed_bytes, signed_percent, with_ci)
+from ..points import FIT_KEY
+
+
+class Table:
+    """A DataFrame shown without its index: HTML in notebooks and reports, text elsewhere."""
+
+    def __init__(self, frame):
+        self.frame = frame.reset_index(drop=True)
+
+    def _repr_html_(self):
+        return self.frame.to_html(index=False, border=0, na_rep="–")
+
+    def __repr__(self):
+        return self.frame.to_string(index=False, na_rep="–")
+
+
+def key_columns(frame, keys=FIT_KEY):
+    """The fit key columns worth showing: target and rw always, the others where they vary."""
+    return [c for c in keys if c in frame.columns
+            and (c in ("target", "rw") or frame[c].nunique(dropna=False) > 1)]
+
+
+def _keyed(frame, columns):
+    """A display frame: the key columns of `frame` followed by `columns` (name -> Series)."""
+    out = frame[key_columns(frame)].copy()
+    for name, values in columns.items():
+        out[name] = list(values)
+    return Table(out)
+
+
+def _fits_frame(fits):
+    from .models import fits_table
+    return fits if isinstance(fits, pd.DataFrame) else fits_table(fits)
+
+
+def fits_display(fits):
+    """Read-time fits (dict from models.fit_groups or models.fits_table): T_0 and alpha in µs,
+    the first-block term c in ms/MiB, beta in MiB/s, B_half in KiB, each with its 95% interval;
+    weighted R^2, scatter, lack-of-fit p, whether the model holds, n."""
+    t = _fits_frame(fits)
+    us = lambda c: t[c] * 1e6  # noqa: E731
+    ms_mib = lambda c: t[c] * 1e3 * MIB  # noqa: E731
+    mib = lambda c: t[c] / MIB  # noqa: E731
+    kib = lambda c: t[c] / 1024  # noqa: E731
+    return _keyed(t, {
+        "T₀ (µs)": map(with_ci, us("t0_s"), us("t0_low_s"), us("t0_high_s")),
+        "c (ms/MiB)": map(with_ci, ms_mib("c_s_per_byte"), ms_mib("c_low_s_per_byte"),
+                          ms_mib("c_high_s_per_byte")),
+        "α (µs)": map(with_ci, us("alpha_s"), us("alpha_low_s"), us("alpha_high_s")),
+        "β (MiB/s)": map(with_ci, mib("beta_bytes_per_s"), mib("beta_low_bytes_per_s"),
+                         mib("beta_high_bytes_per_s")),
+        "B_half (KiB)": map(with_ci, kib("b_half_bytes"), kib("b_half_low_bytes"),
+                            kib("b_half_high_bytes")),
+        "R² (weighted)": map(sig, t["r2_weighted"]),
+        "scatter": map(percent, t["rel_sd"]),
+        "lack of fit p": map(p_text, t["lack_of_fit_p"]),
+        "holds": t["holds"].map({True: "yes", False: "no"}),
+        "n": t["n"].astype(int),
+    })
+
+
+def size_fits_display(size_fits):
+    """Size fits (dict from models.fit_size_groups): slope and intercept with intervals."""
+    from .models import size_fits_table
+    t = size_fits if isinstance(size_fits, pd.DataFrame) else size_fits_table(size_fits)
+    return _keyed(t, {
+        "slope": map(with_ci, t["slope"], t["slope_low"], t["slope_high"]),
+        "intercept": map(lambda e, lo, hi: with_ci(e, lo, hi, signed_bytes), t["intercept_bytes"],
+                         t["intercept_low_bytes"], t["intercept_high_bytes"]),
+        "R²": map(sig, t["r2"]),
+        "distinct sizes": t["n"].astype(int),
+        "warnings": t["warnings"].replace("", "–"),
+    })
+
+
+def capacity_display(cap):
+    """analysis.capacity_table for people: sizes in binary units, shares of the volume."""
+    cols = {
+        "volume": [format_bytes(v) if s else "unsized" for v, s in zip(cap["target_size_bytes"], cap["sized"])],
+        "filesystem": map(format_bytes, cap["fs_total_bytes"]),
+        "data laid out": map(format_bytes, cap["data_bytes"]),
+        "free after lay-out": map(format_bytes, cap["fs_avail_bytes"]),
+        "can hold data": map(format_bytes, cap["holds_bytes"]),
+        "share of volume": map(percent, cap["holds_share"]),
+    }
+    if "dataset_fits" in cap.columns:
+        cols["dataset fits"] = cap["dataset_fits"].map({True: "yes", False: "no"})
+    return _keyed(cap, cols)
+
+
+def compare_display(compare):
+    """models.compare_to_baseline (optionally with analysis.objective_verdicts columns): the
+    expected time with the 95% intervals of the mean and of one read, the ratio to the baseline
+    with its interval, the extrapolation and whether the model holds there."""
+    cols = {
+        "expected": map(duration, compare["predicted_s"]),
+        "95% interval, mean": [f"{duration(lo)} – {duration(hi)}"
+                               for lo, hi in zip(compare["mean_low_s"], compare["mean_high_s"])],
+        "95% interval, one read": [f"{duration(lo)} – {duration(hi)}"
+                                   for lo, hi in zip(compare["low_s"], compare["high_s"])],
+        "× baseline [95%]": map(ratio_text, compare["ratio_to_baseline"], compare["ratio_low"],
+                                compare["ratio_high"]),
+        "extrapolation": [("inside" if x <= 1 else factor_text(x)) for x in compare["extrapolation"]],
+        "model holds": compare["holds"].map({True: "yes", False: "no"}),
+    }
+    if "meets" in compare.columns:
+        cols["meets objective"] = compare["meets"].map(_verdict_text)
+    return _keyed(compare, cols)
+
+
+def _verdict_text(verdict):
+    from .findings import UNKNOWN
+    return UNKNOWN if verdict == "unknown" else verdict
+
+
+def per_block_display(table):
+    """analysis.per_block_comparison: T_b and the full model side by side, errors in %."""
+    n_min, n_max = int(table["n_min"].iloc[0]), int(table["n_max"].iloc[0])
+    us = lambda c: table[c] * 1e6  # noqa: E731
+    return _keyed(table, {
+        "T_b (µs)": map(with_ci, us("tb_s"), us("tb_low_s"), us("tb_high_s")),
+        "T₀ + c·B (µs)": map(sig, us("fixed_s")),
+        "α + B/β (µs)": map(sig, us("per_block_s")),
+        f"N·T_b error, N={n_min}": map(percent, table["n_min_tb_error"]),
+        f"full error, N={n_min}": map(percent, table["n_min_full_error"]),
+        f"N·T_b error, N={n_max}": map(percent, table["n_max_tb_error"]),
+        f"full error, N={n_max}": map(percent, table["n_max_full_error"]),
+        "scatter N·T_b": map(percent, table["tb_rel_sd"]),
+        "scatter full": map(percent, table["full_rel_sd"]),
+    })
+
+
+def half_peak_display(table):
+    """analysis.half_peak_table: peak beta, B_half with interval, the block size to use."""
+    return _keyed(table, {
+        "peak β": [with_ci(b, lo, hi, rate_text) for b, lo, hi in zip(
+            table["beta_bytes_per_s"], table["beta_low_bytes_per_s"], table["beta_high_bytes_per_s"])],
+        "B_half": [with_ci(b, lo, hi, format_bytes) for b, lo, hi in zip(
+            table["b_half_bytes"], table["b_half_low_bytes"], table["b_half_high_bytes"])],
+        "blocks ≥ (power of 2)": map(format_bytes, table["bs_at_half_bytes"]),
+        "B_half extrapolated": table["extrapolated"].map({True: "yes", False: "no"}),
+    })
+
+
+def checks_display(checks):
+    """analysis.fit_checks: goodness of each fit, its lack-of-fit test and why it does not hold."""
+    return _keyed(checks, {
+        "R² (weighted)": map(sig, checks["r2_weighted"]),
+        "scatter": map(percent, checks["rel_sd"]),
+        "noise of the longest reads": map(percent, checks["long_read_rel_sd"]),
+        "lack of fit p": map(p_text, checks["lack_of_fit_p"]),
+        "largest residual": map(percent, checks["max_abs_residual"]),
+        "fast outliers": checks["outliers"].astype(int),
+        "model holds": checks["holds"].map({True: "yes", False: "no"}),
+        "why not": checks["why"].replace("", "–"),
+    })
+
+
+def counts_display(frame, digits=3):
+    """Any frame with floats rounded to `digits` significant figures and `*_bytes` columns in
+    binary units (as text), no index."""
+    out = frame.copy()
+    for col in out.columns:
+        if str(col).endswith("_bytes"):
+            out[col] = out[col].map(lambda v: format_bytes(v, digits))
+        elif pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].map(lambda v: sig(v, digits))
+    out.columns = [str(c) for c in out.columns]
+    return Table(out)
+
+
+def objective_display(verdicts):
+    """analysis.objective_verdicts: expected time, upper bound of one read, verdict, headroom and,
+    where the verdict is unknown, the sweep that would settle it."""
+    cols = {
+        "expected": map(duration, verdicts["predicted_s"]),
+        "upper 95% bound, one read": map(duration, verdicts["high_s"]),
+        "meets objective": verdicts["meets"].map(_verdict_text),
+        "headroom": [f"×{sig(h)}" for h in verdicts["headroom"]],
+    }
+    if "measure" in verdicts.columns and (verdicts["measure"] != "").any():
+        cols["to settle it"] = verdicts["measure"].replace("", "–")
+    return _keyed(verdicts, cols)
+
+
+def provenance_display(meta):
+    """run.json as a two-column table of what was measured where."""
+    host = meta.get("host") or {}
+    grid = meta.get("grid") or {}
+    targets = ", ".join(f"{t.get('name')} ({t.get('kind')})" for t in meta.get("targets") or [])
+    rows = [("run id", meta.get("run_id")), ("started", meta.get("started_at")),
+            ("finished", meta.get("finished_at")), ("host", host.get("hostname")),
+            ("CPU", f"{host.get('cpu')} × {host.get('cpu_count')}"),
+            ("memory", format_bytes(host.get("memory_bytes"))), ("kernel", host.get("kernel")),
+            ("Docker Engine", meta.get("docker_engine_version")), ("fio", meta.get("fio_version")),
+            ("voltools", host.get("voltools_version")), ("targets", targets),
+            ("block sizes", ", ".join(format_bytes(b) for b in grid.get("bs_bytes") or [])),
+            ("block counts N", ", ".join(map(str, grid.get("blocks") or []))),
+            ("read modes", ", ".join(grid.get("rw") or [])), ("repeats", grid.get("repeat")),
+            ("points", meta.get("points_stored"))]
+    return Table(pd.DataFrame([(k, "–" if v is None else str(v)) for k, v in rows],
+                              columns=["item", "value"]))
+
+
+def track_record_display(track):
+    """analysis.track_record as a table: the read held out, the prediction with its intervals,
+    the measured median, the error and whether it fell inside the interval of one read."""
+    return _keyed(track, {
+        "largest read": [f"{format_bytes(s)} ({int(n):,} × {format_bytes(b)})" for s, n, b in
+                         zip(track["size_bytes"], track["blocks"], track["bs_bytes"])],
+        "predicted [95%]": [with_ci(m, lo, hi, duration) for m, lo, hi in
+                            zip(track["mean_s"], track["mean_low_s"], track["mean_high_s"])],
+        "one read, 95%": [f"{duration(lo)} – {duration(hi)}" for lo, hi in
+                          zip(track["low_s"], track["high_s"])],
+        "measured (median)": map(duration, track["measured_s"]),
+        "error": map(signed_percent, track["error"]),
+        "inside": track["inside"].map({True: "yes", False: "no"}),
+    })
