@@ -14,6 +14,7 @@ from pathlib import Path
 from ..config import loop_dir
 from ..errors import TargetError
 from ..naming import run_of
+from .exclusive import created
 
 MKFS = {"ext4": ["mkfs.ext4", "-q", "-F"], "xfs": ["mkfs.xfs", "-q", "-f"]}
 PACKAGES = {"ext4": "e2fsprogs", "xfs": "xfsprogs"}
@@ -40,19 +41,13 @@ def image_path(name):
 def create_image(name, size_bytes):
     """Create <loop_dir>/<name>.img, sparse, of size_bytes, exclusively; return its path."""
     image = image_path(name)
-    image.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(image, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except FileExistsError:
-        raise TargetError(f"loop image {image} exists already: run 'voltools clean --run-id "
-                          f"{run_of(name) or '...'}' first") from None
-    try:
-        os.ftruncate(fd, size_bytes)
-    except OSError as exc:
-        image.unlink(missing_ok=True)
-        raise TargetError(f"cannot size loop image {image} to {size_bytes} bytes: {exc.strerror}") from None
-    finally:
-        os.close(fd)
+    taken = f"loop image {image} exists already: run 'voltools clean --run-id {run_of(name) or '...'}' first"
+    with created(image, 0o600, taken) as fd:
+        try:
+            os.ftruncate(fd, size_bytes)
+        except OSError as exc:
+            image.unlink(missing_ok=True)
+            raise TargetError(f"cannot size loop image {image} to {size_bytes} bytes: {exc.strerror}") from None
     return image
 
 

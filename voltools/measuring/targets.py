@@ -19,6 +19,7 @@ from ..formatting import format_bytes
 from ..naming import check_name, labels, object_name
 from ..units import parse_size
 from . import jobs
+from .exclusive import created
 
 # kind -> {option: default}; None means required, "" means optional with no default.
 KINDS = {
@@ -372,17 +373,11 @@ def _make_workdir(prepared):
 
 def _write_marker(run_id, target, workdir):
     marker = marker_path(run_id, target)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    except FileExistsError:
-        raise TargetError(f"marker {marker} of run {run_id} is left from an earlier try: run 'voltools clean "
-                          f"--run-id {run_id}', which removes its folder or says what keeps it") from None
-    try:
+    taken = (f"marker {marker} of run {run_id} is left from an earlier try: run 'voltools clean "
+             f"--run-id {run_id}', which removes its folder or says what keeps it")
+    with created(marker, 0o644, taken) as fd:
         os.write(fd, os.fsencode(workdir))
         os.fsync(fd)
-    finally:
-        os.close(fd)
     return marker
 
 
