@@ -10,18 +10,18 @@ the noise model below), not on the observed time (weights 1/T_obs^2 bias the fit
 of the expected time (`get_prediction`) and the tests; this module only arranges them.
 
 The noise of one read is measured, not assumed: from the repeats of each (N, B) cell, as a
-relative variance that falls with the time read (see ReadNoise). The pure error of the repeats
-gives a lack-of-fit F test per group; a score test for a per-byte time that drifts with the
-amount read and a runs test catch regime changes the F test has too little power for. Reads far
-faster than the model and their cell's other repeats (a cache hit, a short read) are left out and
-counted; slow ones stay, since a user's read meets them too. A prediction says how far it
+relative variance that falls with the time read, and for long reads the pooled spread of the
+longest reads measured (see ReadNoise). The pure error of the repeats gives a lack-of-fit F test
+per group; a score test for a per-byte time that drifts with the amount read, a max-type hinge
+test at every measured amount read (a change of regime) and a runs test catch what the F test has
+too little power for. Reads far faster than the model and their cell's other repeats, or than the
+model alone by 4 noise sds (a cache hit, a short read), are left out and counted; slow ones stay,
+since a user's read meets them too. A prediction says how far it
 extrapolates (the question's N over the largest N measured at its B) and whether the model
 `holds` there: no test on measured points can check a regime change beyond them.
 
 benchmarks/bench_coverage.py checks all this on 500 simulated sweeps per case (the small grid
-plus large N up to a quarter of a 40 GiB question): bias of the 40 GiB prediction under 0.3% at
-2%, 10% and 34% noise, its mean interval covering the truth in 94-96%, the interval of one read
-covering a new read in 93-95% (99% where the noise falls with the read's length, at +-19%).
+plus large N up to a quarter of a 40 GiB question); its figures are in benchmarks/RESULTS.md.
 
 Allocation: allocated_bytes = slope * size_bytes + intercept. Pure functions returning small
 frozen dataclasses; no plotting, no Docker, no printing.
