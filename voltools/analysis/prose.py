@@ -365,3 +365,29 @@ def track_record_md(track):
     inside = int(track["inside"].sum())
     lines.append(f"\n{inside} of {len(track)} measured times fell inside the 95% interval of one read.")
     return "\n".join(lines)
+
+
+def _host(node):
+    """A node column value '<id>/<hostname>' as its host name."""
+    return str(node).rsplit("/", 1)[-1]
+
+
+def nodes_md(table):
+    """Per-node throughput (findings.node_table) in words: one node, or per (target, rw) the range
+    across nodes and whether their 95% intervals leave any two apart."""
+    if table.empty:
+        return "No usable reads to compare across nodes."
+    names = sorted({_host(n) for n in table["node"]})
+    if len(names) == 1:
+        return (f"Measured on one node ({names[0]}). A swarm sweep with `--mode global` measures every "
+                "node of a swarm (the README's test cluster shows how) and this section compares them.")
+    lines = [f"Measured on {len(names)} nodes ({_names(names)}); throughput at the largest read, mean "
+             "over repeats with its 95% interval:"]
+    for (target, rw), g in table.groupby(["target", "rw"], sort=True):
+        slow, fast = g.loc[g["mean_mib_s"].idxmin()], g.loc[g["mean_mib_s"].idxmax()]
+        apart = g["low_mib_s"].max() > g["high_mib_s"].min()
+        verdict = ("the intervals of the slowest and fastest do not overlap: the nodes differ" if apart
+                   else "the intervals overlap: no difference between nodes resolved")
+        lines.append(f"- **{target}** {rw}: {sig(slow['mean_mib_s'])} MiB/s ({_host(slow['node'])}) to "
+                     f"{sig(fast['mean_mib_s'])} MiB/s ({_host(fast['node'])}); {verdict}.")
+    return "\n".join(lines)

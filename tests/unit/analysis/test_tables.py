@@ -15,6 +15,8 @@ from voltools import formatting as fmt  # noqa: E402
 from voltools.analysis import tables as rt  # noqa: E402
 from voltools.analysis import prose  # noqa: E402
 from voltools.analysis.models import fit_groups, outlier_mask, summarise_points  # noqa: E402
+from voltools.store import load_run  # noqa: E402
+from repo import RAW  # noqa: E402
 
 GIB, MIB, KIB = 1024**3, 1024**2, 1024
 NS = (1, 4, 16, 64, 256)
@@ -379,3 +381,17 @@ def test_answer_md_answers_per_target_and_says_unknown_where_it_does_not_hold(df
     far = prose.answer_md(predict_table(df, 4 * GIB, 65536))
     assert far.count("*unknown: measure larger N*") == 2 and "0 of 2 answers hold" in far
     assert "extrapolated 256× beyond the largest N measured at 64 KiB" in far
+
+
+def test_nodes_are_compared_on_the_committed_multi_node_run():
+    """data/raw/nodes: 3 nodes of the test cluster; each (target, rw) gets its range and a verdict."""
+    table = findings.node_table(load_run("nodes", RAW))
+    assert sorted(table["node"].str.rsplit("/", n=1).str[-1].unique()) == ["node1", "node2", "node3"]
+    text = prose.nodes_md(table)
+    assert text.startswith("Measured on 3 nodes (node1, node2 and node3)")
+    assert text.count("\n- **") == table.groupby(["target", "rw"]).ngroups
+    assert all(("do not overlap" in line) != ("overlap: no difference" in line) for line in text.splitlines()[1:])
+
+
+def test_a_run_on_one_node_says_so():
+    assert prose.nodes_md(findings.node_table(load_run("sample", RAW))).startswith("Measured on one node (")
