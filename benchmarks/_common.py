@@ -75,14 +75,21 @@ def fio_rows(stdout):
     return fio.parse(stdout)
 
 
+TMPFS = "tmpfs"  # scratch_dir(TMPFS): a tmpfs of its own (voltools refuses folders below /dev, e.g. /dev/shm)
+
+
 @contextmanager
 def scratch_dir(parent=DISK_PARENT, prefix="voltools-bench-"):
-    """A temporary host folder, removed afterwards."""
-    path = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    """A temporary host folder, removed afterwards; parent=TMPFS mounts a private tmpfs there."""
+    path = tempfile.mkdtemp(prefix=prefix, dir=DISK_PARENT if parent == TMPFS else parent)
     os.chmod(path, 0o755)  # the probe's reader runs as uid 65534 and must traverse it
+    if parent == TMPFS:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755,size=4g", "voltools-bench", path], check=True)
     try:
         yield Path(path)
     finally:
+        if parent == TMPFS:
+            subprocess.run(["umount", path], check=False)
         shutil.rmtree(path, ignore_errors=True)
 
 

@@ -31,7 +31,7 @@ from voltools.measuring.layout import workdir_of
 from voltools.measuring.plan import Point
 
 SHAPES = (("1m", 256), ("64k", 1024))
-TARGETS = (("bind", c.DISK_PARENT), ("local", c.DISK_PARENT), ("bind-tmpfs", "/dev/shm"))
+TARGETS = (("bind", c.DISK_PARENT), ("local", c.DISK_PARENT), ("bind-tmpfs", c.TMPFS))
 BAR = (0.97, 1.03)
 WARMUP = 1  # the first voltools call after lay-out and its bare partner: reported apart, not in the medians
 
@@ -88,7 +88,7 @@ def container_path_check(client, repeats):
     from voltools.measuring import probe
     rid, image, out = c.run_id("fid-path"), probe.ensure_image(client), {}
     point = Point("x", "read", 1, 1, 4096, 65536, 0)
-    with c.scratch_dir("/dev/shm") as folder:
+    with c.scratch_dir(c.TMPFS) as folder:
         c.timed_run(jobs.layout_argv(str(folder), [point.size_bytes]))
         mount = Mount("/data", str(folder), type="bind", read_only=True)
         base = dict(user="65534:65534", network_mode="none", cap_drop=["ALL"], read_only=True, detach=True,

@@ -206,7 +206,7 @@ def main(argv=None):
     blocks = GRID.pop("blocks")
     runs = []
     try:
-        with c.scratch_dir("/dev/shm") as folder, tempfile.TemporaryDirectory() as data_dir:
+        with c.scratch_dir(c.TMPFS) as folder, tempfile.TemporaryDirectory() as data_dir:
             sizes = sorted({p.size_bytes for p in points_of(blocks)})
             c.timed_run(jobs.layout_argv(str(folder), sizes))
             for turn in range(repeats):

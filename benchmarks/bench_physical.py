@@ -74,7 +74,7 @@ def memory_part(client, repeats, data_dir):
     """voltools tmpfs buffered reads, the same fio argv bare on the host, and host copies; bytes/s."""
     size = int(MEM["blocks"]) << 20
     got = {"voltools": [], "bare_fio_same_file": [], "dd": [], "numpy_1MiB_buffer": [], "numpy_array_copy": []}
-    with c.scratch_dir("/dev/shm") as folder:
+    with c.scratch_dir(c.TMPFS) as folder:
         path = folder / "copy.dat"
         c.timed_run(jobs.layout_argv(str(folder), [size]))
         Path(jobs.data_file(str(folder), size)).rename(path)

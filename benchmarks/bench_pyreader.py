@@ -100,7 +100,7 @@ def main(argv=None):
     args = c.parser(__doc__).parse_args(argv)
     count = 3 if args.quick else 9
     figures, bars = [], []
-    for fs, parent in (("disk", c.DISK_PARENT), ("tmpfs", "/dev/shm")):
+    for fs, parent in (("disk", c.DISK_PARENT), ("tmpfs", c.TMPFS)):
         with c.scratch_dir(parent) as folder:
             c.timed_run(jobs.layout_argv(str(folder), [FILE_BYTES]))
             fio_point(folder, 1 << 20, FILE_BYTES >> 20)  # warm-up: the first read after the write is not timed

@@ -79,13 +79,15 @@ def num(x, digits=3):
     return f"{x:,.{digits}f}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def render(machine, results, quick, total_s, started):
-    """RESULTS.md as text."""
+def render(machine, results, quick, total_s, started, rerun=None):
+    """RESULTS.md as text; `rerun`: the benchmarks this run measured when the others were kept."""
     lines = ["# voltools benchmarks", "",
              f"Written by `benchmarks/run_all.py{' --quick' if quick else ''}` (`make bench`), "
              f"{started:%Y-%m-%d %H:%M} UTC: "
              f"{'QUICK run (fewer repeats: proves it runs, not a result)' if quick else 'full run'}, "
-             f"{total_s:.0f} s of wall time in all (budget {BUDGET_S} s).", "",
+             f"{total_s:.0f} s of wall time in all (budget {BUDGET_S} s)"
+             + (f"; this run re-measured {', '.join(rerun)} and kept the others from the previous run "
+                "(each says when)" if rerun else "") + ".", "",
              "Every figure is the median of its repeats, with the spread (min-max, and the "
              "interquartile range where there are enough repeats) and n. Every ratio is paired: both "
              "sides were measured in the same run, interleaved, and the ratio is taken per pair. "
@@ -131,11 +133,28 @@ def bar_range(b):
     return f">= {b['low']}" if b["low"] is not None else f"<= {b['high']}"
 
 
+def kept(path, rerun):
+    """Results of the benchmarks not in `rerun` from an earlier RESULTS.json, their wall time and
+    error as they were, each saying when it ran."""
+    if not path.exists():
+        return {}
+    earlier = json.loads(path.read_text())
+    out = {}
+    for name, entry in earlier["benchmarks"].items():
+        if name in BENCHES and name not in rerun and entry["result"] is not None:
+            result = dict(entry["result"], findings=[f"Kept from the run started {earlier['started'][:16]} UTC."]
+                          + entry["result"].get("findings", []))
+            out[name] = (result, entry["wall_s"], entry["error"])
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer repeats in every script")
     p.add_argument("--only", default=",".join(BENCHES), help="comma-separated subset of " + ", ".join(BENCHES))
     p.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    p.add_argument("--keep", action="store_true",
+                   help="with --only: keep the other benchmarks' results from the existing RESULTS.json")
     args = p.parse_args(argv)
     names = [n for n in args.only.split(",") if n]
     unknown = [n for n in names if n not in BENCHES]
@@ -153,8 +172,11 @@ def main(argv=None):
             for b in (result or {}).get("bars", []):
                 print(f"   {'met   ' if b['met'] else 'MISSED'} {b['name']}: {num(b['value'])} {b['unit']}")
     total = (time.perf_counter_ns() - start) / 1e9
+    if args.keep:
+        results = {**kept(Path(args.out).with_suffix(".json"), names), **results}
+        results = {n: results[n] for n in BENCHES if n in results}
     machine["load"] = f"{load0:.2f} / {c.cpu_load():.2f}"
-    Path(args.out).write_text(render(machine, results, args.quick, total, started))
+    Path(args.out).write_text(render(machine, results, args.quick, total, started, names if args.keep else None))
     Path(args.out).with_suffix(".json").write_text(json.dumps(
         {"machine": machine, "quick": args.quick, "started": started.isoformat(), "total_s": total,
          "benchmarks": {n: {"result": r, "wall_s": w, "error": e} for n, (r, w, e) in results.items()}},
