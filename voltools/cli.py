@@ -71,6 +71,8 @@ def _add_sweep(sub):
     p.add_argument("--max-point-size", metavar="SIZE", dest="max_point",
                    help="largest read a question adds (default a quarter of the dataset)")
     p.add_argument("--dry-run", action="store_true", help="check everything, print the plan, make nothing")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no plan header and no progress bar on stderr (errors and the closing table still print)")
     p.add_argument("--resume", metavar="RUN_ID",
                    help="carry on a stopped run with its own settings: skips finished points")
     p.add_argument("--reader", help="fio (default), or python: voltools' own reader, host targets only")
@@ -207,11 +209,14 @@ def cmd_sweep(args):
     from .run import Run
     given = _given(args)
     resume, dry_run = given.pop("resume", None), given.pop("dry_run", False)
+    quiet = given.pop("quiet", False)
     with _checking():
         if dry_run and resume is None:
             return _dry_run(given)
         run = _resumed(resume, given, dry_run) if resume is not None else Run.start(SweepRequest.of(**given))
-    with _progress(run.expected_points()) as progress:
+    if not quiet:
+        print("\n".join(_plan_lines(run.plan, run.run_id, run.done, run.expected_points() is None)), file=sys.stderr)
+    with _progress(run.expected_points(), quiet) as progress:
         points = run.measure(progress)
     _print_points(points, run.store.path)
     return _failed_points(points, run.run_id)
@@ -224,10 +229,33 @@ def _given(args):
 
 def _dry_run(given):
     from .run import check
-    _, plan, _ = check(SweepRequest.of(**given), dry_run=True)
-    laid = max(plan.layout_bytes(t.name) for t in plan.targets)
-    print(f"plan: {plan.total_points()} points on {len(plan.targets)} target(s), up to "
-          f"{format_bytes(laid)} laid out on each; nothing was made (--dry-run)")
+    _, plan, run_id = check(SweepRequest.of(**given), dry_run=True)
+    print("\n".join(_plan_lines(plan, run_id)))
+    print("plan: nothing was made (--dry-run)")
+
+
+def _plan_lines(plan, run_id, done=frozenset(), each_node=False):
+    """The plan header: points and rounds, each target's lay-out and reads, a rough time and its basis."""
+    from .measuring.estimate import estimate, target_loads
+    loads = target_loads(plan, done)
+    guess = estimate(plan, loads)
+    where = " on each node" if each_node else ""
+    left = f" left of {plan.total_points()}" if done else ""
+    width = max(len(t.name) for t in loads)
+    return [f"plan: run {run_id}: {guess.points} points{left}{where} on {len(loads)} target(s) "
+            f"in {plan.rounds()} round(s)",
+            *(f"plan:   {t.name:<{width}}  {t.points} points, {format_bytes(t.layout_bytes)} laid out, "
+              f"{format_bytes(t.read_bytes)} read" for t in loads),
+            _estimate_line(guess, where)]
+
+
+def _estimate_line(guess, where=""):
+    """The rough time, with what it rests on: stated costs, not measured here."""
+    from .formatting import duration, rate_text
+    from .measuring.estimate import BASIS
+    return (f"plan: estimated time about {duration(guess.seconds, 2)}{where}: {guess.points} points x "
+            f"{guess.point_cost_s:g} s + {format_bytes(guess.read_bytes)} read at {rate_text(guess.bytes_per_s)} "
+            f"({BASIS})")
 
 
 def _failed_points(points, run_id):
@@ -255,25 +283,27 @@ def _resumed(run_id, given, dry_run):
 
 
 @contextmanager
-def _progress(total=None):
-    """A tqdm bar (points done of total, the current point, ETA) as a progress callback; none when
-    stderr is not a terminal (a log gets no redraws)."""
+def _progress(total=None, quiet=False, stream=None):
+    """A tqdm bar (points done of total, the current point, ETA) as a progress callback, redrawn
+    once per call: a call is a fio call's points, or a new label alone (a swarm task's state). None
+    when `stream` (stderr) is not a terminal, so a log gets no redraws, or when `quiet`."""
     from tqdm import tqdm
-    with tqdm(total=total, unit="pt", file=sys.stderr, dynamic_ncols=True, leave=False,
-              disable=not sys.stderr.isatty()) as bar:
+    stream = sys.stderr if stream is None else stream
+    with tqdm(total=total, unit="pt", file=stream, dynamic_ncols=True, leave=False, mininterval=0, miniters=1,
+              disable=quiet or not stream.isatty()) as bar:
         def progress(done, label):
-            bar.set_description(label)
+            bar.set_description(label, refresh=not done)
             bar.update(done)
         yield progress
 
 
 def _print_points(points, path=None):
-    from .analysis.summary import target_summary
+    from .analysis.summary import readable, target_summary
     if not len(points):
         return
-    where = f" in {path}" if path else ""
+    where = f" in {Path(path).resolve()}" if path else ""
     print(f"run {points['run_id'].iloc[0]}: {len(points)} points{where}")
-    print(target_summary(points).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(readable(target_summary(points)).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
 def cmd_k8s(args):

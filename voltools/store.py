@@ -6,6 +6,7 @@ fsynced and renamed. Compaction writes the merged part under a new name, reads i
 then removes exactly the parts it merged. A crash between any two file operations therefore leaves
 a table that loads with every stored point exactly once (copies of one seq are the same row).
 """
+import functools
 import gzip
 import json
 import os
@@ -13,6 +14,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 from .config import raw_dir
@@ -27,6 +29,21 @@ POINTS = "points.parquet"
 META = "run.json"
 RAW = "fio"
 _RAW_SEQ = re.compile(r"-(\d+)\.json\.gz$")
+
+
+def _root_renamed(func):
+    """`root=`, the old name of `data_dir=` (the folder holding runs): accepted for one release,
+    with a DeprecationWarning."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if "root" in kwargs:
+            if "data_dir" in kwargs:
+                raise TypeError(f"{func.__qualname__}() got both data_dir= and root=, its old name")
+            warnings.warn(f"{func.__qualname__}(root=...) is deprecated: use data_dir=...",
+                          DeprecationWarning, stacklevel=2)
+            kwargs["data_dir"] = kwargs.pop("root")
+        return func(*args, **kwargs)
+    return wrapper
 
 
 class Disk:
@@ -60,21 +77,22 @@ class RunStore:
         self.disk = disk or Disk()
 
     @classmethod
-    def create(cls, run_id, root=None, meta=None):
+    @_root_renamed
+    def create(cls, run_id, data_dir=None, meta=None):
         """A new run folder with run.json in it; refuses a run id that exists (write-once).
 
         The folder is made under a temporary name and renamed into place, so a run folder always
         holds points.parquet/, fio/ and run.json, whatever moment a kill comes at.
         """
-        root = Path(root or raw_dir())
-        path = root / check_name(run_id)
+        data_dir = Path(data_dir or raw_dir())
+        path = data_dir / check_name(run_id)
         if os.path.lexists(path):
-            raise _exists(run_id, root)
+            raise _exists(run_id, data_dir)
         try:
-            root.mkdir(parents=True, exist_ok=True)
-            draft = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
+            data_dir.mkdir(parents=True, exist_ok=True)
+            draft = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=data_dir))
         except OSError as exc:
-            raise StoreError(f"data dir {root} cannot hold a run: {_reason(exc)}") from None
+            raise StoreError(f"data dir {data_dir} cannot hold a run: {_reason(exc)}") from None
         try:
             (draft / POINTS).mkdir()
             (draft / RAW).mkdir()
@@ -84,17 +102,18 @@ class RunStore:
         except BaseException as exc:
             shutil.rmtree(draft, ignore_errors=True)
             if isinstance(exc, OSError) and os.path.lexists(path):
-                raise _exists(run_id, root) from None
+                raise _exists(run_id, data_dir) from None
             if isinstance(exc, (OSError, StoreError)):
                 reason = exc.reason if isinstance(exc, StoreError) else _reason(exc)
-                raise StoreError(f"data dir {root} cannot hold a run: {reason}") from None
+                raise StoreError(f"data dir {data_dir} cannot hold a run: {reason}") from None
             raise
         return cls(path)
 
     @classmethod
-    def open(cls, run_id, root=None):
+    @_root_renamed
+    def open(cls, run_id, data_dir=None):
         """An existing, complete run folder, or StoreError naming what is missing."""
-        path = Path(root or raw_dir()) / check_name(run_id)
+        path = Path(data_dir or raw_dir()) / check_name(run_id)
         if not (path / POINTS).is_dir():
             raise StoreError(f"no run {run_id} in {path.parent}: list runs with 'ls {path.parent}'")
         for part, what in ((RAW, "folder of raw fio outputs"), (META, "provenance file")):
@@ -238,15 +257,17 @@ def load_points(run_path):
     return table.drop_duplicates(NODE_POINT_KEY, keep="last", ignore_index=True)
 
 
-def load_run(run_id, root=None):
-    """Points of a run by id, from data/raw (or `root`)."""
-    return RunStore.open(run_id, root).points()
+@_root_renamed
+def load_run(run_id, data_dir=None):
+    """Points of a run by id, from `data_dir` (default: config.raw_dir(), ./data/raw)."""
+    return RunStore.open(run_id, data_dir).points()
 
 
-def list_runs(root=None):
-    """Run ids under data/raw, oldest first."""
-    root = Path(root or raw_dir())
-    return sorted(p.name for p in root.glob("[!.]*") if (p / POINTS).is_dir()) if root.is_dir() else []
+@_root_renamed
+def list_runs(data_dir=None):
+    """Run ids in `data_dir` (default: config.raw_dir()), oldest first."""
+    folder = Path(data_dir or raw_dir())
+    return sorted(p.name for p in folder.glob("[!.]*") if (p / POINTS).is_dir()) if folder.is_dir() else []
 
 
 def _reads_back(part, frame):
@@ -316,8 +337,8 @@ def _kind(arrow_type):
     return str(arrow_type)
 
 
-def _exists(run_id, root):
-    return StoreError(f"run {run_id} exists in {root}: data/raw is write-once; "
+def _exists(run_id, data_dir):
+    return StoreError(f"run {run_id} exists in {data_dir}: data/raw is write-once; "
                       "choose another --run-id or carry it on with --resume")
 
 

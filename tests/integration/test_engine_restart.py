@@ -35,7 +35,7 @@ def test_dockerd_restart_mid_sweep_is_a_clear_error_and_clean_works(docker_clien
         pytest.skip("needs root and exactly one local dockerd to restart")
     proc = subprocess.Popen([sys.executable, "-m", "voltools.cli", "sweep", "--target", "tmpfs:size=64m",
                              "--bs", "4k,64k", "--blocks", "1,4,16,64", "--repeat", "5", "--run-id", run_id,
-                             "--data-dir", str(raw_root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--data-dir", str(raw_root), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     folder = raw_root / run_id / "points.parquet"
     deadline = time.monotonic() + 120
     while not (folder.is_dir() and len(list(folder.glob("part-*"))) >= 2) and time.monotonic() < deadline:

@@ -137,7 +137,7 @@ def test_a_node_that_goes_down_mid_run(cluster3, tmp_path):
     node2's points stored; clean removes what is left on the nodes that are up, and, once node3
     is back, on node3 too."""
     run_id, state = new_run_id(), cluster3["state"]
-    running = sweep(cluster3, run_id, tmp_path, "--mode", "global", "--repeat", "3", popen=True)
+    running = sweep(cluster3, run_id, tmp_path, "--mode", "global", "--repeat", "3", "--quiet", popen=True)
     try:
         wait_for_task_on(cluster3, f"voltools_{run_id}_tmpfs", "node3")
         os.kill(dockerd_pids(state)["node3"], signal.SIGTERM)

@@ -119,6 +119,22 @@ def test_meta_round_trip_and_listing(raw_root):
     assert list_runs(raw_root) == ["a", "b"]
 
 
+def test_data_dir_is_the_name_and_root_still_works_for_a_release_with_a_warning(raw_root):
+    RunStore.create("r", data_dir=raw_root).append_points(rows(2))
+    assert len(load_run("r", data_dir=raw_root)) == 2 and list_runs(data_dir=raw_root) == ["r"]
+    with pytest.warns(DeprecationWarning, match=r"load_run\(root=...\) is deprecated: use data_dir=") as said:
+        assert len(load_run("r", root=raw_root)) == 2
+    assert said[0].filename == __file__, "the warning names the caller's line"
+    with pytest.warns(DeprecationWarning, match=r"RunStore.open\(root="):
+        assert RunStore.open("r", root=raw_root).path == raw_root / "r"
+    with pytest.warns(DeprecationWarning, match=r"RunStore.create\(root="):
+        RunStore.create("s", root=raw_root)
+    with pytest.warns(DeprecationWarning, match=r"list_runs\(root="):
+        assert list_runs(root=raw_root) == ["r", "s"]
+    with pytest.raises(TypeError, match="both data_dir= and root="):
+        load_run("r", data_dir=raw_root, root=raw_root)
+
+
 def test_corrupted_part_is_named_on_load(raw_root):
     store = RunStore.create("r", raw_root)
     store.append_points(rows(2))

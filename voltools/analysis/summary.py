@@ -47,6 +47,20 @@ def _space_ratio(good):
     return float(largest["allocated_bytes"] / largest["size_bytes"])
 
 
+# The closing table's headers (`voltools sweep`, `voltools summary`): words and units
+HEADERS = {
+    "read_MiB_s_max_bs": "read MiB/s (largest B and N)",
+    "p50_us_min_bs": "p50 latency µs (smallest B)",
+    "allocated_over_logical": "allocated / data size (largest file)",
+    "read_time_source": "read time from",
+}
+
+
+def readable(table):
+    """The summary table with headers for people; the columns of `target_summary` are unchanged."""
+    return table.rename(columns=HEADERS)
+
+
 # `voltools summary --json` field names: snake_case, units in the name
 JSON_FIELDS = {
     "target": "target",
