@@ -101,8 +101,11 @@ def _add_grid(p):
     p.add_argument("--memory", help="memory limit of the probe containers, e.g. 256m")
     p.add_argument("--run-id", help="id of the run (default: UTC time + random)")
     p.add_argument("--data-dir", help="folder for runs (default data/raw)")
-    p.add_argument("--batch", help=f"points per fio call (default {DEFAULT.batch}; more is ~65 ms/point faster; "
+    p.add_argument("--batch", help=f"points per fio call for points not replayed together (default {DEFAULT.batch}; "
                                    "a kill loses the call)")
+    p.add_argument("--no-pack", dest="pack", action="store_false",
+                   help="one fio process per point (slower; for comparison); by default the small "
+                        "O_DIRECT points of a round are replayed in one fio call from an I/O log")
 
 
 def _add_k8s_options(group):
@@ -253,8 +256,8 @@ def _estimate_line(guess, where=""):
     """The rough time, with what it rests on: stated costs, not measured here."""
     from .formatting import duration, rate_text
     from .measuring.estimate import BASIS
-    return (f"plan: estimated time about {duration(guess.seconds, 2)}{where}: {guess.points} points x "
-            f"{guess.point_cost_s:g} s + {format_bytes(guess.read_bytes)} read at {rate_text(guess.bytes_per_s)} "
+    return (f"plan: estimated time about {duration(guess.seconds, 2)}{where}: {guess.calls} fio calls x "
+            f"{guess.call_cost_s:g} s + {format_bytes(guess.read_bytes)} read at {rate_text(guess.bytes_per_s)} "
             f"({BASIS})")
 
 

@@ -25,6 +25,17 @@ ADDED_COLUMNS = ("round",)
 # Columns renamed since a release, old -> new: an old part (and run.json) loads under the new names.
 RENAMED_COLUMNS = {"engine": "reader"}
 
+# What a read_time_source measures: the sum of a point's per-I/O latencies (from fio's JSON, mean x
+# count, or from its per-I/O latency log when points are replayed together) is one figure, at ns
+# resolution; fio's job runtime (ms) is another; the python reader's clock sum a third.
+READ_TIME_MEASURES = {"lat_sum": "latency sum", "lat_log": "latency sum", "runtime_ms": "runtime"}
+
+
+def read_time_measure(source):
+    """What a read_time_source measures (sources of one measure may share a fit)."""
+    return READ_TIME_MEASURES.get(source, source)
+
+
 # A point of a sweep's plan: what a resumed run skips once it is measured without error.
 POINT_KEY = ["target", "rw", "direct", "iodepth", "bs_bytes", "blocks", "repeat"]
 # Two rows measure the same point on the same node: the later one (higher seq) wins on load.

@@ -142,7 +142,7 @@ def start_meta(run_id, plan, orchestrator, request, facts):
         "targets": [{"name": t.name, "kind": t.kind, "options": t.describe()} for t in plan.targets],
         "grid": {"bs_bytes": plan.bs, "blocks": plan.blocks, "rw": plan.rw, "direct": plan.direct,
                  "iodepth": plan.iodepth, "repeat": plan.repeat, "memory_bytes": plan.memory_bytes,
-                 "batch": plan.batch, "reader": plan.reader},
+                 "batch": plan.batch, "reader": plan.reader, "pack": plan.pack},
         "question": plan.question.as_dict() if plan.question else None,
         "points_planned": plan.total_points(), "orchestrator": orchestrator,
         "request": request.grid(), "probe_image_requested": request.image, **facts}

@@ -239,12 +239,21 @@ def renamed(table):
                                  else n for n in names])
 
 
+# Request fields added after a release, with the value that does what runs made before them did:
+# a run resumes as it was started (before `pack`, every point was a fio call of its own).
+ADDED_REQUEST_FIELDS = {"pack": False}
+
+
 def renamed_meta(meta):
-    """run.json with the old names in its request and grid replaced by the new ones."""
+    """run.json with the old names in its request and grid replaced by the new ones, and the
+    request's later fields given the values its run was made with."""
     for section in (meta.get("request"), meta.get("grid")):
         for old, new in RENAMED_COLUMNS.items():
             if isinstance(section, dict) and old in section and new not in section:
                 section[new] = section.pop(old)
+    if isinstance(meta.get("request"), dict):
+        for name, value in ADDED_REQUEST_FIELDS.items():
+            meta["request"].setdefault(name, value)
     return meta
 
 

@@ -86,14 +86,15 @@ def test_no_bar_in_a_log_or_when_quiet(stream, quiet):
 
 
 @needs_fio
-def test_a_sweep_in_a_terminal_prints_the_plan_then_one_redraw_a_point(env, raw_root):
+def test_a_sweep_in_a_terminal_prints_the_plan_then_one_redraw_a_call(env, raw_root):
     status, out, err = _sweep_in_a_terminal([*HOST_SWEEP, "--data-dir", str(raw_root), "--run-id", "tty1"], env)
     assert status == 0, err
     header = err.split("\r")[0].splitlines()
     assert header[0] == "plan: run tty1: 12 points on 1 target(s) in 2 round(s)"
     assert header[1] == "plan:   host  12 points, 60 KiB laid out, 168 KiB read"
     assert header[2].startswith("plan: estimated time about ") and "not measured here" in header[2]
-    assert POINTS <= err.count("\r") <= POINTS + 4, err.count("\r")
+    assert header[2].split(": ")[2].startswith("2 fio calls x ")  # one replayed call a round
+    assert 2 <= err.count("\r") <= 2 + 4, err.count("\r")  # one a call, plus the first and last draw
     assert f"run tty1: {POINTS} points in {raw_root.resolve() / 'tty1'}" in out
 
 

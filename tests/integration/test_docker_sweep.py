@@ -19,7 +19,7 @@ def _check_rows(points, target, run_id):
     rows = points[points["target"] == target]
     assert len(rows) == 4
     assert (rows["error"] == 0).all(), rows["error_msg"].tolist()
-    assert (rows["read_time_source"] == "lat_sum").all()
+    assert (rows["read_time_source"] == "lat_log").all()  # replayed together, cut back by fio's latency log
     assert (rows["read_time_s"] > 0).all() and (rows["read_time_s"] < 5).all()
     assert (rows["size_bytes"] == rows["bs_bytes"] * rows["blocks"]).all()
     assert (rows["allocated_bytes"] >= rows["size_bytes"]).all()
@@ -49,6 +49,21 @@ def test_bind_target_reads_a_host_folder_and_removes_its_files(docker_client, ru
     points = sweep([f"bind:path={folder}"], data_dir=raw_root, run_id=run_id, **SMALL)
     _check_rows(points, "bind", run_id)
     assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+
+
+def test_unpacked_points_are_one_fio_job_each_and_agree_with_the_replayed(docker_client, run_id, raw_root):
+    """--no-pack (one fio process a point) and the default replayed call measure the same reads."""
+    packed = sweep(["local"], data_dir=raw_root, run_id=run_id, **dict(SMALL, repeat=3))
+    unpacked = sweep(["local"], data_dir=raw_root, run_id=f"{run_id}-unpacked", pack=False, **dict(SMALL, repeat=3))
+    assert (unpacked["read_time_source"] == "lat_sum").all() and unpacked["raw_file"].nunique() == 12
+    assert packed["raw_file"].nunique() == 3  # one call a round
+    assert set(packed["raw_job_index"]) == {0, 1, 2, 3}
+    by = ["bs_bytes", "blocks"]
+    ratio = packed.groupby(by)["read_time_s"].median() / unpacked.groupby(by)["read_time_s"].median()
+    assert ratio.between(1 / 3, 3).all(), ratio  # same order of magnitude; fidelity is benchmarked
+    raw = subprocess.run([sys.executable, "-m", "voltools", "parse-fio",
+                          str(raw_root / run_id / packed["raw_file"].iloc[0])], capture_output=True, text=True)
+    assert raw.returncode == 0 and "replay" in raw.stdout, raw.stderr
 
 
 def test_tmpfs_reports_its_size_and_allocation(docker_client, run_id, raw_root):

@@ -101,17 +101,20 @@ def test_exception_in_the_middle_leaves_nothing(docker_client, run_id, raw_root)
 
     with pytest.raises(RuntimeError, match="boom"):
         start_sweep(["tmpfs:size=64m", "loop:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).measure(explode)
-    assert len(load_run(run_id, raw_root)) == 2
+    assert len(load_run(run_id, raw_root)) == sum(calls) == 8  # the two calls done: one a target of round 1
 
 
 def test_probe_container_killed_from_outside_is_a_clear_error(docker_client, run_id, raw_root):
+    stored = []
+
     def kill_reader(done, label):
+        stored.append(done)
         for container in _containers(docker_client, run_id, "reader"):
             container.kill()
 
     with pytest.raises(EngineError, match="exec in voltools_.*-reader failed"):
         start_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).measure(kill_reader)
-    assert len(load_run(run_id, raw_root)) == 1
+    assert len(load_run(run_id, raw_root)) == sum(stored) == 4  # the first call's points, no more
 
 
 def _remove_data(client, run_id):
@@ -124,32 +127,32 @@ def _remove_data(client, run_id):
 def test_failing_fio_gives_error_rows_and_the_sweep_goes_on(docker_client, run_id, raw_root):
     points = start_sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL).measure(
         _remove_data(docker_client, run_id))
-    assert len(points) == 8
-    assert (points["error"] == 0).sum() == 1 and (points["error"] != 0).sum() == 7
+    assert len(points) == 8  # two calls (rounds) of 4 points: the data gone after the first
+    assert (points["error"] == 0).sum() == 4 and (points["error"] != 0).sum() == 4
     failed = points[points["error"] != 0]
     assert failed["error_msg"].str.len().gt(0).all() and failed["read_time_s"].isna().all()
     again = resume_sweep(run_id, raw_root).measure()
     assert len(again) == 8 and (again["error"] == 0).all(), "resume measures the error rows again"
-    first = again[again["seq"] == points["seq"].min()]
-    assert first["read_time_s"].tolist() == points[points["error"] == 0]["read_time_s"].tolist()
-    assert len(list((raw_root / run_id / "fio").iterdir())) == 8 + 7, "the raw output of both is kept"
+    first = again[again["seq"] < 4].sort_values("seq")
+    assert first["read_time_s"].tolist() == points[points["error"] == 0].sort_values("seq")["read_time_s"].tolist()
+    assert len(list((raw_root / run_id / "fio").iterdir())) == 2 + 1, "the raw output of every call is kept"
 
 
 def test_a_sweep_that_stored_error_rows_exits_1_saying_how_many(docker_client, run_id, raw_root,
                                                                  capsys, monkeypatch):
     import voltools.orchestrators.docker as measure
-    real, calls = measure.jobs.read_argv, []
+    real, calls = measure.replay.argv, []
 
-    def all_but_the_first_read_a_missing_folder(workdir, points, reader="fio"):
+    def all_but_the_first_read_a_missing_folder(workdir, points, seed):
         calls.append(workdir)
-        return real(workdir if len(calls) == 1 else f"{workdir}-missing", points, reader)
+        return real(workdir if len(calls) == 1 else f"{workdir}-missing", points, seed)
 
-    monkeypatch.setattr(measure.jobs, "read_argv", all_but_the_first_read_a_missing_folder)
+    monkeypatch.setattr(measure.replay, "argv", all_but_the_first_read_a_missing_folder)
     code = main(["sweep", "--target", "tmpfs:size=64m", "--bs", "4k,64k", "--blocks", "1,8", "--rw", "read",
                  "--repeat", "2", "--run-id", run_id, "--data-dir", str(raw_root), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1, err  # --quiet: no plan header, the error still printed
-    assert err[0].startswith("voltools: error: 7 of 8 points failed; first: tmpfs read")
+    assert err[0].startswith("voltools: error: 4 of 8 points failed; first: tmpfs read")
     assert f"--resume {run_id}" in err[0]
 
 

@@ -17,7 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from voltools.errors import StoreError, UsageError
 from voltools.runlock import RunLock, is_live
 from voltools.points import POINT_COLUMNS
-from voltools.store import Disk, RunStore, list_runs, load_points, load_run, typed
+from voltools.store import Disk, RunStore, list_runs, load_points, load_run, renamed_meta, typed
 
 
 def rows(n, start=0, value=1e-4):
@@ -42,7 +42,7 @@ def test_parts_append_in_order_with_the_full_schema(raw_root):
 
 def test_a_new_run_folder_is_whole_from_the_start(raw_root):
     store = RunStore.create("r", raw_root, {"run_id": "r", "request": {}})
-    assert store.read_meta() == {"run_id": "r", "request": {}}
+    assert store.read_meta() == {"run_id": "r", "request": {"pack": False}}  # a request without it predates it
     assert sorted(p.name for p in store.path.iterdir()) == ["fio", "points.parquet", "run.json"]
     assert [p.name for p in raw_root.iterdir()] == ["r"], "no draft folder is left"
 
@@ -103,7 +103,13 @@ def test_an_old_run_json_reads_with_the_new_names(raw_root):
     old = {"run_id": "r", "grid": {"engine": "python"}, "request": {"engine": "python", "bs": "4k"}}
     store = RunStore.create("r", raw_root, old)
     meta = store.read_meta()
-    assert meta["grid"] == {"reader": "python"} and meta["request"] == {"reader": "python", "bs": "4k"}
+    assert meta["grid"] == {"reader": "python"}
+    assert meta["request"] == {"reader": "python", "bs": "4k", "pack": False}  # made before packing: resumes so
+
+
+def test_a_new_run_json_keeps_its_own_request():
+    meta = renamed_meta({"request": {"bs": "4k", "pack": True}, "grid": {"reader": "fio"}})
+    assert meta["request"] == {"bs": "4k", "pack": True} and meta["grid"] == {"reader": "fio"}
 
 
 def test_the_committed_sample_loads_under_the_new_names():

@@ -39,7 +39,7 @@ from scipy import stats
 
 from ..errors import FitError, UsageError
 from ..formatting import format_bytes
-from ..points import usable_mask
+from ..points import read_time_measure, usable_mask
 from ..units import parse_size
 
 DEFAULT_BY = ("target", "rw", "direct", "iodepth")
@@ -883,6 +883,8 @@ def _read_warnings(cols, ok, key, excluded, N, B, keep, params, res, lof, cells,
     for col in _MIX_COLS:
         if col in cols and col not in key:
             vals = _distinct(cols[col][ok])
+            if col == "read_time_source" and len({read_time_measure(v) for v in vals}) == 1:
+                continue
             if len(vals) > 1:
                 problems.append(f"mixes {len(vals)} values of {col} ({', '.join(map(str, vals[:4]))}): "
                                 "fit one group at a time (fit_groups)")

@@ -1,56 +1,61 @@
 """What a sweep will do and a rough time for it, before it starts: from stated costs, not measured here.
 
 The costs are those of the committed sample run (`data/raw/sample`, `make report`'s sweep: 507
-points in 254 s on a 2-core VM whose disk read at 650-720 MiB/s): its wall time less its read
-time, over its points, is the cost of a point besides reading (fio's start-up, docker exec,
-lay-out and set-up shared out); its bytes over its read time, the bandwidth. The python reader's
-cost is the README's (16 points in 1.3 s). A disk or CPU unlike that VM's makes the estimate wrong
-by as much.
+points in 254 s on a 2-core VM whose disk read at 650-720 MiB/s, one fio call a point): its wall
+time less its read time, over its fio calls, is the cost of a call besides reading (fio's
+start-up, docker exec, lay-out and set-up shared out); its bytes over its read time, the
+bandwidth. The python reader's cost is the README's (16 points in 1.3 s). A disk or CPU unlike
+that VM's makes the estimate wrong by as much.
 """
 from dataclasses import dataclass
 
 from ..formatting import MIB
 
-POINT_COST_S = {"fio": 0.41, "python": 0.08}  # a point's cost besides reading, by reader
+CALL_COST_S = {"fio": 0.41, "python": 0.08}  # a fio call's cost besides reading, by reader
 READ_BYTES_PER_S = 450 * MIB  # the sample's 19.5 GiB over its 43.9 s of read time
 BASIS = "the sample run's costs on a 2-core VM, not measured here"
 
 
 @dataclass(frozen=True)
 class TargetLoad:
-    """One target's share of a sweep: points to measure, bytes laid out once, bytes read."""
+    """One target's share of a sweep: points to measure, the fio calls they take, bytes laid out
+    once, bytes read."""
 
     name: str
     points: int
+    calls: int
     layout_bytes: int
     read_bytes: int
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A rough wall time: `points` at `point_cost_s` each, plus `read_bytes` at `bytes_per_s`."""
+    """A rough wall time: `calls` at `call_cost_s` each, plus `read_bytes` at `bytes_per_s`."""
 
     points: int
-    point_cost_s: float
+    calls: int
+    call_cost_s: float
     read_bytes: int
     bytes_per_s: float
 
     @property
     def seconds(self):
-        return self.points * self.point_cost_s + self.read_bytes / self.bytes_per_s
+        return self.calls * self.call_cost_s + self.read_bytes / self.bytes_per_s
 
 
 def target_loads(plan, done=frozenset()):
     """Each target's load: the plan's points less those in `done` (keys of points measured)."""
     loads = []
     for spec in plan.targets:
-        left = [p for p in plan.points(spec.name) if p.key() not in done]
-        loads.append(TargetLoad(spec.name, len(left), plan.layout_bytes(spec.name),
+        calls = [[p for p in c.points if p.key() not in done] for c in plan.calls(spec.name)]
+        left = [p for call in calls for p in call]
+        loads.append(TargetLoad(spec.name, len(left), sum(1 for c in calls if c), plan.layout_bytes(spec.name),
                                 sum(p.size_bytes for p in left)))
     return loads
 
 
 def estimate(plan, loads):
     """The Estimate of measuring `loads` (target_loads of `plan`) with the plan's reader."""
-    return Estimate(sum(t.points for t in loads), POINT_COST_S.get(plan.reader, POINT_COST_S["fio"]),
-                    sum(t.read_bytes for t in loads), READ_BYTES_PER_S)
+    return Estimate(sum(t.points for t in loads), sum(t.calls for t in loads),
+                    CALL_COST_S.get(plan.reader, CALL_COST_S["fio"]), sum(t.read_bytes for t in loads),
+                    READ_BYTES_PER_S)

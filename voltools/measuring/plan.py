@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from ..errors import UsageError
 from ..formatting import format_bytes
 from ..units import parse_count, parse_count_list, parse_size, parse_size_list
+from . import replay
 from .jobs import READERS
 from .targets import parse_targets
 
@@ -79,6 +80,14 @@ class Point:
 
 
 @dataclass(frozen=True)
+class Call:
+    """One fio call: its points, and whether fio replays them from an I/O log (`replay`)."""
+
+    points: list
+    replayed: bool
+
+
+@dataclass(frozen=True)
 class SweepRequest:
     """What a sweep is asked to do, as given (CLI-style text or lists): the only home of the defaults.
 
@@ -99,6 +108,7 @@ class SweepRequest:
     reader: str = "fio"
     question: str = None
     max_point: str = None
+    pack: bool = True
     run_id: str = None
     data_dir: str = None
     image: str = None
@@ -124,7 +134,7 @@ class SweepRequest:
 
 
 GRID_FIELDS = ("targets", "bs", "blocks", "rw", "direct", "iodepth", "repeat", "memory", "batch", "reader",
-               "question", "max_point")
+               "question", "max_point", "pack")
 
 
 @dataclass
@@ -145,6 +155,7 @@ class SweepPlan:
     reader: str
     question: Question = None
     max_point_bytes: int = None
+    pack: bool = True
     seed: int = 0
 
     def validate(self):
@@ -221,15 +232,29 @@ class SweepPlan:
         free = spec.size_bytes * FS_HEADROOM - sum({b * n for b in self.bs for n in self.blocks})
         return max(int(free * (QUESTION_SPACING - 1) / QUESTION_SPACING), 0)
 
-    def batches(self, target):
-        """fio calls for a target: one per (repeat, rw, direct, iodepth), points shuffled, cut to `batch`."""
+    def batches(self, target, cut=True):
+        """fio calls for a target: one per (repeat, rw, direct, iodepth), points shuffled, cut to
+        `batch` (uncut: the groups)."""
         groups = {}
         for point in self.points(target):
             groups.setdefault((point.repeat, point.rw, point.direct, point.iodepth), []).append(point)
         calls = []
         for key, points in groups.items():
             random.Random(f"{self.seed}-{target}-{key}").shuffle(points)
-            calls += [points[i:i + self.batch] for i in range(0, len(points), self.batch)]
+            size = self.batch if cut else len(points)
+            calls += [points[i:i + size] for i in range(0, len(points), size)]
+        return calls
+
+    def calls(self, target):
+        """The target's fio calls as (points, replayed): with `pack`, the small points of each
+        group of `batches` (O_DIRECT, queue depth 1) are replayed together from an I/O log in
+        calls of at most replay.CALL_IOS reads; every other point goes as `batches` cuts it."""
+        calls = []
+        for group in self.batches(target, cut=False):
+            small = [p for p in group if self.pack and replay.replayable(p, self.reader)]
+            calls += [Call(points, True) for points in replay.pack(small)]
+            rest = [p for p in group if p not in small]
+            calls += [Call(rest[i:i + self.batch], False) for i in range(0, len(rest), self.batch)]
         return calls
 
     def _check_fits(self, spec):
@@ -269,7 +294,8 @@ def make_plan(*args, **kwargs):
     return SweepRequest(*args, **kwargs).plan()
 
 
-def parse_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, reader, question, max_point):
+def parse_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, reader, question, max_point,
+               pack=True):
     """A validated SweepPlan from CLI-style values (lists or comma-separated strings)."""
     plan = SweepPlan(
         targets=parse_targets([targets] if isinstance(targets, str) else list(targets)),
@@ -278,7 +304,7 @@ def parse_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, 
         iodepth=parse_count_list(csv(iodepth), "iodepth"), repeat=_int(repeat, "repeat"),
         batch=_int(batch, "batch"), memory_bytes=parse_size(memory, "--memory") if memory else None,
         reader=reader, question=parse_question(question) if question else None,
-        max_point_bytes=parse_size(max_point, "--max-point-size") if max_point else None)
+        max_point_bytes=parse_size(max_point, "--max-point-size") if max_point else None, pack=bool(pack))
     return plan.validate()
 
 

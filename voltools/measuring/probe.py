@@ -14,7 +14,8 @@ from pathlib import Path
 from ..config import IMAGE_LABEL, PROBE_REPO
 from ..errors import ProbeError
 
-BUSYBOX_APPLETS = ("sh", "sleep", "mkdir", "rm", "stat", "cat", "ls", "df", "du", "sync", "true")
+BUSYBOX_APPLETS = ("sh", "sleep", "mkdir", "mktemp", "rm", "stat", "cat", "ls", "df", "du", "sync", "true",
+                   "printf", "echo")
 DOCKERFILE = b"""FROM scratch
 COPY rootfs/ /
 ENV PATH=/usr/local/bin:/usr/bin:/bin

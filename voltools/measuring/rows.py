@@ -6,7 +6,7 @@ import pandas as pd
 
 from .. import provenance
 from ..errors import FioParseError
-from . import fio
+from . import fio, replay
 
 
 def point_rows(points, result, raw_file, spec, layout, plan, run_id, seq, orchestrator=None, node=None):
@@ -15,11 +15,10 @@ def point_rows(points, result, raw_file, spec, layout, plan, run_id, seq, orches
         parsed = fio.parse(result.stdout)
     except FioParseError as exc:
         parsed = pd.DataFrame(columns=["job_index"])
-        failure = f"fio exit {result.exit_code}: {(result.stderr.strip() or str(exc)).splitlines()[-1][:200]}"
+        failure = _failure(result, exc)
     else:
         failure = ""
-    where = dict(orchestrator=orchestrator or ("host" if spec.kind == "host" else "docker"),
-                 node=node or socket.gethostname())
+    where = _where(spec, orchestrator, node)
     rows = []
     for index, point in enumerate(points):
         match = parsed[parsed["job_index"] == index]
@@ -30,6 +29,46 @@ def point_rows(points, result, raw_file, spec, layout, plan, run_id, seq, orches
         else:
             rows.append(_measured(base, job, point))
     return pd.DataFrame(rows)
+
+
+def replay_rows(points, result, raw_file, spec, layout, plan, run_id, seq):
+    """One row per point of a replayed call (`replay`): its figures from its own reads' latencies."""
+    where = _where(spec)
+    bases = [_base(p, spec, layout, plan, run_id, seq + i, raw_file, i, where) for i, p in enumerate(points)]
+    try:
+        job, parts = _replayed(points, result, plan.seed)
+    except FioParseError as exc:
+        return pd.DataFrame([dict(b, error=-1, error_msg=_failure(result, exc)) for b in bases])
+    rows = []
+    for base, point, part in zip(bases, points, parts):
+        error = int(job.get("error") or 0)
+        if part is None:
+            rows.append(dict(base, error=error or -1,
+                             error_msg=_errno_text(error) if error else "fio stopped before this point's reads"))
+        else:
+            rows.append(dict(base, **replay.figures(part), fio_version=job.get("fio_version"),
+                             error=0, error_msg=""))
+    return pd.DataFrame(rows)
+
+
+def _replayed(points, result, seed):
+    """(fio's job row, each point's latency-log slice or None) of a replay call's output."""
+    head, tail = replay.split(result.stdout)
+    parsed = fio.parse(head)
+    if parsed.empty:
+        raise FioParseError("fio reported no job")
+    return parsed.iloc[0].to_dict(), replay.cut(points, replay.latencies(tail), seed)
+
+
+def _failure(result, exc):
+    """What an unreadable call's error rows say: fio's exit status and its last line of complaint."""
+    return f"fio exit {result.exit_code}: {(result.stderr.strip() or str(exc)).splitlines()[-1][:200]}"
+
+
+def _where(spec, orchestrator=None, node=None):
+    """Which orchestrator measured the point, and on which node."""
+    return dict(orchestrator=orchestrator or ("host" if spec.kind == "host" else "docker"),
+                node=node or socket.gethostname())
 
 
 def _base(point, spec, layout, plan, run_id, seq, raw_file, index, where):

@@ -10,12 +10,13 @@ import time
 
 from .. import interrupts
 from ..errors import first_line
-from ..measuring import jobs, loop, probe
+from ..measuring import jobs, loop, probe, replay
 from ..measuring.cleanup import clean, leftovers
 from ..measuring.engine import connect, engine_version
 from ..measuring.layout import lay_out, remove_workdir
-from ..measuring.rows import point_rows
+from ..measuring.rows import point_rows, replay_rows
 from ..measuring.sessions import open_session
+from ..measuring.plan import Call
 from ..measuring.targets import check_new_run, prepare
 from .registry import Orchestrator, register
 
@@ -27,7 +28,7 @@ class DockerOrchestrator(Orchestrator):
     """Containers on this Docker Engine (and `host` targets on the host itself)."""
 
     name = "docker"
-    features = frozenset({"resume", "question", "dry_run", "python_reader"})
+    features = frozenset({"resume", "question", "dry_run", "python_reader", "pack"})
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -56,8 +57,8 @@ class DockerOrchestrator(Orchestrator):
             ready = [self._set_up(run, spec, undo) for spec in run.plan.targets if calls(run, spec.name)]
             for round_ in range(run.plan.rounds()):
                 for target in round_order(ready, run.plan.seed, round_):
-                    for points in calls(run, target.spec.name, round_):
-                        seq = _read(run, target, points, seq, progress)
+                    for call in calls(run, target.spec.name, round_):
+                        seq = _read(run, target, call, seq, progress)
 
     def remove(self, run_id, settle=False):
         return remove_leftovers(self.client, run_id, settle)
@@ -78,9 +79,9 @@ register(DockerOrchestrator.name, DockerOrchestrator)
 
 def calls(run, target, round_=None):
     """The target's fio calls (of one round, if given), less the points already measured."""
-    found = [[p for p in call if p.key() not in run.done and round_ in (None, p.repeat)]
-             for call in run.plan.batches(target)]
-    return [call for call in found if call]
+    found = [Call([p for p in call.points if p.key() not in run.done and round_ in (None, p.repeat)],
+                  call.replayed) for call in run.plan.calls(target)]
+    return [call for call in found if call.points]
 
 
 def remove_leftovers(client, run_id, settle=False):
@@ -155,12 +156,16 @@ def round_order(targets, seed, round_):
     return order
 
 
-def _read(run, target, points, seq, progress):
+def _read(run, target, call, seq, progress):
     """One fio call: run it, keep its output, store its rows; return the next seq."""
-    plan, spec = run.plan, target.spec
-    result = target.session.run(jobs.read_argv(target.layout.workdir, points, plan.reader))
+    plan, spec, points, workdir = run.plan, target.spec, call.points, target.layout.workdir
+    if call.replayed:
+        result = target.session.run(replay.argv(workdir, points, plan.seed))
+    else:
+        result = target.session.run(jobs.read_argv(workdir, points, plan.reader))
     raw = run.store.write_raw(f"{spec.name}-{seq:05d}", result.stdout or result.stderr)
-    run.store.append_points(point_rows(points, result, raw, spec, target.layout, plan, run.run_id, seq))
+    rows = replay_rows if call.replayed else point_rows
+    run.store.append_points(rows(points, result, raw, spec, target.layout, plan, run.run_id, seq))
     if progress:
         progress(len(points), f"{spec.name} {points[0].rw} round {points[0].repeat + 1}")
     return seq + len(points)

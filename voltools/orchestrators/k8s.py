@@ -159,6 +159,7 @@ class K8sOrchestrator(Orchestrator):
         if not self.settings["storage_class"]:
             raise UsageError("--orchestrator k8s measures a claim: give --storage-class NAME (and --size), no --target")
         plan = claim_plan(self.settings["storage_class"], self.settings["size"], request)
+        plan.pack = False  # the Job's script runs one fio call per batch
         if not request.image:
             raise UsageError("a Kubernetes run needs --image REGISTRY/NAME:TAG the cluster can pull "
                              "(docker tag and push the voltools-probe image there first)")

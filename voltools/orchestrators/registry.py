@@ -28,7 +28,7 @@ class Orchestrator:
     """The interface of a backend; a subclass says what it can honour and overrides the steps."""
 
     name = ""
-    features = frozenset()  # of "resume", "question", "dry_run", "python_reader"
+    features = frozenset()  # of "resume", "question", "dry_run", "python_reader", "pack"
     options = {}  # its own options (keyword arguments, CLI --options) and their defaults
 
     def __init__(self, **options):
@@ -38,8 +38,10 @@ class Orchestrator:
         self.settings = {**self.options, **options}
 
     def plan(self, request):
-        """The validated SweepPlan this backend measures for `request`."""
-        return request.plan()
+        """The validated SweepPlan this backend measures for `request` (packed calls where it can)."""
+        plan = request.plan()
+        plan.pack = plan.pack and "pack" in self.features
+        return plan
 
     def check(self, plan, run_id):
         """Refuse (UsageError) what this backend cannot do with `plan` as run `run_id`; make nothing."""

@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from repo import RAW
-from voltools.measuring.estimate import POINT_COST_S, estimate, target_loads
+from voltools.measuring.estimate import CALL_COST_S, estimate, target_loads
 from voltools.measuring.plan import SweepRequest, make_plan
 from voltools.store import RunStore
 
@@ -17,15 +17,15 @@ def test_the_stated_costs_give_back_the_sample_runs_wall_time_within_a_tenth():
 def test_loads_count_the_points_left_and_the_bytes_they_read():
     plan = make_plan(["tmpfs:size=64m", "host"], "4k,64k", "1,3", rw="read", repeat=2)
     loads = target_loads(plan)
-    assert [(t.name, t.points) for t in loads] == [("tmpfs", 8), ("host", 8)]
+    assert [(t.name, t.points, t.calls) for t in loads] == [("tmpfs", 8, 2), ("host", 8, 2)]  # a call a round
     assert loads[0].layout_bytes == 4096 + 65536 + 3 * 4096 + 3 * 65536  # a file each
     assert loads[0].read_bytes == 2 * loads[0].layout_bytes  # each file read once a round
     done = {p.key() for p in plan.points("tmpfs") if p.repeat == 0}
     left = target_loads(plan, done)
-    assert left[0].points == 4 and left[0].read_bytes == loads[0].layout_bytes and left[1] == loads[1]
+    assert left[0].points == 4 and left[0].calls == 1 and left[0].read_bytes == loads[0].layout_bytes and left[1] == loads[1]
 
 
-def test_the_python_reader_costs_less_a_point_than_fio():
+def test_the_python_reader_costs_less_a_call_than_fio():
     fio, python = (make_plan(["host"], "4k", "1,4", reader=r) for r in ("fio", "python"))
-    assert estimate(fio, target_loads(fio)).point_cost_s == POINT_COST_S["fio"] > POINT_COST_S["python"]
+    assert estimate(fio, target_loads(fio)).call_cost_s == CALL_COST_S["fio"] > CALL_COST_S["python"]
     assert estimate(python, target_loads(python)).seconds < estimate(fio, target_loads(fio)).seconds

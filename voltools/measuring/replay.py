@@ -1,0 +1,137 @@
+"""Many small points in one fio process: fio replays an I/O log of their reads, one after another.
+
+fio's start-up costs about 0.25 s a process here (process start, set-up, and a fixed 100 ms sleep
+in its job loop), a hundred times the I/O of a 4 KiB x 16 point. So the small points of one round
+and access pattern go into one call: voltools writes the exact reads of each point (its file, in
+order for `read`, in a seeded random order for `randread`) as a fio I/O log (version 2), fio
+replays it with `replay_no_stall` on `psync` at queue depth 1 and O_DIRECT, and its per-I/O
+latency log (`log_avg_msec=0`) is cut back into points: a point's T_d is the sum of its own I/Os'
+latencies, the same figure a one-point job gives (`lat_mean x total_ios`).
+
+A call holds at most CALL_IOS reads: a kill loses that call (a fraction of a second of reading);
+a point larger than that is a call of its own, as before. Every call's output (fio's JSON, then
+its latency log) is kept as the raw file.
+"""
+import io
+import random
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FioParseError
+from .jobs import data_file
+
+CALL_IOS = 4096        # reads in one replayed call at most (and the largest point replayed)
+ARG_BYTES = 96 << 10   # the I/O log goes in as arguments of at most this size (Linux: 128 KiB each)
+LOG_MARK = "--- voltools: fio per-I/O latency log (ms, lat ns, dir, bs, offset) ---"
+LOG_COLUMNS = ("time_ms", "lat_ns", "direction", "bs_bytes", "offset")
+
+# The call: write the I/O log from the arguments into a private folder, replay it, print fio's
+# JSON, the mark, and the latency log. The folder is removed whatever happens.
+SCRIPT = f"""d=$(mktemp -d) || exit 125
+trap 'rm -rf "$d"' EXIT
+printf '%s' "$@" > "$d/io.log" || exit 125
+fio --output-format=json --readonly --clocksource=clock_gettime --name=replay --ioengine=psync \\
+  --iodepth=1 --direct=1 --read_iolog="$d/io.log" --replay_no_stall=1 \\
+  --write_lat_log="$d/vt" --log_avg_msec=0 --log_offset=1 > "$d/out.json"
+status=$?
+cat "$d/out.json"
+echo '{LOG_MARK}'
+cat "$d/vt_lat.1.log" 2>/dev/null
+exit $status
+"""
+
+
+def replayable(point, reader):
+    """Points fio can replay exactly: fio reader, O_DIRECT, queue depth 1, at most CALL_IOS reads."""
+    return reader == "fio" and point.direct == 1 and point.iodepth == 1 and point.blocks <= CALL_IOS
+
+
+def pack(points, limit=CALL_IOS):
+    """Consecutive points cut into calls of at most `limit` reads each (order kept)."""
+    calls, current, ios = [], [], 0
+    for point in points:
+        if current and ios + point.blocks > limit:
+            calls.append(current)
+            current, ios = [], 0
+        current.append(point)
+        ios += point.blocks
+    return calls + ([current] if current else [])
+
+
+def offsets(point, seed):
+    """Byte offsets of a point's reads in the order they are issued (randread: seeded shuffle)."""
+    order = list(range(point.blocks))
+    if point.rw == "randread":
+        random.Random(f"{seed}-{point.key()}").shuffle(order)
+    return [i * point.bs_bytes for i in order]
+
+
+def iolog(workdir, points, seed):
+    """fio I/O log (version 2) reading each point's file once, points one after another."""
+    files = list(dict.fromkeys(data_file(workdir, p.size_bytes) for p in points))
+    lines = ["fio version 2 iolog"] + [f"{f} add" for f in files] + [f"{f} open" for f in files]
+    for point in points:
+        name = data_file(workdir, point.size_bytes)
+        lines += [f"{name} read {offset} {point.bs_bytes}" for offset in offsets(point, seed)]
+    lines += [f"{f} close" for f in files]
+    return "\n".join(lines) + "\n"
+
+
+def argv(workdir, points, seed):
+    """The call as one argv (no shell text is built from data): sh, the script, the log in pieces."""
+    text = iolog(workdir, points, seed)
+    pieces = [text[i:i + ARG_BYTES] for i in range(0, len(text), ARG_BYTES)]
+    return ["sh", "-c", SCRIPT, "voltools-replay", *pieces]
+
+
+def split(output):
+    """(fio's JSON text, the latency log text) of a call's output; raise FioParseError without the mark."""
+    head, mark, tail = output.partition(LOG_MARK)
+    if not mark:
+        raise FioParseError("no latency log in the replay call's output")
+    return head, tail
+
+
+def latencies(log_text):
+    """The latency log as a frame of LOG_COLUMNS (fio 3: time ms, latency ns, direction, bs, offset)."""
+    if not log_text.strip():
+        return pd.DataFrame(columns=LOG_COLUMNS, dtype="int64")
+    try:
+        frame = pd.read_csv(io.StringIO(log_text), header=None, usecols=range(5), dtype="int64",
+                            skipinitialspace=True)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise FioParseError(f"fio's latency log is not readable: {str(exc).splitlines()[0]}") from None
+    frame.columns = LOG_COLUMNS
+    return frame
+
+
+def cut(points, log, seed):
+    """Each point's slice of the latency log, checked read by read against what it was to read.
+
+    Raises FioParseError when the log holds a read other than the next one planned (wrong count,
+    block size or offset): a point's figure is then unknown, never guessed."""
+    expected = [(p.bs_bytes, o) for p in points for o in offsets(p, seed)]
+    found = list(zip(log["bs_bytes"].tolist(), log["offset"].tolist()))
+    if found != expected[:len(found)]:
+        raise FioParseError("fio's latency log does not match the I/O log it replayed")
+    slices, start = [], 0
+    for point in points:
+        part = log.iloc[start:start + point.blocks]
+        slices.append(part if len(part) == point.blocks else None)
+        start += point.blocks
+    return slices
+
+
+def figures(part):
+    """A point's figures from its own reads: T_d (sum of latencies), mean and percentiles, rates."""
+    lat = part["lat_ns"].to_numpy(dtype=float)
+    time_s = lat.sum() / 1e9
+    p50, p99, p999 = np.percentile(lat, [50, 99, 99.9], method="inverted_cdf")
+    first, last = part.iloc[0], part.iloc[-1]
+    size = float(part["bs_bytes"].sum())
+    return dict(read_time_s=time_s, read_time_source="lat_log",
+                runtime_s=(last["time_ms"] - first["time_ms"]) / 1000 + first["lat_ns"] / 1e9,
+                bw_bytes=size / time_s if time_s > 0 else None,
+                iops=len(lat) / time_s if time_s > 0 else None, lat_mean_ns=float(lat.mean()),
+                lat_p50_ns=int(p50), lat_p99_ns=int(p99), lat_p999_ns=int(p999))
