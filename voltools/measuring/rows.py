@@ -18,7 +18,7 @@ def point_rows(points, result, raw_file, spec, layout, plan, run_id, seq, orches
         failure = f"fio exit {result.exit_code}: {(result.stderr.strip() or str(exc)).splitlines()[-1][:200]}"
     else:
         failure = ""
-    where = dict(orchestrator=orchestrator or ("host" if spec.kind == "host" else "docker"),
+    where = dict(orchestrator=orchestrator or ("docker" if spec.in_docker else "host"),
                  node=node or socket.gethostname())
     rows = []
     for index, point in enumerate(points):
