@@ -83,6 +83,7 @@ class HostFolderKind(TargetKind):
     host_folder = True
 
     def check(self, spec, text):
+        """As TargetKind.check; return the resolved folder the target works below."""
         super().check(spec, text)
         return checked_root(spec, text)
 
