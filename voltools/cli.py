@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from .errors import UsageError, VoltoolsError, first_line
 from .formatting import format_bytes
 from .interrupts import raise_interrupt
+from .measuring.kinds import help_text as target_help
 from .measuring.plan import SweepRequest
 from .orchestrators.registry import names as orchestrator_names
 from .provenance import voltools_version
@@ -63,7 +64,7 @@ def build_parser():
 def _add_sweep(sub):
     p = sub.add_parser("sweep", help="measure read points on one or more targets", argument_default=argparse.SUPPRESS)
     p.add_argument("--target", action="append", metavar="SPEC", dest="targets",
-                   help="kind[:key=value,...]; kinds: local, tmpfs:size=, loop:fs=,size=, bind:path=, layer, host")
+                   help=target_help())
     _add_grid(p)
     p.add_argument("--image", help="probe image with fio on PATH: a local one, or REGISTRY/NAME:TAG for swarm/k8s")
     p.add_argument("--question", metavar="SIZE@BS",

@@ -59,6 +59,13 @@ def run_of(name):
     return found[0] if found else None
 
 
+def default_target_name(kind, options):
+    """The name of a target whose --target gives none: its kind, then '-<fs>' where it has a
+    filesystem option (loop-ext4). One rule for every kind, so stored rows can be turned back into
+    --target text without knowing the kind."""
+    return f"{kind}-{options['fs']}" if options.get("fs") else kind
+
+
 def labels(run_id, role):
     """Labels every Docker object of a run carries."""
     return {LABEL: run_id, ROLE_LABEL: role}

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voltools import naming, units
-from voltools.measuring import plan, targets
+from voltools.measuring import kinds, plan, targets
 from voltools.cli import main
 from voltools.errors import UsageError
 from voltools.naming import object_name
@@ -219,8 +219,8 @@ def test_fuzz_check_name(text):
 def test_fuzz_parse_target(text):
     spec = _value_or_usage_error(targets.parse_target, text)
     if spec is not None:
-        assert spec.kind in targets.KINDS and naming.is_name(spec.name)
-        if spec.kind in targets.HOST_FOLDER_KINDS and spec.option("path"):
+        assert spec.kind in kinds.names() and naming.is_name(spec.name)
+        if spec.target_kind.host_folder and spec.option("path"):
             real = os.path.realpath(spec.option("path"))
             assert os.path.isdir(real) and targets.system_folder(real) is None
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..errors import FitError
 from ..formatting import MIB
+from ..naming import default_target_name
 from ..points import FIT_KEY, usable
 from ..units import parse_size
 from . import models
@@ -248,7 +249,7 @@ def target_spec_text(row):
         options = json.loads(row.get("driver_opts") or "{}")
     except (TypeError, ValueError):
         options = {}
-    default_name = f"loop-{options.get('fs', 'ext4')}" if kind == "loop" else kind
+    default_name = default_target_name(kind, options)
     items = [f"{k}={v}" for k, v in sorted(options.items()) if v not in ("", None)]
     if name != default_name:
         items.append(f"name={name}")

@@ -4,7 +4,8 @@ import shutil
 from dataclasses import dataclass
 
 from ..errors import VoltoolsError
-from . import engine, loop, probe
+from . import engine, kinds, loop, probe
+from .targets import TargetSpec
 
 
 @dataclass
@@ -71,11 +72,19 @@ def _loop():
 
 def _targets(client, found):
     ok = {c.name: c.ok for c in found}
-    can = ["host"] if ok["fio"] else []
-    if client is not None and ok["fio"] and ok["busybox"]:
-        can += ["local", "tmpfs", "bind", "layer"] + (["loop"] if ok["loop devices"] else [])
+    docker = client is not None and ok["fio"] and ok["busybox"]  # the probe image can be built and run
+    can = [k.name for k in kinds.every() if (docker or not k.in_docker) and _host_has(k)]
     return Check("targets", bool(can), "can run: " + (", ".join(can) or "none"),
                  "" if can else "install fio, then the engine")
+
+
+def _host_has(kind):
+    """Whether this host has what a target of `kind`, with its default options, needs."""
+    try:
+        kind.preflight([TargetSpec(kind.name, name=kind.name)], "fio")
+    except VoltoolsError:
+        return False
+    return True
 
 
 def check_records(found):

@@ -13,7 +13,6 @@ from . import jobs
 ENOSPC_TEXT = "No space left on device"
 # Prints each argument the current user cannot open for reading; the script is fixed, files are "$@".
 UNREADABLE_SCRIPT = 'for f do [ -r "$f" ] || echo "$f"; done'
-HOST_FOLDER_KINDS = ("bind", "host")  # working folder on the host: made and emptied by targets.py
 
 
 @dataclass
@@ -32,9 +31,9 @@ def workdir_of(root, run_id, target):
 
 
 def has_reader(spec):
-    """False for `layer`, whose one container both writes and reads, and `host`, whose files are
-    written and read by the same user."""
-    return spec.kind not in ("layer", "host")
+    """Whether a separate reader opens the files (its kind says): not for `layer`, whose one
+    container both writes and reads, nor `host`, whose files are written and read by one user."""
+    return spec.has_reader
 
 
 def unreadable_argv(files):
@@ -89,7 +88,7 @@ def remove_workdir(session, spec, run_id):
     """Delete the laid-out files from inside the holder, on storage voltools made (a volume, the
     container's layer). A bind or host folder is emptied on the host by the target's teardown,
     which removes only the files voltools wrote."""
-    if spec.kind in HOST_FOLDER_KINDS:
+    if spec.target_kind.host_folder:
         return
     try:
         session.run(["rm", "-rf", workdir_of(session.root, run_id, spec.name)], "holder")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 from ..errors import UsageError
 from ..formatting import format_bytes
+from . import kinds
 from ..units import parse_count, parse_count_list, parse_size, parse_size_list
 from . import replay
 from .jobs import READERS
@@ -268,9 +269,10 @@ class SweepPlan:
 
 def _check_python_reader(plan):
     """The python reader runs on the host, one block at a time: host targets, queue depth 1."""
-    if any(t.kind != "host" for t in plan.targets):
-        raise UsageError("--reader python measures host targets only (the probe image has no Python): "
-                         "use --target host[:path=...], or --reader fio")
+    if any(t.in_docker for t in plan.targets):
+        on_host = [k for k in kinds.every() if not k.in_docker]
+        raise UsageError(f"--reader python measures {', '.join(k.name for k in on_host)} targets only (the probe "
+                         f"image has no Python): use --target {' or '.join(k.usage() for k in on_host)}, or --reader fio")
     if plan.iodepth != [1]:
         raise UsageError("--reader python reads at queue depth 1 only: use --iodepth 1, or --reader fio")
 

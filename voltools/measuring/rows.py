@@ -67,7 +67,7 @@ def _failure(result, exc):
 
 def _where(spec, orchestrator=None, node=None):
     """Which orchestrator measured the point, and on which node."""
-    return dict(orchestrator=orchestrator or ("host" if spec.kind == "host" else "docker"),
+    return dict(orchestrator=orchestrator or ("docker" if spec.in_docker else "host"),
                 node=node or socket.gethostname())
 
 

@@ -59,10 +59,10 @@ class ContainerSession:
             raise
 
     def _start(self):
-        layer = self.prepared.spec.kind == "layer"
-        self._start_one("holder", user="0", read_only=False if layer else True,
+        kind = self.prepared.spec.target_kind
+        self._start_one("holder", user="0", read_only=not kind.data_in_layer,
                         mounts=self.prepared.mounts(read_only=False), cap_add=["DAC_OVERRIDE"])
-        if not layer:
+        if kind.has_reader:
             self._start_one("reader", user=f"{NOBODY_UID}:{NOBODY_UID}", read_only=True,
                             mounts=self.prepared.mounts(read_only=True))
 
@@ -105,7 +105,7 @@ class ContainerSession:
 
 def open_session(client, image, prepared, memory_bytes=None):
     """A session for the prepared target: on the host, or in probe containers."""
-    if prepared.spec.kind == "host":
+    if not prepared.spec.in_docker:
         return HostSession(prepared)
     return ContainerSession(client, image, prepared, memory_bytes)
 

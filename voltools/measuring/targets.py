@@ -1,5 +1,8 @@
 """Targets: the storage under test. Parse `kind[:key=value,...]`, set it up, tear it down.
 
+What a kind is and does is its kind object's (voltools.measuring.kinds); this module holds what
+every kind shares: the spec, parsing, the host-folder and volume mechanics, and teardown.
+
 A bind or host target works in a folder it makes itself, `<path>/voltools_<run>_<target>`: made
 with one exclusive mkdir (anything of that name, a file, folder or symlink, is refused and left
 alone), never followed through a symlink, holding only the data files voltools writes. Teardown
@@ -13,27 +16,13 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import NOBODY_UID, host_dir, loop_dir, marker_dir, state_dir
+from ..config import NOBODY_UID, marker_dir, state_dir
 from ..errors import TargetError, UsageError
-from ..formatting import format_bytes
 from ..naming import check_name, labels, object_name
 from ..units import parse_size
-from . import jobs
+from . import jobs, kinds
 from .exclusive import created
 
-# kind -> {option: default}; None means required, "" means optional with no default.
-KINDS = {
-    "local": {},
-    "tmpfs": {"size": "512m"},
-    "loop": {"fs": "ext4", "size": "1g"},
-    "bind": {"path": None},
-    "layer": {},
-    "host": {"path": ""},
-}
-FILESYSTEMS = ("ext4", "xfs")
-SIZED = ("tmpfs", "loop")
-VOLUME_KINDS = ("local", "tmpfs", "loop")
-HOST_FOLDER_KINDS = ("bind", "host")
 SYSTEM_PATHS = ("/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib", "/lib32",
                 "/lib64", "/run", "/var/run", "/var/lib/docker")
 FOLDER_MODE = 0o755  # the reader (uid 65534) enters the working folder
@@ -47,34 +36,41 @@ class TargetSpec:
     options: tuple = ()
     name: str = ""
 
+    @property
+    def target_kind(self):
+        """The kind object (voltools.measuring.kinds) that says what this target is and does."""
+        return kinds.lookup(self.kind)
+
     def option(self, key):
-        return dict(self.options).get(key, KINDS[self.kind].get(key))
+        return dict(self.options).get(key, self.target_kind.options.get(key))
 
     @property
     def size_bytes(self):
         """Nominal size of a sized target (tmpfs, loop), else None."""
-        return parse_size(self.option("size"), f"{self.kind} size") if self.kind in SIZED else None
+        return parse_size(self.option("size"), f"{self.kind} size") if self.target_kind.sized else None
 
     @property
     def in_docker(self):
-        return self.kind != "host"
+        return self.target_kind.in_docker
+
+    @property
+    def has_reader(self):
+        return self.target_kind.has_reader
 
     def describe(self):
         """The options as a JSON string, for the points table and run.json."""
-        return json.dumps(dict(self.options, **{k: v for k, v in KINDS[self.kind].items()
+        return json.dumps(dict(self.options, **{k: v for k, v in self.target_kind.options.items()
                                                 if v and k not in dict(self.options)}), sort_keys=True)
 
 
 def parse_target(text):
     """Parse 'tmpfs:size=256m' into a TargetSpec, checking kind, keys and values."""
     kind, _, rest = str(text).partition(":")
-    kind = kind.strip()
-    if kind not in KINDS:
-        raise UsageError(f"target {text!r}: unknown kind {kind!r}; accepted: {', '.join(KINDS)}")
+    kind = kinds.lookup(kind.strip(), text)
     options = _parse_options(text, kind, rest)
-    name = options.pop("name", None) or _default_name(kind, options)
-    spec = TargetSpec(kind, tuple(sorted(options.items())), check_name(name, "target name"))
-    _check_values(text, spec)
+    name = options.pop("name", None) or kind.default_name(options)
+    spec = TargetSpec(kind.name, tuple(sorted(options.items())), check_name(name, "target name"))
+    kind.check(spec, text)
     return spec
 
 
@@ -83,7 +79,7 @@ def parse_targets(texts):
     specs = [parse_target(t) for t in texts]
     names = [s.name for s in specs]
     if not specs:
-        raise UsageError("no target given: use --target KIND[:key=value], kinds: " + ", ".join(KINDS))
+        raise UsageError("no target given: use --target KIND[:key=value], kinds: " + ", ".join(kinds.names()))
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise UsageError(f"two targets are named {dupes[0]!r}: add name=... to one, e.g. tmpfs:size=1g,name=tmpfs-1g")
@@ -91,34 +87,18 @@ def parse_targets(texts):
 
 
 def _parse_options(text, kind, rest):
+    """{key: value} of a --target's options; UsageError for a key `kind` does not take or lacks."""
     options = {}
     for item in filter(None, (p.strip() for p in rest.split(","))):
         key, eq, value = item.partition("=")
-        allowed = sorted(set(KINDS[kind]) | {"name"})
+        allowed = sorted(set(kind.options) | {"name"})
         if not eq or key not in allowed:
             raise UsageError(f"target {text!r}: option {item!r} is not key=value with a key in {allowed}")
         options[key] = value
-    missing = [k for k, v in KINDS[kind].items() if v is None and k not in options]
+    missing = [k for k, v in kind.options.items() if v is None and k not in options]
     if missing:
-        raise UsageError(f"target {text!r}: {kind} needs {missing[0]}=..., e.g. bind:path=/srv/data")
+        raise UsageError(f"target {text!r}: {kind.name} needs {missing[0]}=..., e.g. {kind.example or kind.usage()}")
     return options
-
-
-def _default_name(kind, options):
-    return f"loop-{options.get('fs', 'ext4')}" if kind == "loop" else kind
-
-
-def _check_values(text, spec):
-    if spec.kind in SIZED:
-        spec.size_bytes  # raises UsageError on a bad size
-    if spec.kind == "loop" and spec.option("fs") not in FILESYSTEMS:
-        raise UsageError(f"target {text!r}: fs must be one of {', '.join(FILESYSTEMS)}")
-    if spec.kind in SIZED:
-        _check_host_holds(text, spec)
-    if spec.kind == "bind" or spec.option("path"):
-        real = checked_root(spec, text)
-        if spec.kind == "bind":
-            _check_reader_enters(text, real)
 
 
 # ---------------------------------------------------------------- host folders: which are allowed
@@ -137,10 +117,11 @@ def system_folder(real):
 
 def checked_root(spec, text=None):
     """The resolved folder a bind or host target works below; UsageError if it is not one of the
-    user's existing folders (relative, '..', a system folder, voltools' state, not a folder)."""
+    user's existing folders (relative, '..', a system folder, voltools' state, not a folder).
+    With no path=, the kind's own folder (voltools' state), if it has one."""
     path = spec.option("path")
-    if not path and spec.kind == "host":
-        return str(host_dir())
+    if not path and spec.target_kind.default_root() is not None:
+        return str(spec.target_kind.default_root())
     where = f"target {text or spec.name!r}: path"
     if "\x00" in path or not _encodable(path):
         raise UsageError(f"{where} {path!r} is not a usable file name: use an absolute folder, e.g. /srv/data")
@@ -172,7 +153,7 @@ def _encodable(path):
     return True
 
 
-def _check_reader_enters(text, real):
+def check_reader_enters(text, real):
     """UsageError unless uid 65534 (the reader) may enter the bind folder."""
     try:
         info = os.stat(real)
@@ -186,20 +167,6 @@ def _check_reader_enters(text, real):
 
 
 # ---------------------------------------------------------------- sizes the host can hold
-
-
-def _check_host_holds(text, spec):
-    size = spec.size_bytes
-    if spec.kind == "tmpfs":
-        memory = memory_total_bytes()
-        if memory and size > memory:
-            raise UsageError(f"target {text!r}: a tmpfs of {format_bytes(size)} is more than this host's "
-                             f"memory, {format_bytes(memory)} (MemTotal): lower its size=")
-    if spec.kind == "loop":
-        folder, free = free_bytes(loop_dir())
-        if free is not None and size > free:
-            raise UsageError(f"target {text!r}: a loop image of {format_bytes(size)} is more than the "
-                             f"{format_bytes(free)} free on the filesystem holding {folder}: lower its size=")
 
 
 def memory_total_bytes():
@@ -232,7 +199,7 @@ def free_bytes(path):
 
 def host_workdir(spec, run_id):
     """The host folder a bind or host target of this run works in (None for other kinds)."""
-    if spec.kind not in HOST_FOLDER_KINDS:
+    if not spec.target_kind.host_folder:
         return None
     return os.path.join(checked_root(spec), object_name(run_id, spec.name))
 
@@ -244,18 +211,13 @@ def marker_path(run_id, target):
 
 def check_new_run(specs, run_id):
     """Refuse, before anything is made, a run whose working folder, marker or loop image exists."""
-    from . import loop
     for spec in specs:
-        if spec.kind not in KINDS:
-            continue
         workdir = host_workdir(spec, run_id)
         if workdir and os.path.lexists(workdir):
             raise UsageError(
                 f"target {spec.name}: {_shown(workdir)} exists ({_what_is(workdir)}); voltools works only in a "
                 "folder it creates itself and leaves this one alone: move it away or choose another --run-id")
-        made = [marker_path(run_id, spec.name)] if workdir else []
-        made += [loop.image_path(object_name(run_id, spec.name))] if spec.kind == "loop" else []
-        for path in made:
+        for path in spec.target_kind.made_paths(spec, run_id):
             if os.path.lexists(path):
                 raise UsageError(f"target {spec.name}: {_shown(path)} of run {run_id} is left from an earlier try: "
                                  f"run 'voltools clean --run-id {run_id}' first, or choose another --run-id")
@@ -286,14 +248,7 @@ class PreparedTarget:
 
     def mounts(self, read_only):
         """Docker mounts for a container using this target, at /data."""
-        from docker.types import Mount
-
-        from ..config import DATA_MOUNT
-        if self.volume is not None:
-            return [Mount(DATA_MOUNT, self.volume.name, type="volume", read_only=read_only)]
-        if self.spec.kind == "bind":
-            return [Mount(DATA_MOUNT, self.host_root, type="bind", read_only=read_only)]
-        return []
+        return self.spec.target_kind.mounts(self, read_only)
 
     def teardown(self):
         """Undo every set-up step, last first; report the first failure after trying all."""
@@ -312,12 +267,7 @@ def prepare(client, spec, run_id):
     """Create what `spec` needs (loop device, volume, working folder); return a PreparedTarget."""
     prepared = PreparedTarget(spec, run_id)
     try:
-        if spec.kind == "loop":
-            _prepare_loop(prepared)
-        if spec.kind in VOLUME_KINDS:
-            _create_volume(client, prepared)
-        if spec.kind in HOST_FOLDER_KINDS:
-            _make_workdir(prepared)
+        spec.target_kind.prepare(client, prepared)
     except BaseException as exc:
         try:
             prepared.teardown()
@@ -327,32 +277,21 @@ def prepare(client, spec, run_id):
     return prepared
 
 
-def _prepare_loop(prepared):
-    from . import loop
-    name = object_name(prepared.run_id, prepared.spec.name)
-    prepared.device = loop.attach(name, prepared.spec.size_bytes, prepared.spec.option("fs"))
-    prepared.undo.append(lambda: loop.detach(prepared.device))
-
-
-def _create_volume(client, prepared):
+def create_volume(client, prepared, driver_opts):
+    """A volume of the local driver with `driver_opts`, named and labeled for the run."""
     spec = prepared.spec
-    opts = {}
-    if spec.kind == "tmpfs":
-        opts = {"type": "tmpfs", "device": "tmpfs", "o": f"size={spec.size_bytes}"}
-    elif spec.kind == "loop":
-        opts = {"type": spec.option("fs"), "device": prepared.device}
     prepared.volume = client.volumes.create(
-        name=object_name(prepared.run_id, spec.name), driver="local", driver_opts=opts,
+        name=object_name(prepared.run_id, spec.name), driver="local", driver_opts=driver_opts,
         labels=labels(prepared.run_id, f"volume-{spec.name}"))
     prepared.undo.append(lambda: prepared.volume.remove(force=True))
 
 
-def _make_workdir(prepared):
+def make_workdir(prepared):
     """Write the marker, then make the working folder with one exclusive mkdir."""
     spec, run_id = prepared.spec, prepared.run_id
     root = checked_root(spec)
-    if spec.kind == "host" and not spec.option("path"):
-        Path(root).mkdir(parents=True, exist_ok=True)  # voltools' own folder
+    if not spec.option("path"):
+        Path(root).mkdir(parents=True, exist_ok=True)  # the kind's own folder, in voltools' state
     workdir = os.path.join(root, object_name(run_id, spec.name))
     marker = _write_marker(run_id, spec.name, workdir)
     try:

@@ -10,7 +10,7 @@ import time
 
 from .. import interrupts
 from ..errors import first_line
-from ..measuring import jobs, loop, probe, replay
+from ..measuring import jobs, kinds, probe, replay
 from ..measuring.cleanup import clean, leftovers
 from ..measuring.engine import connect, engine_version
 from ..measuring.layout import lay_out, remove_workdir
@@ -35,6 +35,7 @@ class DockerOrchestrator(Orchestrator):
         self.client, self.image = None, None
 
     def check(self, plan, run_id):
+        kinds.refuse_unsupported(plan.targets, self.name)
         check_new_run(plan.targets, run_id)
 
     def connect(self, plan):
@@ -108,12 +109,9 @@ def remove_leftovers(client, run_id, settle=False):
 
 
 def preflight(plan):
-    """Refuse, before anything is made, what this host cannot do."""
-    kinds = {t.kind for t in plan.targets}
-    if "host" in kinds and plan.reader == "fio":
-        probe.host_fio()
-    if "loop" in kinds:
-        loop.check_usable({t.option("fs") for t in plan.targets if t.kind == "loop"})
+    """Refuse, before anything is made, what this host cannot do: each kind checks its targets."""
+    for kind, specs in kinds.grouped(plan.targets):
+        kind.preflight(specs, plan.reader)
 
 
 class Teardown:

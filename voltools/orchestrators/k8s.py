@@ -41,6 +41,7 @@ class ClaimTarget:
     storage_class: str
     size_bytes: int
     kind: str = "pvc"
+    has_reader = True  # the Job's one container lays out and reads as uid 65534: check it can
 
     @property
     def name(self):

@@ -23,14 +23,13 @@ from urllib.parse import parse_qsl
 
 from ..config import DATA_MOUNT, LABEL
 from ..errors import EngineError, ProbeError, UsageError, first_line
-from ..measuring import engine
+from ..measuring import engine, kinds
 from ..measuring.cleanup import labeled_services, remove_copies, remove_services  # noqa: F401 (part of the swarm API)
 from ..measuring.taskscript import MARK, SCRIPT_COMMAND, script_args, store_task, task_steps
 from ..naming import labels, object_name
 from . import nodes
 from .registry import Orchestrator, register
 
-KINDS = ("local", "tmpfs")
 MODES = {"replicated": "replicated-job", "global": "global-job"}
 TERMINAL = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
 TMP_BYTES = 16 << 20
@@ -121,9 +120,7 @@ class SwarmOrchestrator(Orchestrator):
     client, image, source, others, watch, run_id = None, None, None, (), None, None
 
     def check(self, plan, run_id):
-        bad = [t.name for t in plan.targets if t.kind not in KINDS]
-        if bad:
-            raise UsageError(f"target {bad[0]!r} cannot run on swarm: accepted kinds are {', '.join(KINDS)}")
+        kinds.refuse_unsupported(plan.targets, self.name)
         if self.settings["mode"] not in MODES:
             raise UsageError(f"--mode {self.settings['mode']!r} is not accepted: use {' or '.join(MODES)}")
         check_service_names(plan.targets, run_id)
@@ -245,10 +242,9 @@ def _create_service(client, image, spec, run_id, steps, memory_bytes, options):
 
 
 def _volume_mount(spec, run_id):
-    """The target's volume, created by each node's engine when its task starts."""
+    """The target's volume, created by each node's engine when its task starts, with its kind's options."""
     from docker.types import DriverConfig, Mount
-    tmpfs = spec.kind == "tmpfs"
-    options = {"type": "tmpfs", "device": "tmpfs", "o": f"size={spec.size_bytes}"} if tmpfs else None
+    options = spec.target_kind.volume_options(spec) or None
     return Mount(DATA_MOUNT, object_name(run_id, spec.name), type="volume",
                  driver_config=DriverConfig("local", options=options),
                  labels=labels(run_id, f"volume-{spec.name}"))
