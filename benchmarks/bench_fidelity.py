@@ -1,19 +1,19 @@
-"""Fidelity: voltools' fio in its probe container against bare fio on the host, same files, same argv.
+"""Fidelity: voltools' fio in its probe container against bare fio on the host, same files, same reads.
 
 Targets: `bind` over a host folder on the root filesystem, `local` (a Docker volume on that same
-filesystem), and `bind` over a folder of the host's /dev/shm (tmpfs: no disk noise, so any cost of
-the container's CPU path shows). Per target and job shape (1 MiB x 256, 64 KiB x 1024; direct=1,
-read, queue depth 1) one voltools sweep (`voltools.start_sweep(...).measure()`, repeat R) lays
-the file out and reads it R times. Right after each of its fio calls (the sweep's progress
-callback) the host runs bare `fio` with the very same argv (`voltools.measuring.jobs.read_argv`) on the very
-same file. Over the sequence V1 B1 V2 B2 ... every adjacent pair, in either order, gives a
-throughput ratio voltools / bare fio; the figure is their median. The first pair, right after the
-lay-out wrote the file, is a warm-up: its ratio is reported apart and left out of the medians.
-Throughput is N x B / T_d with T_d the sum of per-I/O latencies (voltools' read_time_s, source
-lat_sum), computed the same way (`voltools.measuring.rows.read_time`) on both sides; the same ratio from
-fio's median per-I/O latency is shown beside it (robust to the disk's stalls). A last check times
-4 KiB tmpfs reads on the host and in reader-like containers with and without Docker's seccomp
-profile, where the container's CPU path is most visible.
+filesystem), and `bind` over a private tmpfs mount (no disk noise, so any cost of the container's
+CPU path shows). Per target and job shape (1 MiB x 256, 64 KiB x 1024; direct=1, read, queue depth
+1) one voltools sweep (`voltools.start_sweep(...).measure()`, repeat R) lays the file out and reads
+it R times, as voltools reads by default: the point replayed from an I/O log (`replay`), T_d the sum
+of its per-I/O latencies from fio's latency log. Right after each of its fio calls (the sweep's
+progress callback) the host runs bare `fio` as a plain job (`voltools.measuring.jobs.read_argv`) on
+the very same file, T_d from fio's JSON (lat_mean x total_ios). fio is pinned to CPU 1 on both
+sides (fio's --cpus_allowed). Over the sequence V1 B1 V2 B2 ... every adjacent pair, in either
+order, gives a throughput ratio voltools / bare fio; the figure is their median. The first pair,
+right after the lay-out wrote the file, is a warm-up: its ratio is reported apart and left out of
+the medians. The same ratio from fio's median per-I/O latency is shown beside it (robust to the
+disk's stalls). A last check times 4 KiB tmpfs reads on the host and in reader-like containers with
+and without Docker's seccomp profile, where the container's CPU path is most visible.
 
     .venv/bin/python benchmarks/bench_fidelity.py [--quick] [--json PATH]
 """
@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 import _common as c
-from voltools.measuring import engine, jobs
+from voltools.measuring import engine, jobs, replay
 from voltools.api import start_sweep
 from voltools.measuring.rows import read_time
 from voltools.naming import object_name
@@ -33,6 +33,7 @@ from voltools.measuring.plan import Point
 SHAPES = (("1m", 256), ("64k", 1024))
 TARGETS = (("bind", c.DISK_PARENT), ("local", c.DISK_PARENT), ("bind-tmpfs", c.TMPFS))
 BAR = (0.97, 1.03)
+PIN = "--cpus_allowed=1"  # fio on one CPU, on both sides
 WARMUP = 1  # the first voltools call after lay-out and its bare partner: reported apart, not in the medians
 
 
@@ -55,7 +56,7 @@ def new_points(store, seen):
 
 def measure(client, kind, folder, bs, blocks, repeats, data_dir):
     """One interleaved sweep; returns (run id, {side: [per call]}): throughput v (voltools) and b
-    (bare) from lat_sum, the same from fio's bw_bytes (vbw, bbw), and 1 / median latency (vp50, bp50)."""
+    (bare): voltools from its latency log, bare from lat_sum; the same from fio's bw_bytes (vbw, bbw), and 1 / median latency (vp50, bp50)."""
     rid = c.run_id(f"fid-{kind}")
     spec = "local" if kind == "local" else f"bind:path={folder},name={kind}"
     sw = start_sweep([spec], bs=bs, blocks=str(blocks), rw="read", direct="1", iodepth="1",
@@ -67,7 +68,7 @@ def measure(client, kind, folder, bs, blocks, repeats, data_dir):
         fresh, points = new_points(sw.store, seen)
         if (fresh["error"] != 0).any() or len(points) != 1:
             raise RuntimeError(f"unexpected voltools rows: {fresh['error_msg'].tolist()}")
-        _, done = c.timed_run(jobs.read_argv(str(host_workdir(client, kind, rid, folder)), points))
+        _, done = c.timed_run(jobs.read_argv(str(host_workdir(client, kind, rid, folder)), points) + [PIN])
         job, row, point = c.fio_rows(done.stdout).iloc[0].to_dict(), next(fresh.itertuples()), points[0]
         out["v"].append(row.size_bytes / row.read_time_s)
         out["vbw"].append(float(row.bw_bytes))
@@ -149,6 +150,7 @@ def main(argv=None):
     args = c.parser(__doc__).parse_args(argv)
     repeats = 4 if args.quick else 20
     client = engine.connect()
+    replay.SCRIPT = replay.SCRIPT.replace("--iodepth=1", f"--iodepth=1 {PIN}")  # voltools' fio pinned too
     try:
         result = run(client, repeats)
     finally:

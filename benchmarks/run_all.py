@@ -20,6 +20,7 @@ import _common as c
 HERE = Path(__file__).resolve().parent
 BENCHES = {  # name: (script, title)
     "fidelity": ("bench_fidelity.py", "Fidelity: voltools in its probe container against bare fio"),
+    "pointcost": ("bench_pointcost.py", "The cost of a point: one fio process a point against small points replayed together"),
     "overhead": ("bench_overhead.py", "Orchestration overhead per point"),
     "pyreader": ("bench_pyreader.py", "Built-in python reader against fio"),
     "analysis": ("bench_analysis.py", "Analysis: fitting and plotting 1,000,000 points"),
