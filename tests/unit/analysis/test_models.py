@@ -453,3 +453,23 @@ def test_outliers_with_three_repeats_use_the_pooled_relative_spread():
     df.loc[41, "error"] = 3
     df.loc[41, "read_time_s"] *= 10
     assert not outlier_mask(df)[41]  # excluded rows are never flagged
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_max_type_hinge_test_of_one_knot_is_statsmodels_score_test(seed):
+    """With one hinge column the max-type test is the plain score test: its p-value must be
+    statsmodels' (GLMResults.score_test, chi^2 with 1 df), up to the Monte Carlo error of 20,000
+    draws (binomial sd <= 0.0036)."""
+    from voltools.analysis.models import _gamma_glm, _max_score_p, read_time_design
+    rng = np.random.default_rng(seed)
+    n = np.repeat([1, 16, 64, 256, 1024, 4096], 3).astype(float)
+    b = np.full(n.shape, 65536.0)
+    X = read_time_design(n, b)[:, [0, 2]]  # one B: T_0 + N (alpha + B / beta)
+    mean = X @ np.array([2.5e-4, 4e-5 + 65536 / 1.3e9])
+    y = mean * rng.lognormal(-0.02, 0.2, n.size)
+    res = _gamma_glm(y, X, np.ones(n.size))
+    size = n * b
+    for knot in np.unique(size)[1:-1]:
+        z = (np.maximum(0.0, size - knot) / size.max())[:, None]
+        reference = float(np.asarray(res.score_test(exog_extra=z, observed=False)[1]).ravel()[0])
+        assert _max_score_p(res, z)[0] == pytest.approx(max(reference, 1 / 20_000), abs=0.012)
