@@ -101,7 +101,8 @@ def count_text(value, digits=3):
     x = float(value)
     if x == 0 or math.isinf(x):
         return sig(x)
-    return f"{round(x, digits - 1 - math.floor(math.log10(abs(x)))):,.{max(0, digits - 1 - math.floor(math.log10(abs(x))))}f}"
+    decimals = digits - 1 - math.floor(math.log10(abs(x)))
+    return f"{round(x, decimals):,.{max(0, decimals)}f}"
 
 
 def percent(value, digits=3):

@@ -86,3 +86,9 @@ def test_the_sample_report_tables_never_mix_units_inside_an_interval():
     track = tables.track_record_display(findings.track_record(points, 64 * KIB)).frame
     for text in track["predicted [95%]"]:
         assert len(set(re.findall(r"[\d.]+ (µs|ms|s|min|h)\b", text))) == 1, text
+
+
+@pytest.mark.parametrize("value, text", [(12832, "12,800"), (433082.3, "433,000"), (631.2, "631"),
+                                         (5.716, "5.72"), (0, "0"), (math.nan, "–")])
+def test_counts_have_three_significant_figures_and_thousands_separators(value, text):
+    assert fmt.count_text(value) == text

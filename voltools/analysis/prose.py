@@ -347,11 +347,13 @@ def _fits_note(cap):
     return f" The dataset does not fit on {_names(cap.loc[~cap['dataset_fits'], 'target'])}."
 
 
-def answer_md(answer):
+def answer_md(answer, cap=None):
     """answers.predict_table as one bullet per target and read mode: the expected full-read time
     with its 95% interval, the 95% interval of one read, and where it does not hold,
-    'unknown: measure larger N' with the reason."""
+    'unknown: measure larger N' with the reason; given findings.capacity_table(..., dataset_bytes)
+    as `cap`, 'does not fit' (with why) after the numbers of a target that cannot hold the dataset."""
     from .findings import UNKNOWN
+    why_not = {} if cap is None or "fit_why" not in cap.columns else dict(zip(cap["target"], cap["fit_why"]))
     first = answer.iloc[0]
     lines = [f"Reading **{format_bytes(first['dataset_bytes'])}** once in **{format_bytes(first['bs_bytes'])}** "
              f"blocks ({math.ceil(first['dataset_bytes'] / first['bs_bytes']):,} blocks) takes:"]
@@ -359,11 +361,12 @@ def answer_md(answer):
         numbers = (f"**{duration(r['mean_s'])}** expected "
                    f"[{_pair(r['mean_low_s'], r['mean_high_s'], r['mean_s'])}], one read "
                    f"{duration_range(r['low_s'], r['high_s'], r['mean_s'])}")
+        fit = f" **Does not fit**: {why_not[r['target']]}." if why_not.get(r["target"]) else ""
         if bool(r["holds"]):
-            lines.append(f"- {_who(r)}: {numbers}.")
+            lines.append(f"- {_who(r)}: {numbers}.{fit}")
         else:
             lines.append(f"- {_who(r)}: *{UNKNOWN}* (the model would say {numbers}; "
-                         f"{_short_why(r)}).")
+                         f"{_short_why(r)}).{fit}")
     holding = int(answer["holds"].astype(bool).sum())
     lines.append(f"\n{holding} of {len(answer)} answers hold: the model passes its tests there and "
                  f"the question lies within {EXTRAPOLATION_MAX:g}× the largest N measured at "

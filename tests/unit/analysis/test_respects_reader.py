@@ -116,3 +116,13 @@ def test_the_method_table_shows_the_storage_or_says_it_was_not_recorded(sample):
                                         "/var/lib/docker (rw,relatime)")
     assert rows["storage of tmpfs"] == "tmpfs, in memory"
     assert "not recorded" in dict(rt.provenance_display(sample[1]).frame.values)["storage"]
+
+
+def test_the_answer_says_where_the_dataset_does_not_fit(sample):
+    from voltools.analysis import answers
+    points, meta, _ = sample
+    cap = findings.capacity_table(points, 40 * GIB, meta["host"]["memory_bytes"])
+    text = prose.answer_md(answers.predict_table(points, 40 * GIB, 65536), cap)
+    tmpfs = [line for line in text.splitlines() if line.startswith("- **tmpfs** read")]
+    assert tmpfs and tmpfs[0].endswith("**Does not fit**: a tmpfs lives in memory: 40 GiB is more than the host's 23.5 GiB.")
+    assert all("Does not fit" not in line for line in text.splitlines() if line.startswith("- **host**"))
