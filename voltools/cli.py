@@ -157,6 +157,8 @@ def _add_report(sub):
     p.add_argument("--objective", default="600", help="read-time objective in seconds")
     p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
     p.add_argument("-o", "--output", default=None, help="HTML file (default reports/<run-id>.html)")
+    p.add_argument("--baseline-run", default=None, metavar="ID",
+                   help="an earlier run to compare with (voltools compare ID RUN): a plot and a table")
 
 
 class _Renamed(argparse.Action):
@@ -368,9 +370,10 @@ def cmd_report(args):
     from .analysis.report import render
     from .store import RunStore
     with _checking():
-        RunStore.open(args.run_id, args.data_dir)
+        for run in filter(None, (args.run_id, args.baseline_run)):
+            RunStore.open(run, args.data_dir)
     out = render(args.run_id, args.output or f"reports/{args.run_id}.html", args.dataset_size,
-                 args.bs, args.objective, args.data_dir)
+                 args.bs, args.objective, args.data_dir, args.baseline_run)
     print(f"report: {Path(out).resolve().as_uri()}")
 
 

@@ -58,9 +58,51 @@ def duration(seconds, digits=3):
     return f"{sig(s / unit, digits)} {name}"
 
 
+def _time_unit(seconds):
+    """(unit in seconds, name) that duration() would use for `seconds`."""
+    s = abs(float(seconds))
+    return next((u, n) for limit, u, n in _TIMES if s < limit)
+
+
+def durations(values, reference=None, digits=3):
+    """Several durations in ONE unit, the one duration() gives `reference` (default: the first
+    value): [97.8, 51.3, 144.6] -> ['97.8 s', '51.3 s', '145 s'], never '2.41 min' beside 's'."""
+    values = list(values)
+    known = [v for v in ([reference] if reference is not None else values) if not _missing(v)]
+    if not known:
+        return ["–" for _ in values]
+    unit, name = _time_unit(known[0])
+    return ["–" if _missing(v) else f"{sig(float(v) / unit, digits)} {name}" for v in values]
+
+
+def duration_ci(est, low, high, digits=3):
+    """An expected duration with its interval in the estimate's unit: '97.8 s [51.3 s, 145 s]'."""
+    a, b, c = durations((est, low, high), digits=digits)
+    return f"{a} [{b}, {c}]"
+
+
+def duration_range(low, high, reference=None, digits=3):
+    """An interval in one unit, that of `reference` (the estimate it belongs to; default the upper
+    bound): duration_range(51.3, 144.6, reference=97.8) -> '51.3 s – 145 s'."""
+    ref = next((v for v in (reference, high, low) if not _missing(v)), None)
+    a, b = durations((low, high), reference=ref, digits=digits)
+    return f"{a} – {b}"
+
+
 def with_ci(est, low, high, fmt=sig):
     """'59.5 [38.8, 80.3]': an estimate with its interval, each through `fmt`."""
     return f"{fmt(est)} [{fmt(low)}, {fmt(high)}]"
+
+
+def count_text(value, digits=3):
+    """A rate or count to `digits` significant figures with thousands separators: 12832 -> '12,800'."""
+    if _missing(value):
+        return "–"
+    x = float(value)
+    if x == 0 or math.isinf(x):
+        return sig(x)
+    decimals = digits - 1 - math.floor(math.log10(abs(x)))
+    return f"{round(x, decimals):,.{max(0, decimals)}f}"
 
 
 def percent(value, digits=3):

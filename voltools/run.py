@@ -126,6 +126,11 @@ def _stored_request(store, meta):
                            image=meta.get("probe_image_requested"))
 
 
+def _storage(plan, orchestrator, docker):
+    """provenance.storage_facts where the targets are on this machine (the docker backend)."""
+    return provenance.storage_facts(plan.targets, docker) if orchestrator == "docker" else None
+
+
 def finished_keys(points):
     """Keys of the points measured without error (a resumed run measures the others again)."""
     good = points[points["error"].fillna(-1) == 0]
@@ -145,4 +150,5 @@ def start_meta(run_id, plan, orchestrator, request, facts):
                  "batch": plan.batch, "reader": plan.reader, "pack": plan.pack},
         "question": plan.question.as_dict() if plan.question else None,
         "points_planned": plan.total_points(), "orchestrator": orchestrator,
+        "storage": _storage(plan, orchestrator, facts.pop("docker_storage", None)),
         "request": request.grid(), "probe_image_requested": request.image, **facts}

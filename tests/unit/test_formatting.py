@@ -61,3 +61,34 @@ def test_shares_factors_and_p_values():
     assert fmt.p_text(0.0004) == "< 0.001" and fmt.p_text(None) == "not tested"
     assert fmt.ratio_text(1.12, 1.08, 1.16) == "×1.12 [1.08, 1.16]" and fmt.ratio_text(1, 1, 1) == "baseline"
     assert fmt.with_ci(59.5, 38.8, 80.3) == "59.5 [38.8, 80.3]"
+
+
+def test_an_interval_keeps_the_unit_of_its_estimate():
+    assert fmt.duration_ci(97.8, 51.3, 144.6) == "97.8 s [51.3 s, 145 s]"  # not "2.41 min"
+    assert fmt.duration_range(51.3, 144.6, reference=97.8) == "51.3 s – 145 s"
+    assert fmt.duration_ci(150.0, 100.0, 300.0) == "2.50 min [1.67 min, 5.00 min]"
+    assert fmt.durations([0.0008, 0.0012], reference=0.001) == ["0.800 ms", "1.20 ms"]
+    assert fmt.duration_ci(math.nan, 1.0, 2.0) == "– [1.00 s, 2.00 s]"
+
+
+def test_the_sample_report_tables_never_mix_units_inside_an_interval():
+    import re
+    from repo import RAW
+    from voltools.analysis import findings, models, tables
+    from voltools.store import load_run
+    points = load_run("sample", RAW)
+    fits = findings.fit_usable(points)
+    compare = models.compare_to_baseline(fits, "host", dataset_bytes=40 * GIB, bs_bytes=64 * KIB)
+    table = tables.compare_display(compare).frame
+    for text in list(table["95% interval, mean"]) + list(table["95% interval, one read"]):
+        units = set(re.findall(r"[\d.]+ (µs|ms|s|min|h)\b", text))
+        assert len(units) == 1, text
+    track = tables.track_record_display(findings.track_record(points, 64 * KIB)).frame
+    for text in track["predicted [95%]"]:
+        assert len(set(re.findall(r"[\d.]+ (µs|ms|s|min|h)\b", text))) == 1, text
+
+
+@pytest.mark.parametrize("value, text", [(12832, "12,800"), (433082.3, "433,000"), (631.2, "631"),
+                                         (5.716, "5.72"), (0, "0"), (math.nan, "–")])
+def test_counts_have_three_significant_figures_and_thousands_separators(value, text):
+    assert fmt.count_text(value) == text

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FitError
-from ..formatting import MIB
+from ..formatting import MIB, format_bytes
 from ..naming import default_target_name
-from ..points import FIT_KEY, usable
+from ..points import FIT_KEY, LATENCY_PERCENTILES, usable
 from ..units import parse_size
 from . import models
 
@@ -90,12 +90,15 @@ def outlier_rows(points, mask):
     return rows.sort_values(by + ["repeat"]).reset_index(drop=True)
 
 
-def capacity_table(points, dataset_bytes=None):
+def capacity_table(points, dataset_bytes=None, memory_bytes=None):
     """Per target: sized volume, its filesystem size, free space after lay-out, data laid out,
     and the space that can hold data (free + laid out), as bytes and shares of the volume.
 
     The filesystem figures come from `stat -f` after the lay-out, so free + laid out is what a
-    user can fill; the rest of a sized volume is filesystem metadata and reserved blocks."""
+    user can fill; the rest of a sized volume is filesystem metadata and reserved blocks.
+    With `dataset_bytes`: dataset_fits and, where it does not, fit_why. A dataset larger than
+    what a target can hold does not fit; nor does one larger than the host's `memory_bytes` on a
+    tmpfs target (a tmpfs lives in memory: no tmpfs of that size can exist on this host)."""
     rows = []
     ok = points[points["error"].fillna(0) == 0]
     for target, g in ok.groupby("target", sort=True):
@@ -108,9 +111,24 @@ def capacity_table(points, dataset_bytes=None):
                "holds_bytes": holds, "overhead_bytes": size - holds, "fs_share": total / size,
                "holds_share": holds / size}
         if dataset_bytes is not None:
-            row["dataset_fits"] = bool(dataset_bytes <= holds)
+            row["fit_why"] = _fit_why(dataset_bytes, holds, _kind(g), memory_bytes)
+            row["dataset_fits"] = not row["fit_why"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _kind(group):
+    return str(group["target_kind"].iloc[0]) if "target_kind" in group.columns else ""
+
+
+def _fit_why(dataset_bytes, holds_bytes, kind, memory_bytes):
+    """Why a dataset cannot be held by a target ('' when it can)."""
+    if kind == "tmpfs" and memory_bytes and dataset_bytes > memory_bytes:
+        return (f"a tmpfs lives in memory: {format_bytes(dataset_bytes)} is more than the host's "
+                f"{format_bytes(memory_bytes)}")
+    if dataset_bytes > holds_bytes:
+        return f"holds {format_bytes(holds_bytes)}, less than {format_bytes(dataset_bytes)}"
+    return ""
 
 
 def _median(g, col):
@@ -159,21 +177,40 @@ def fit_checks(fits):
     return pd.DataFrame(rows)
 
 
-def half_peak_table(fits):
+def half_peak_table(fits, points=None):
     """Per fit: peak bandwidth beta and B_half = alpha x beta with 95% intervals, the smallest
     power-of-two block size at or above B_half's upper bound (reaches half the peak with 95%
-    confidence), and whether B_half lies outside the measured B."""
+    confidence), and whether B_half lies outside the measured B.
+
+    "Peak" is the fitted beta: the throughput the model tends to as B grows. Given `points`, also
+    the best measured throughput (best_measured_*: the fastest cell's median N·B/T_d, at its B and
+    N) and peaks_differ: the best measured lies outside beta's 95% interval."""
     rows = []
     for fit in fits.values():
         bh = fit.b_half_bytes
-        rows.append({**fit.key, "beta_bytes_per_s": fit.beta_bytes_per_s,
+        best = best_measured(_match(points, fit.key)) if points is not None else {}
+        rows.append({**fit.key, **best, "beta_bytes_per_s": fit.beta_bytes_per_s,
                      "beta_low_bytes_per_s": fit.ci["beta_bytes_per_s"][0],
                      "beta_high_bytes_per_s": fit.ci["beta_bytes_per_s"][1],
                      "b_half_bytes": bh, "b_half_low_bytes": fit.ci["b_half_bytes"][0],
                      "b_half_high_bytes": fit.ci["b_half_bytes"][1],
                      "bs_at_half_bytes": _pow2_at_least(_finite_or(fit.ci["b_half_bytes"][1], bh)),
                      "extrapolated": not fit.bs_range[0] <= bh <= fit.bs_range[1]})
+        if best:
+            low, high = fit.ci["beta_bytes_per_s"]
+            rows[-1]["peaks_differ"] = not low <= best["best_measured_bytes_per_s"] <= high
     return pd.DataFrame(rows)
+
+
+def best_measured(points):
+    """The fastest (B, N) cell of `points`: its median throughput N·B/T_d over usable reads."""
+    ok = usable(points)
+    if ok.empty:
+        return {"best_measured_bytes_per_s": math.nan, "best_bs_bytes": math.nan, "best_blocks": math.nan}
+    cells = (ok["size_bytes"] / ok["read_time_s"]).groupby([ok["bs_bytes"], ok["blocks"]]).median()
+    bs, blocks = cells.idxmax()
+    return {"best_measured_bytes_per_s": float(cells.max()), "best_bs_bytes": int(bs),
+            "best_blocks": int(blocks)}
 
 
 def _finite_or(value, fallback):
@@ -188,10 +225,15 @@ def _pow2_at_least(value, floor=512):
 
 VERDICTS = ("yes", "likely", "unlikely", "no", "unknown")
 UNKNOWN = "unknown: measure larger N"
+NO_FIT = "does not fit"
 
 
-def objective_verdicts(compare, objective_s):
-    """compare_to_baseline rows with `meets` and `headroom` = objective / expected time.
+def objective_verdicts(compare, objective_s, cap=None):
+    """compare_to_baseline rows with `meets`, `headroom` = objective / expected time, and, given
+    capacity_table(..., dataset_bytes) as `cap`, `fits` and `fit_why`.
+
+    A target that cannot hold the dataset gets meets = 'does not fit' and no headroom: its read
+    time is that of a volume that cannot be had, so no verdict is given.
 
     Where the prediction holds, `meets` grades the interval of one read: 'yes' (even its 95%
     upper bound is within the objective), 'likely' (the expected time is, its upper bound not),
@@ -206,6 +248,19 @@ def objective_verdicts(compare, objective_s):
     out["meets"] = np.where(holds, graded, VERDICTS[4])
     out["headroom"] = obj / out["predicted_s"]
     out["measure"] = [("" if ok else measure_command(row)) for ok, (_, row) in zip(holds, out.iterrows())]
+    return _mark_no_fit(out, cap)
+
+
+def _mark_no_fit(out, cap):
+    """Rows on targets that cannot hold the dataset: meets 'does not fit', no headroom."""
+    if cap is None or "dataset_fits" not in cap.columns:
+        out["fits"], out["fit_why"] = True, ""
+        return out
+    room = cap.set_index("target")
+    out["fits"] = out["target"].map(room["dataset_fits"]).fillna(True).astype(bool)
+    out["fit_why"] = out["target"].map(room["fit_why"]).fillna("")
+    out.loc[~out["fits"], ["meets", "measure"]] = [NO_FIT, ""]
+    out.loc[~out["fits"], "headroom"] = math.nan
     return out
 
 
@@ -337,3 +392,26 @@ def _plain(value):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return value.item() if hasattr(value, "item") else value
+
+
+def latency_table(points, by=("target", "rw")):
+    """Completion latency p50 / p99 / p99.9 (µs) and IOPS per `by` and block size B, from the
+    reads at the largest N measured there (the most I/Os a percentile rests on), median over
+    repeats. A percentile needs at least 100 / (100 - q) I/Os behind it (100 for p99, 1000 for
+    p99.9): with fewer it would be the slowest I/O, not that percentile, and is left out (NaN).
+    IOPS is N / T_d (T_d the sum of the I/Os' latencies): the I/Os a second of one reader at
+    queue depth 1, not fio's figure, which a run of a few milliseconds rounds to whole ms."""
+    by = [c for c in by if c in points.columns]
+    ok = usable(points)
+    rows = []
+    for key, g in ok.groupby([*by, "bs_bytes"], sort=True, dropna=False):
+        at = g[g["blocks"] == g["blocks"].max()]
+        n = int(at["blocks"].iloc[0])
+        row = {**dict(zip([*by, "bs_bytes"], key)), "ios": n, "reads": len(at),
+               "iops": float((at["blocks"] / at["read_time_s"]).median())}
+        for name, q in LATENCY_PERCENTILES.items():
+            col = f"lat_{name}_ns"
+            enough = n >= 100 / (100 - q) and col in at.columns
+            row[f"{name}_us"] = float(at[col].median()) / 1e3 if enough else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -2,8 +2,10 @@
 
 Every function takes a DataFrame and/or fits plus an optional `ax`, draws on it and returns it;
 nothing here writes files or shows windows. Point clouds are drawn as per-group medians, so a
-million rows plot as fast as a hundred. One colour per target (Okabe-Ito, by sorted name): the
-same in every plot of the same data; pass colors=target_colors(...) to fix it across data sets.
+million rows plot as fast as a hundred. Each target has its own colour (Okabe-Ito) AND marker,
+by sorted name, the same in every plot of the same data (pass colors=target_colors(...) to fix
+them across data sets); the read mode is the line style (solid: read, dash-dot: randread) and,
+in the residuals, which have no lines, the fill (filled: read, hollow: randread).
 """
 from __future__ import annotations
 
@@ -19,17 +21,30 @@ from ..points import LATENCY_PERCENTILES, usable_mask
 
 # Okabe-Ito, yellow last (weak on white); black kept for the 7th target.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#F0E442")
-RW_MARKERS = {"read": "o", "randread": "s"}
+# No "D": it marks B_half. 9 markers against 8 colours: a (colour, marker) pair repeats after 72.
+TARGET_MARKERS = ("o", "s", "^", "v", "P", "X", "*", "h", "<")
 RW_LINESTYLES = {"read": "-", "randread": "-."}
-# (column, label, line style) of each latency percentile a row records
-LATENCY_LINES = tuple((f"lat_{name}_ns", f"p{q:g}", style) for (name, q), style
-                      in zip(LATENCY_PERCENTILES.items(), ("-", "--", ":")))
 
 
 def target_colors(targets):
     """Map sorted distinct target names onto the Okabe-Ito palette (cycling past 8)."""
     names = sorted({str(t) for t in targets})
     return {name: OKABE_ITO[i % len(OKABE_ITO)] for i, name in enumerate(names)}
+
+
+def target_markers(targets):
+    """Map sorted distinct target names onto TARGET_MARKERS (the order of target_colors)."""
+    names = sorted({str(t) for t in targets})
+    return {name: TARGET_MARKERS[i % len(TARGET_MARKERS)] for i, name in enumerate(names)}
+
+
+def rw_linestyle(rw):
+    return RW_LINESTYLES.get(rw, "--")
+
+
+def _hollow(rw):
+    """Points of a read mode other than a sequential read are drawn hollow."""
+    return rw is not None and rw != "read"
 
 
 # ---------------------------------------------------------------- helpers
@@ -97,9 +112,18 @@ def _ordered(fits):
 
 
 def _style(key, colors):
-    rw = key.get("rw")
-    return dict(color=colors.get(str(key.get("target")), "#000000"),
-                marker=RW_MARKERS.get(rw, "^"), linestyle=RW_LINESTYLES.get(rw, "--"))
+    """Colour and marker of the key's target (markers in the order of `colors`' names), line
+    style and fill of its read mode."""
+    rw, target = key.get("rw"), str(key.get("target"))
+    return dict(color=colors.get(target, "#000000"), marker=target_markers(colors).get(target, "o"),
+                linestyle=rw_linestyle(rw), hollow=_hollow(rw))
+
+
+def _scatter(ax, x, y, style, hollow=False, **kw):
+    """Points in a style: the target's colour and marker; with `hollow`, hollow for a read mode
+    other than read (where no line style tells the read modes apart)."""
+    face = "none" if hollow and style["hollow"] else style["color"]
+    return ax.scatter(x, y, marker=style["marker"], facecolors=face, edgecolors=style["color"], **kw)
 
 
 def _bytes_axis(axis):
@@ -129,9 +153,12 @@ def _key_legend(ax, colors, keys, entries=(), rw_line=True):
     (label, Line2D/Patch keyword arguments). Artists keep their own full labels."""
     targets = sorted({str(k.get("target")) for k in keys})
     rws = sorted({k["rw"] for k in keys if "rw" in k}, key=str)
-    handles = [Line2D([], [], color=colors.get(t, "#000000"), linewidth=5, label=t) for t in targets]
-    handles += [Line2D([], [], color="grey", marker=RW_MARKERS.get(rw, "^"),
-                       linestyle=RW_LINESTYLES.get(rw, "--") if rw_line else "none", label=str(rw))
+    markers = target_markers(colors)
+    handles = [Line2D([], [], color=colors.get(t, "#000000"), marker=markers.get(t, "o"), linewidth=5,
+                      markersize=9, markeredgecolor="white", label=t) for t in targets]
+    handles += [Line2D([], [], color="grey", linestyle=rw_linestyle(rw), label=str(rw)) if rw_line else
+                Line2D([], [], color="grey", marker="o", linestyle="none", label=str(rw),
+                       markerfacecolor="none" if _hollow(rw) else "grey")
                 for rw in rws]
     for label, kw in entries:
         kw = dict(kw)
@@ -169,8 +196,7 @@ def read_time_vs_blocks(df, fits, ax=None, bs_bytes=None, colors=None):
         style = _style(fit.key, colors)
         pts = _rows(table, fit.key)
         if len(pts):
-            ax.scatter(pts["blocks"], pts["read_time_s"], color=style["color"],
-                       marker=style["marker"], s=18, label=label, zorder=3)
+            _scatter(ax, pts["blocks"], pts["read_time_s"], style, s=18, label=label, zorder=3)
         n = np.geomspace(fit.blocks_range[0], fit.blocks_range[1], 60)
         pred = fit.predict(n, bs)
         ax.plot(n, pred.mean_s, color=style["color"], linestyle=style["linestyle"],
@@ -190,8 +216,7 @@ def _points_and_curve(ax, table, fit, label, style, measured, fitted, curve_labe
     """Medians at the fit's largest N, measured(points) against B, and fitted(B) over its B range."""
     pts = _largest_n(table, fit.key)
     if len(pts):
-        ax.scatter(pts["bs_bytes"], measured(pts), color=style["color"], marker=style["marker"], s=18,
-                   label=label, zorder=3)
+        _scatter(ax, pts["bs_bytes"], measured(pts), style, s=18, label=label, zorder=3)
     b = np.geomspace(fit.bs_range[0], fit.bs_range[1], 60)
     ax.plot(b, fitted(b), color=style["color"], linestyle=style["linestyle"], label=curve_label)
 
@@ -240,31 +265,44 @@ def throughput_vs_bs(df, fits, ax=None, colors=None):
     return ax
 
 
-def latency_percentiles_vs_bs(df, ax=None, colors=None):
-    """Median over rows of the p50 / p99 / p99.9 completion latency vs B, per (target, rw), in us."""
-    ax = _axes(ax)
+def latency_percentiles_vs_bs(df, axes=None, colors=None):
+    """p50 / p99 / p99.9 completion latency vs B per (target, rw), in µs, from
+    findings.latency_table (reads at the largest N, median over repeats; a percentile only where
+    enough I/Os support it): one panel per percentile sharing the y axis, the target's colour
+    and marker, the read mode's line style. Returns the panels (a numpy array of Axes)."""
+    from .findings import latency_table
     colors = _colors(colors, df)
     cols = [c for c in ("target", "rw") if c in df.columns]
-    present = [p for p in LATENCY_LINES if p[0] in df.columns]
-    keep = cols + ["bs_bytes"] + [p[0] for p in present]
-    ok = _ok(df, present[0][0], keep=keep) if present else df.loc[:, keep].iloc[:0]
-    table = ok.groupby(cols + ["bs_bytes"], sort=True, dropna=False)[[p[0] for p in present]].median()
-    table = table.reset_index()
+    present = [(f"{name}_us", f"p{q:g}") for name, q in LATENCY_PERCENTILES.items()
+               if f"lat_{name}_ns" in df.columns]
+    if axes is None:
+        _, axes = plt.subplots(1, max(1, len(present)), sharey=True, squeeze=False,
+                               figsize=(4.0 * max(1, len(present)), 4.5))
+    axes = np.asarray(axes).ravel()
+    table = latency_table(df, cols)
     keys = []
     for key_vals, rows in table.groupby(cols, sort=True, dropna=False):
         key = dict(zip(cols, key_vals if isinstance(key_vals, tuple) else (key_vals,)))
         keys.append(key)
         style = _style(key, colors)
-        for col, name, ls in present:
-            ax.plot(rows["bs_bytes"], rows[col] / 1e3, color=style["color"], marker=style["marker"],
-                    linestyle=ls, markersize=4, label=f"{_legend_label(key)} {name}")
-    _bytes_axis(ax.xaxis)
-    _plain_log_axis(ax.yaxis)
-    ax.set(xlabel="block size B", ylabel="completion latency (µs)",
-           title="latency percentiles")
-    _key_legend(ax, colors, keys, [(name, {"linestyle": ls}) for _, name, ls in present],
-                rw_line=False)
-    return ax
+        for ax, (col, name) in zip(axes, present):
+            shown = rows[rows[col].notna()]
+            ax.plot(shown["bs_bytes"], shown[col], color=style["color"], marker=style["marker"],
+                    linestyle=style["linestyle"], markersize=4, label=f"{_legend_label(key)} {name}")
+    for ax, (col, name) in zip(axes, present):
+        ax.set(xlabel="block size B", title=f"{name} completion latency")
+        if table[col].notna().any():
+            _bytes_axis(ax.xaxis)
+        else:
+            ax.text(0.5, 0.5, f"no read had the I/Os\na {name} needs", ha="center", va="center",
+                    transform=ax.transAxes)
+    _plain_log_axis(axes[0].yaxis)
+    if len(present) == 3:
+        axes[2].set_title("p99.9 (reads of ≥ 1,000 I/Os only)")
+    axes[0].set_ylabel("completion latency (µs)")
+    _key_legend(axes[0], colors, keys)
+    axes[0].figure.tight_layout()
+    return axes
 
 
 def allocated_vs_size(df, size_fits=None, ax=None, colors=None):
@@ -278,8 +316,8 @@ def allocated_vs_size(df, size_fits=None, ax=None, colors=None):
     groups = table.groupby(cols, sort=True) if cols else [(("all",), table)]
     for name, rows in groups:
         name = name[0] if isinstance(name, tuple) else name
-        ax.scatter(rows["size_bytes"], rows["allocated_bytes"], color=colors.get(str(name), "#000000"),
-                   s=18, label=str(name), zorder=3)
+        _scatter(ax, rows["size_bytes"], rows["allocated_bytes"], _style({"target": name}, colors),
+                 s=18, label=str(name), zorder=3)
     for fit, label in _ordered(size_fits):
         s = np.geomspace(*fit.size_range, 60)
         ax.plot(s, fit.predict(s), color=colors.get(str(fit.key.get("target")), "#000000"),
@@ -309,8 +347,7 @@ def residuals(fits, ax=None, colors=None, max_points=2000):
         if len(r) > max_points:
             cells = pd.DataFrame({"x": x, "r": r}).groupby("x", sort=True)["r"].median()
             x, r, aggregated = cells.index.to_numpy(), cells.to_numpy(), True
-        ax.scatter(x, r, color=style["color"], marker=style["marker"], s=14, alpha=0.8,
-                   label=label)
+        _scatter(ax, x, r, style, hollow=True, s=14, alpha=0.8, label=label)
     ax.axhline(0.0, color="grey", linewidth=0.8)
     _bytes_axis(ax.xaxis)
     ax.set(xlabel="data read N·B", ylabel="relative residual (T_d − fit) / fit (%)",
@@ -336,9 +373,11 @@ def baseline_bars(compare, baseline=None, objective_s=None, ax=None, colors=None
         if rw != "read":
             bar.set_hatch("//")
     holds = c["holds"].astype(bool) if "holds" in c.columns else ~c["extrapolates"].astype(bool)
-    for yi, (_, r), ok in zip(y, c.iterrows(), holds):
-        ax.text(r["high_s"], yi, f"  {duration(r['predicted_s'])}  ×{sig(r['ratio_to_baseline'])}"
-                + ("" if ok else " *"), va="center", fontsize="small")
+    fits = c["fits"].astype(bool) if "fits" in c.columns else pd.Series(True, index=c.index)
+    for yi, (_, r), ok, fit in zip(y, c.iterrows(), holds, fits):
+        ratio = f"×{sig(r['ratio_to_baseline'])}" if fit else "does not fit"
+        ax.text(r["high_s"], yi, f"  {duration(r['predicted_s'])}  {ratio}" + ("" if ok else " *"),
+                va="center", fontsize="small")
     ax.set_yticks(y, [f"{t} · {rw}" for t, rw in zip(c["target"], c["rw"])])
     right = float(c["high_s"].max()) * 1.35
     title = (f"full read of {format_bytes(c['dataset_bytes'].iloc[0])} in "
@@ -378,4 +417,40 @@ def node_comparison(table, ax=None, colors=None):
     ax.set_yticks(y, labels)
     ax.set(xlabel="throughput (MiB/s), largest N x B; whiskers: 95% interval over repeats",
            title="the same target on each node")
+    return ax
+
+
+def run_ratios(table, ax=None, colors=None, fail_if_slower=None):
+    """analysis.compare.compare_runs as a forest plot: per (target, rw) the ratio of expected
+    full-read times (this run over the baseline run) with its 95% interval, log scale, 1 marked;
+    the verdict beside each row; `fail_if_slower` (percent) as the gate's line. Rows with no
+    ratio ("unknown") are listed with their verdict only."""
+    ax = _axes(ax)
+    t = table.sort_values(["target", "rw"], ascending=False).reset_index(drop=True)
+    colors = colors or target_colors(t["target"])
+    for y, r in t.iterrows():
+        style = _style(r.to_dict(), colors)
+        if pd.notna(r["ratio"]):
+            bars = ax.errorbar([r["ratio"]], [y], xerr=[[r["ratio"] - r["ratio_low"]], [r["ratio_high"] - r["ratio"]]],
+                               color=style["color"], marker=style["marker"], capsize=4, markersize=7)
+            bars[-1][0].set_linestyle(style["linestyle"])
+        ax.annotate(f"  {r['verdict']}", (1, y), xycoords=("axes fraction", "data"), va="center",
+                    fontsize="small")
+    ax.axvline(1.0, color="grey", linewidth=0.8)
+    if fail_if_slower is not None:
+        ax.axvline(1 + fail_if_slower / 100, color="#D55E00", linestyle="--",
+                   label=f"gate: {sig(fail_if_slower, trim=True)}% slower")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"×{sig(v, 2, trim=True)}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_yticks(range(len(t)), [f"{a} · {b}" for a, b in zip(t["target"], t["rw"])])
+    ax.set_ylim(-0.7, len(t) - 0.3)
+    q = t.iloc[0] if len(t) else None
+    what = (f"{format_bytes(q['dataset_bytes'])} in {format_bytes(q['bs_bytes'])} blocks" if q is not None else "")
+    ax.set(xlabel="expected full-read time, this run / baseline run (95% interval; right: slower)",
+           ylabel="target · read mode",
+           title=f"this run against the baseline run: {what}")
+    _key_legend(ax, colors, [r.to_dict() for _, r in t.iterrows()],
+                [(f"gate {sig(fail_if_slower, trim=True)}%", {"color": "#D55E00", "linestyle": "--"})]
+                if fail_if_slower is not None else ())
     return ax

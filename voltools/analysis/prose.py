@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from ..formatting import (duration, factor_text, format_bytes, percent, rate_text, sig,
+from ..formatting import (count_text, duration, duration_range, durations, factor_text, format_bytes, percent, rate_text, sig,
                          signed_bytes, signed_percent, with_ci)
 from .models import EXTRAPOLATION_MAX
 
@@ -19,6 +19,11 @@ def _change(ratio):
     if ratio <= 0.5:
         return f"{sig(1 / ratio)}×", "faster"
     return (percent(ratio - 1, 2), "slower") if ratio >= 1 else (percent(1 - ratio, 2), "faster")
+
+
+def _pair(low, high, estimate):
+    """'51.3 s, 145 s': an interval's bounds in the estimate's unit, for inside [ ]."""
+    return ", ".join(durations((low, high), reference=estimate))
 
 
 def _who(row):
@@ -48,9 +53,9 @@ def read_time_md(compare, baseline):
              f"**{duration(last['predicted_s'])}** ({_who(last)})."]
     for _, row in base.iterrows():
         lines.append(f"On the **{baseline}** baseline, {row['rw']}: **{duration(row['predicted_s'])}** "
-                     f"(95% interval of the expected time {duration(row['mean_low_s'])} – "
-                     f"{duration(row['mean_high_s'])}; of one read {duration(row['low_s'])} – "
-                     f"{duration(row['high_s'])}).")
+                     f"(95% interval of the expected time "
+                     f"{duration_range(row['mean_low_s'], row['mean_high_s'], row['predicted_s'])}; "
+                     f"of one read {duration_range(row['low_s'], row['high_s'], row['predicted_s'])}).")
     return " ".join(lines) + _not_holding_md(c)
 
 
@@ -83,18 +88,31 @@ def _measure_commands(rows):
     return measure_commands(rows)
 
 
+PEAK_NOTE = ("*Peak* is the fitted β, the throughput a queue-depth-1 read tends to as blocks grow; "
+             "*best measured* is the fastest (B, N) cell's median N·B/T_d, marked ≠ β where it lies "
+             "outside β's 95% interval.")
+
+
 def half_peak_md(table):
-    """One bullet per target: peak bandwidth and the block size that reaches half of it."""
+    """One bullet per target: peak bandwidth (fitted beta; the best measured beside it where they
+    differ) and the block size that reaches half of it."""
     lines = []
     for target, g in table.groupby("target", sort=True):
-        parts = [f"{r['rw']}: peak {rate_text(r['beta_bytes_per_s'])}, half of it at "
-                 f"B_half = {format_bytes(r['b_half_bytes'])}"
+        parts = [f"{r['rw']}: peak β {rate_text(r['beta_bytes_per_s'])}" + _best_text(r)
+                 + f", half at B_half = {format_bytes(r['b_half_bytes'])}"
                  + (" (outside the measured block sizes: extrapolated)" if r["extrapolated"] else "")
                  for _, r in g.iterrows()]
         use = format_bytes(g["bs_at_half_bytes"].max())
         lines.append(f"- **{target}**: {'; '.join(parts)}. Blocks of **{use}** or larger reach "
                      "at least half the peak (above the upper 95% bound of B_half).")
-    return "\n".join(lines)
+    return "\n".join(lines + ["", PEAK_NOTE] if "best_measured_bytes_per_s" in table.columns else lines)
+
+
+def _best_text(row):
+    """' (best measured 6.08 GiB/s)' where it lies outside beta's 95% interval."""
+    if not bool(row.get("peaks_differ", False)):
+        return ""
+    return f" (best measured {rate_text(row['best_measured_bytes_per_s'])})"
 
 
 def capacity_md(cap, dataset_bytes=None):
@@ -112,10 +130,12 @@ def capacity_md(cap, dataset_bytes=None):
         lines.append(f"- {_names(unsized['target'])}: not sized; they share the host's filesystem "
                      f"({format_bytes(unsized['holds_bytes'].min())} free or holding the test data).")
     if dataset_bytes is not None and "dataset_fits" in cap.columns:
-        short = cap[~cap["dataset_fits"]]["target"].tolist()
-        if short:
-            lines.append(f"\nA {format_bytes(dataset_bytes)} dataset does **not fit** on {_names(short)}: "
-                         "their read times are for a volume of the same kind large enough to hold it.")
+        short = cap[~cap["dataset_fits"]]
+        if len(short):
+            lines.append(f"\nA {format_bytes(dataset_bytes)} dataset does **not fit** on "
+                         f"{_names(short['target'])}: "
+                         + "; ".join(f"{r['target']} ({r['fit_why']})" for _, r in short.iterrows())
+                         + ". They get no objective verdict and no comparison with the baseline.")
         else:
             lines.append(f"\nA {format_bytes(dataset_bytes)} dataset fits on every target.")
     return "\n".join(lines)
@@ -132,7 +152,8 @@ def objective_md(verdicts, objective_s):
             "likely": "Meets it on the expected time, not at the upper bound",
             "unlikely": "Misses it on the expected time; only the lower bound meets it",
             "no": "Misses it even at the lower 95% bound",
-            "unknown": "Unknown, the model does not hold at this size (measure larger N)"}
+            "unknown": "Unknown, the model does not hold at this size (measure larger N)",
+            "does not fit": "No verdict, the dataset does not fit on the target"}
     for verdict, phrase in text.items():
         rows = verdicts[verdicts["meets"] == verdict]
         if len(rows) == len(verdicts):
@@ -140,7 +161,9 @@ def objective_md(verdicts, objective_s):
         elif len(rows):
             who = _names(f"{r['target']} {r['rw']}" for _, r in rows.iterrows())
             lines.append(f"- {phrase}: {who}.")
-    known = verdicts[verdicts["meets"] != "unknown"]
+    known = verdicts[~verdicts["meets"].isin(["unknown", "does not fit"])]
+    if known.empty and (verdicts["meets"] == "does not fit").all():
+        return "\n".join(lines)
     if known.empty:
         lines.append("\nNo verdict can be given until the sweep measures near the question:")
         lines += [f"- `{cmd}`" for cmd in _measure_commands(verdicts)]
@@ -159,9 +182,15 @@ def baseline_md(compare, baseline):
     """Each target against the baseline, by the ratio of expected times and its 95% interval:
     'N% slower/faster [low, high]' where the interval excludes 1, 'agrees with' where it lies
     within ±5%, else 'no difference resolved'."""
+    fits = compare["fits"] if "fits" in compare.columns else pd.Series(True, index=compare.index)
+    if not fits[compare["target"] == baseline].all():
+        return (f"The baseline {baseline} cannot hold the dataset: no target is compared with it.")
     lines = []
     for _, r in compare[compare["target"] != baseline].iterrows():
         ratio, low, high = r["ratio_to_baseline"], r["ratio_low"], r["ratio_high"]
+        if not fits[r.name]:
+            lines.append(f"- {_who(r)}: **does not fit** ({r['fit_why']}): not compared.")
+            continue
         if pd.isna(ratio):
             how = f"no {baseline} fit with the same settings to compare with"
         elif low <= 1 <= high:
@@ -274,15 +303,18 @@ def question_md(dataset_bytes, bs_bytes, objective_s):
 
 
 def summary_md(compare, half, cap, checks, baseline, objective_s):
-    """Four short answers, one bullet each, plus the model's health."""
-    c = compare.sort_values("predicted_s")
+    """Four short answers, one bullet each, plus the model's health. The full-read range is over
+    the targets that can hold the dataset (all of them when none can)."""
+    fits = compare["fits"].astype(bool) if "fits" in compare.columns else compare["target"].notna()
+    c = (compare[fits] if fits.any() else compare).sort_values("predicted_s")
     lo, hi = c.iloc[0], c.iloc[-1]
-    base = _read_first(c[c["target"] == baseline]).iloc[0]
+    base = _read_first(compare[compare["target"] == baseline]).iloc[0]
     holding = int(c["holds"].astype(bool).sum())
-    lines = [f"- **Full read**: expected {duration(lo['predicted_s'])} ({lo['target']} {lo['rw']}) to "
+    lines = [f"- **Full read**{'' if fits.all() else ' where the dataset fits'}: expected "
+             f"{duration(lo['predicted_s'])} ({lo['target']} {lo['rw']}) to "
              f"{duration(hi['predicted_s'])} ({hi['target']} {hi['rw']}); {baseline} {base['rw']} "
-             f"{duration(base['predicted_s'])}, one read [{duration(base['low_s'])}, "
-             f"{duration(base['high_s'])}]"
+             f"{duration(base['predicted_s'])}, one read "
+             f"[{_pair(base['low_s'], base['high_s'], base['predicted_s'])}]"
              + ("." if holding == len(c) else
                 f" (established for {holding} of {len(c)}: measure larger N, see section 2).")]
     use = half.groupby("target", sort=True)["bs_at_half_bytes"].max()
@@ -295,9 +327,12 @@ def summary_md(compare, half, cap, checks, baseline, objective_s):
                  + _fits_note(cap))
     meets = int((compare["meets"] == "yes").sum())
     unknown = int((compare["meets"] == "unknown").sum())
-    lines.append(f"- **Objective** {duration(objective_s)}: {meets} of {len(compare)} target/mode pairs "
-                 "meet it even at the upper 95% bound of one read"
+    no_fit = int((compare["meets"] == "does not fit").sum())
+    lines.append(f"- **Objective** {duration(objective_s)}: {meets} of {len(compare) - no_fit} target/mode "
+                 "pairs " + ("that can hold the dataset " if no_fit else "")
+                 + "meet it even at the upper 95% bound of one read"
                  + (f"; {unknown} unknown until measured near the question" if unknown else "")
+                 + (f"; {no_fit} do not fit (no verdict)" if no_fit else "")
                  + ("." if meets == len(compare) else "; see section 4."))
     bad = checks[~checks["holds"]]
     lines.append(f"- **Model**: holds for {len(checks) - len(bad)} of {len(checks)} fits"
@@ -312,23 +347,26 @@ def _fits_note(cap):
     return f" The dataset does not fit on {_names(cap.loc[~cap['dataset_fits'], 'target'])}."
 
 
-def answer_md(answer):
+def answer_md(answer, cap=None):
     """answers.predict_table as one bullet per target and read mode: the expected full-read time
     with its 95% interval, the 95% interval of one read, and where it does not hold,
-    'unknown: measure larger N' with the reason."""
+    'unknown: measure larger N' with the reason; given findings.capacity_table(..., dataset_bytes)
+    as `cap`, 'does not fit' (with why) after the numbers of a target that cannot hold the dataset."""
     from .findings import UNKNOWN
+    why_not = {} if cap is None or "fit_why" not in cap.columns else dict(zip(cap["target"], cap["fit_why"]))
     first = answer.iloc[0]
     lines = [f"Reading **{format_bytes(first['dataset_bytes'])}** once in **{format_bytes(first['bs_bytes'])}** "
              f"blocks ({math.ceil(first['dataset_bytes'] / first['bs_bytes']):,} blocks) takes:"]
     for _, r in _read_first(answer).sort_values("target", kind="stable").iterrows():
-        numbers = (f"**{duration(r['mean_s'])}** expected [{duration(r['mean_low_s'])}, "
-                   f"{duration(r['mean_high_s'])}], one read {duration(r['low_s'])} – "
-                   f"{duration(r['high_s'])}")
+        numbers = (f"**{duration(r['mean_s'])}** expected "
+                   f"[{_pair(r['mean_low_s'], r['mean_high_s'], r['mean_s'])}], one read "
+                   f"{duration_range(r['low_s'], r['high_s'], r['mean_s'])}")
+        fit = f" **Does not fit**: {why_not[r['target']]}." if why_not.get(r["target"]) else ""
         if bool(r["holds"]):
-            lines.append(f"- {_who(r)}: {numbers}.")
+            lines.append(f"- {_who(r)}: {numbers}.{fit}")
         else:
             lines.append(f"- {_who(r)}: *{UNKNOWN}* (the model would say {numbers}; "
-                         f"{_short_why(r)}).")
+                         f"{_short_why(r)}).{fit}")
     holding = int(answer["holds"].astype(bool).sum())
     lines.append(f"\n{holding} of {len(answer)} answers hold: the model passes its tests there and "
                  f"the question lies within {EXTRAPOLATION_MAX:g}× the largest N measured at "
@@ -357,8 +395,8 @@ def track_record_md(track):
         verdict = ("inside the interval of one read" if r["inside"]
                    else "**outside** the interval of one read")
         lines.append(f"- {_who(r)}: the model predicted **{duration(r['mean_s'])}** "
-                     f"[{duration(r['mean_low_s'])}, {duration(r['mean_high_s'])}] (one read "
-                     f"{duration(r['low_s'])} – {duration(r['high_s'])}) for {where}; it took "
+                     f"[{_pair(r['mean_low_s'], r['mean_high_s'], r['mean_s'])}] (one read "
+                     f"{duration_range(r['low_s'], r['high_s'], r['mean_s'])}) for {where}; it took "
                      f"**{duration(r['measured_s'])}** (median of {int(r['reads'])}, "
                      f"{signed_percent(r['error'])}): {verdict}"
                      + ("" if r["holds"] else "; the refit does not hold") + ".")
@@ -390,4 +428,41 @@ def nodes_md(table):
                    else "the intervals overlap: no difference between nodes resolved")
         lines.append(f"- **{target}** {rw}: {sig(slow['mean_mib_s'])} MiB/s ({_host(slow['node'])}) to "
                      f"{sig(fast['mean_mib_s'])} MiB/s ({_host(fast['node'])}); {verdict}.")
+    return "\n".join(lines)
+
+
+def latency_md(table):
+    """IOPS at the smallest block size and the p99 range per target, from findings.latency_table."""
+    small = table[table["bs_bytes"] == table["bs_bytes"].min()]
+    lines = [f"At the smallest block size, {format_bytes(small['bs_bytes'].iloc[0])}, one reader at "
+             "queue depth 1 gets:"]
+    for _, r in _read_first(small).sort_values("target", kind="stable").iterrows():
+        lines.append(f"- {_who(r)}: **{count_text(r['iops'])} IOPS**, p50 {sig(r['p50_us'])} µs, "
+                     f"p99 {sig(r['p99_us'])} µs.")
+    lines.append("\np99.9 is shown only where a read had at least 1,000 I/Os (the question's reads), "
+                 "p99 where it had 100: with fewer, the percentile would be the slowest single I/O.")
+    return "\n".join(lines)
+
+
+def run_comparison_md(table, run_id, baseline_run):
+    """compare.compare_runs in words: per target and rw this run against the baseline run, by the
+    ratio of expected full-read times and its 95% interval."""
+    if table.empty:
+        return f"No target and read mode of run **{run_id}** is in the baseline run **{baseline_run}**."
+    first = table.iloc[0]
+    lines = [f"Run **{run_id}** against the baseline run **{baseline_run}**, reading "
+             f"{format_bytes(first['dataset_bytes'])} in {format_bytes(first['bs_bytes'])} blocks "
+             "(ratio of expected full-read times, this run over the baseline, with its 95% interval):"]
+    for _, r in table.iterrows():
+        if r["verdict"] == "unknown":
+            lines.append(f"- {_who(r)}: unknown ({r['why']}).")
+            continue
+        ratio = f"×{sig(r['ratio'])} [{sig(r['ratio_low'])}, {sig(r['ratio_high'])}]"
+        how = (f"**{' '.join(_change(r['ratio']))}**" if r["verdict"] in ("slower", "faster")
+               else "no detectable change")
+        caveat = "" if bool(r["holds"]) else " (a model does not hold there: read it as a rough guide)"
+        lines.append(f"- {_who(r)}: {duration(r['a_mean_s'])} → {duration(r['b_mean_s'])}, {ratio}: "
+                     f"{how}{caveat}.")
+    lines.append("\n`voltools compare BASELINE RUN --fail-if-slower 10%` exits 1 when the lower bound of "
+                 "a slowdown exceeds 10%: a gate for CI.")
     return "\n".join(lines)

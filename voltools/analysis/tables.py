@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..formatting import (MIB, duration, factor_text, format_bytes, p_text, percent, rate_text,
+from ..formatting import (MIB, count_text, duration, duration_ci, duration_range, factor_text, format_bytes, p_text, percent, rate_text,
                          ratio_text, sig, signed_bytes, signed_percent, with_ci)
-from ..points import FIT_KEY
+from ..points import FIT_KEY, LATENCY_PERCENTILES
 
 
 class Table:
@@ -94,7 +94,8 @@ def capacity_display(cap):
         "share of volume": map(percent, cap["holds_share"]),
     }
     if "dataset_fits" in cap.columns:
-        cols["dataset fits"] = cap["dataset_fits"].map({True: "yes", False: "no"})
+        cols["dataset fits"] = [("yes" if ok else f"no: {why}") for ok, why in
+                                zip(cap["dataset_fits"], cap.get("fit_why", [""] * len(cap)))]
     return _keyed(cap, cols)
 
 
@@ -104,18 +105,23 @@ def compare_display(compare):
     with its interval, the extrapolation and whether the model holds there."""
     cols = {
         "expected": map(duration, compare["predicted_s"]),
-        "95% interval, mean": [f"{duration(lo)} – {duration(hi)}"
-                               for lo, hi in zip(compare["mean_low_s"], compare["mean_high_s"])],
-        "95% interval, one read": [f"{duration(lo)} – {duration(hi)}"
-                                   for lo, hi in zip(compare["low_s"], compare["high_s"])],
-        "× baseline [95%]": map(ratio_text, compare["ratio_to_baseline"], compare["ratio_low"],
-                                compare["ratio_high"]),
+        "95% interval, mean": map(duration_range, compare["mean_low_s"], compare["mean_high_s"],
+                                  compare["predicted_s"]),
+        "95% interval, one read": map(duration_range, compare["low_s"], compare["high_s"],
+                                      compare["predicted_s"]),
+        "× baseline [95%]": [ratio_text(r, lo, hi) if fits else "does not fit" for r, lo, hi, fits in zip(
+            compare["ratio_to_baseline"], compare["ratio_low"], compare["ratio_high"], _fits(compare))],
         "extrapolation": [("inside" if x <= 1 else factor_text(x)) for x in compare["extrapolation"]],
         "model holds": compare["holds"].map({True: "yes", False: "no"}),
     }
     if "meets" in compare.columns:
         cols["meets objective"] = compare["meets"].map(_verdict_text)
     return _keyed(compare, cols)
+
+
+def _fits(frame):
+    """Whether each row's target can hold the dataset (True where not known)."""
+    return frame["fits"] if "fits" in frame.columns else pd.Series(True, index=frame.index)
 
 
 def _verdict_text(verdict):
@@ -142,14 +148,18 @@ def per_block_display(table):
 
 def half_peak_display(table):
     """analysis.half_peak_table: peak beta, B_half with interval, the block size to use."""
-    return _keyed(table, {
-        "peak β": [with_ci(b, lo, hi, rate_text) for b, lo, hi in zip(
+    cols = {
+        "peak β, fitted [95%]": [with_ci(b, lo, hi, rate_text) for b, lo, hi in zip(
             table["beta_bytes_per_s"], table["beta_low_bytes_per_s"], table["beta_high_bytes_per_s"])],
         "B_half": [with_ci(b, lo, hi, format_bytes) for b, lo, hi in zip(
             table["b_half_bytes"], table["b_half_low_bytes"], table["b_half_high_bytes"])],
         "blocks ≥ (power of 2)": map(format_bytes, table["bs_at_half_bytes"]),
         "B_half extrapolated": table["extrapolated"].map({True: "yes", False: "no"}),
-    })
+    }
+    if "best_measured_bytes_per_s" in table.columns:
+        cols["best measured"] = [rate_text(v) + (" ≠ β" if differ else "") for v, differ in
+                                 zip(table["best_measured_bytes_per_s"], table["peaks_differ"])]
+    return _keyed(table, cols)
 
 
 def checks_display(checks):
@@ -186,7 +196,7 @@ def objective_display(verdicts):
         "expected": map(duration, verdicts["predicted_s"]),
         "upper 95% bound, one read": map(duration, verdicts["high_s"]),
         "meets objective": verdicts["meets"].map(_verdict_text),
-        "headroom": [f"×{sig(h)}" for h in verdicts["headroom"]],
+        "headroom": [f"×{sig(h)}" if h == h else "–" for h in verdicts["headroom"]],
     }
     if "measure" in verdicts.columns and (verdicts["measure"] != "").any():
         cols["to settle it"] = verdicts["measure"].replace("", "–")
@@ -207,9 +217,40 @@ def provenance_display(meta):
             ("block sizes", ", ".join(format_bytes(b) for b in grid.get("bs_bytes") or [])),
             ("block counts N", ", ".join(map(str, grid.get("blocks") or []))),
             ("read modes", ", ".join(grid.get("rw") or [])), ("repeats", grid.get("repeat")),
-            ("points", meta.get("points_stored"))]
+            ("points", meta.get("points_stored")), *storage_rows(meta.get("storage"))]
     return Table(pd.DataFrame([(k, "–" if v is None else str(v)) for k, v in rows],
                               columns=["item", "value"]))
+
+
+def storage_rows(storage):
+    """run.json's storage (provenance.storage_facts) as (item, value) rows: the engine's root
+    dir and storage driver, then per target what held its data; 'not recorded' for older runs."""
+    if not storage:
+        return [("storage", "not recorded (run made before voltools recorded it)")]
+    status = storage.get("storage_driver_status") or {}
+    driver = storage.get("storage_driver")
+    rows = [("Docker root dir", storage.get("docker_root_dir")),
+            ("storage driver", driver and driver + (f" on {status['Backing Filesystem']}"
+                                                    if status.get("Backing Filesystem") else ""))]
+    for name, place in (storage.get("targets") or {}).items():
+        rows.append((f"storage of {name}", place_text(place)))
+    return [(k, v) for k, v in rows if v is not None]
+
+
+def place_text(place):
+    """'ext4 on /dev/vda (virtio_blk, not rotational), mounted at / (rw,relatime)'; 'memory' for a tmpfs."""
+    if place.get("device") == "memory":
+        return "tmpfs, in memory"
+    disk = ", ".join(v for v in (place.get("driver"), place.get("vendor") and f"vendor {place['vendor']}",
+                                 place.get("model") and f"model {place['model']}",
+                                 {True: "rotational", False: "not rotational"}.get(place.get("rotational")))
+                     if v)
+    text = f"{place.get('fs_type', '?')} on {place.get('device') or place.get('source', '?')}"
+    text += f" ({disk})" if disk else ""
+    text += f", mounted at {place.get('mount_point', '?')} ({place.get('mount_options', '?')})"
+    if place.get("image_fs_type"):
+        text = f"{place['image_fs_type']} in a loop image file on " + text
+    return text
 
 
 def track_record_display(track):
@@ -218,11 +259,38 @@ def track_record_display(track):
     return _keyed(track, {
         "largest read": [f"{format_bytes(s)} ({int(n):,} × {format_bytes(b)})" for s, n, b in
                          zip(track["size_bytes"], track["blocks"], track["bs_bytes"])],
-        "predicted [95%]": [with_ci(m, lo, hi, duration) for m, lo, hi in
-                            zip(track["mean_s"], track["mean_low_s"], track["mean_high_s"])],
-        "one read, 95%": [f"{duration(lo)} – {duration(hi)}" for lo, hi in
-                          zip(track["low_s"], track["high_s"])],
+        "predicted [95%]": map(duration_ci, track["mean_s"], track["mean_low_s"], track["mean_high_s"]),
+        "one read, 95%": map(duration_range, track["low_s"], track["high_s"], track["mean_s"]),
         "measured (median)": map(duration, track["measured_s"]),
         "error": map(signed_percent, track["error"]),
         "inside": track["inside"].map({True: "yes", False: "no"}),
     })
+
+
+def latency_display(table):
+    """analysis.latency_table: per target, rw and B the p50 / p99 / p99.9 latency (µs), IOPS and
+    the I/Os each rests on; '–' where too few I/Os support a percentile."""
+    cols = {"B": map(format_bytes, table["bs_bytes"])}
+    cols.update({f"p{q:g} (µs)": map(sig, table[f"{name}_us"]) for name, q in LATENCY_PERCENTILES.items()})
+    cols["IOPS"] = map(count_text, table["iops"])
+    cols["I/Os per read × reads"] = [f"{int(n):,} × {int(r)}" for n, r in zip(table["ios"], table["reads"])]
+    return _keyed(table, cols)
+
+
+def run_comparison_display(table):
+    """analysis.compare.compare_runs: per target and rw the expected full-read time in each run,
+    their ratio with its 95% interval (that of beta and alpha beside it), and the verdict."""
+    from .compare import UNKNOWN
+    return _keyed(table, {
+        "baseline run": map(duration, table["a_mean_s"]),
+        "this run": map(duration, table["b_mean_s"]),
+        "time ratio [95%]": map(_run_ratio, table["ratio"], table["ratio_low"], table["ratio_high"]),
+        "β ratio [95%]": map(_run_ratio, table["beta_ratio"], table["beta_ratio_low"], table["beta_ratio_high"]),
+        "α ratio [95%]": map(_run_ratio, table["alpha_ratio"], table["alpha_ratio_low"], table["alpha_ratio_high"]),
+        "verdict": [v if v != UNKNOWN else f"unknown: {why}" for v, why in zip(table["verdict"], table["why"])],
+        "models hold": table["holds"].map({True: "yes", False: "no"}),
+    })
+
+
+def _run_ratio(ratio, low, high):
+    return "–" if ratio != ratio else f"×{sig(ratio)} [{sig(low)}, {sig(high)}]"

@@ -8,7 +8,7 @@ by label (`voltools clean`'s rules), looked at again after an interrupt. `run.Ru
 import random
 import time
 
-from .. import interrupts
+from .. import interrupts, provenance
 from ..errors import first_line
 from ..measuring import jobs, kinds, probe, replay
 from ..measuring.cleanup import clean, leftovers
@@ -48,7 +48,8 @@ class DockerOrchestrator(Orchestrator):
         if self.client is None:
             return {}
         self.image = probe.ensure_image(self.client, image)
-        return {"docker_engine_version": engine_version(self.client), "probe_image": self.image}
+        return {"docker_engine_version": engine_version(self.client), "probe_image": self.image,
+                "docker_storage": provenance.docker_storage(self.client)}
 
     def measure(self, run, progress=None):
         """Set every target up, then measure in rounds: each round reads every target once, in a

@@ -57,8 +57,8 @@ def labelled(ax):
 
 
 def colour_of(artist):
-    if hasattr(artist, "get_facecolor") and not hasattr(artist, "get_xdata"):
-        return to_hex(artist.get_facecolor()[0])
+    if hasattr(artist, "get_edgecolor") and not hasattr(artist, "get_xdata"):
+        return to_hex(artist.get_edgecolor()[0])  # points of a randread are hollow: the edge
     return to_hex(artist.get_color())
 
 
@@ -110,14 +110,21 @@ def test_throughput_vs_bs(df, fits):
     assert "KiB" in " ".join(labelled(ax))
 
 
-def test_latency_percentiles_vs_bs(df):
-    ax = plots.latency_percentiles_vs_bs(df)
-    assert len(ax.lines) == 6            # 2 targets x (p50, p99, p99.9)
-    assert {line.get_linestyle() for line in ax.lines} == {"-", "--", ":"}
-    assert "µs" in ax.get_ylabel()
-    p50 = [line for line in ax.lines if line.get_label() == "host randread p50"][0]
+def test_latency_percentiles_vs_bs_one_panel_per_percentile(df):
+    axes = plots.latency_percentiles_vs_bs(df)
+    assert [ax.get_title().split()[0] for ax in axes] == ["p50", "p99", "p99.9"]
+    assert all(len(ax.lines) == 2 for ax in axes)            # one line per target in each
+    assert "µs" in axes[0].get_ylabel()
+    p50 = [line for line in axes[0].lines if line.get_label() == "host randread p50"][0]
     assert p50.get_ydata()[0] == pytest.approx((8e-5 + 4096 / 3e9) * 1e6)
-    labelled(ax)
+    assert {line.get_marker() for line in axes[0].lines} == {"o", "s"}  # a marker per target
+    assert len(axes[2].lines[0].get_xdata()) == len(BS)     # N = 1024: p99.9 supported at every B
+    labelled(axes[0])
+
+
+def test_latency_panels_leave_out_percentiles_too_few_ios_support(df):
+    axes = plots.latency_percentiles_vs_bs(df[df["blocks"] <= 256])
+    assert len(axes[1].lines[0].get_xdata()) == len(BS) and len(axes[2].lines[0].get_xdata()) == 0
 
 
 def test_allocated_vs_size(df):
@@ -158,3 +165,69 @@ def test_large_frames_are_drawn_as_medians():
     assert sum(len(c.get_offsets()) for c in ax.collections[::2]) == 2 * len(NS)
     ax = plots.throughput_vs_bs(big, fits)
     assert sum(len(c.get_offsets()) for c in ax.collections) == 2 * len(BS)
+
+
+# ---------------------------------------------------------------- the committed sample
+
+def _marker_name(collection):
+    """The marker of a scatter: its path compared with each of TARGET_MARKERS'."""
+    from matplotlib.markers import MarkerStyle
+    path = collection.get_paths()[0]
+    for m in plots.TARGET_MARKERS:
+        ref = MarkerStyle(m).get_path().transformed(MarkerStyle(m).get_transform())
+        if np.allclose(path.vertices.shape, ref.vertices.shape) and np.allclose(path.vertices, ref.vertices):
+            return m
+    return None
+
+
+@pytest.fixture(scope="module")
+def sample():
+    from repo import RAW
+    from voltools.store import load_run
+    points = load_run("sample", RAW)
+    return points, fit_groups(points, on_error="skip")
+
+
+def test_every_sample_plot_gives_each_target_its_own_colour_and_marker(sample):
+    points, fits = sample
+    targets = sorted(points["target"].unique())
+    for ax in (plots.read_time_vs_blocks(points, fits, bs_bytes=65536), plots.throughput_vs_bs(points, fits),
+               plots.per_block_time_vs_bs(points, fits), plots.residuals(fits)):
+        seen = {}
+        for c in ax.collections:
+            name = c.get_label().split()[0]
+            if name in targets and len(c.get_offsets()):
+                seen.setdefault(name, set()).add((colour_of(c), _marker_name(c)))
+        assert sorted(seen) == targets, ax.get_title()
+        pairs = [next(iter(v)) for v in seen.values()]
+        assert all(len(v) == 1 for v in seen.values())          # one look per target
+        assert len({c for c, _ in pairs}) == len(targets)       # distinct colours
+        assert len({m for _, m in pairs}) == len(targets)       # AND distinct markers
+    legend = {t.get_text() for t in plots.throughput_vs_bs(points, fits).get_legend().get_texts()}
+    assert set(targets) | {"read", "randread"} <= legend
+
+
+def test_read_modes_are_line_styles_and_fill(sample):
+    points, fits = sample
+    ax = plots.read_time_vs_blocks(points, fits, bs_bytes=65536)
+    styles = {ln.get_label().split()[1]: ln.get_linestyle() for ln in ax.lines if ln.get_label().endswith(" fit")}
+    assert styles == {"read": "-", "randread": "-."}
+    res = plots.residuals(fits)  # no lines there: the fill tells the read modes apart
+    hollow = {c.get_label().split()[1]: len(c.get_facecolor()) == 0 or c.get_facecolor()[0][3] == 0
+              for c in res.collections if c.get_label().split()[0] == "host"}
+    assert hollow == {"read": False, "randread": True}
+    axes = plots.latency_percentiles_vs_bs(points)
+    assert {ln.get_linestyle() for ln in axes[0].lines} == {"-", "-."}
+    assert len({(ln.get_color(), ln.get_marker()) for ln in axes[0].lines}) == 4
+
+
+def test_the_run_ratio_plot_marks_one_and_the_gate():
+    table = pd.DataFrame({"target": ["tmpfs", "host"], "rw": ["read", "read"], "dataset_bytes": [2**26] * 2,
+                          "bs_bytes": [65536] * 2, "ratio": [1.02, 24.1], "ratio_low": [0.9, 15.6],
+                          "ratio_high": [1.1, 37.3], "verdict": ["no detectable change", "slower"]})
+    ax = plots.run_ratios(table, fail_if_slower=5)
+    xs = sorted(ln.get_xdata()[0] for ln in ax.lines if len(ln.get_xdata()) == 2 and ln.get_xdata()[0] == ln.get_xdata()[1])
+    assert xs == pytest.approx([1.0, 1.05])
+    assert ax.get_xscale() == "log" and "64 MiB in 64 KiB blocks" in ax.get_title()
+    assert [t.get_text().strip() for t in ax.texts] == ["no detectable change", "slower"]  # tmpfs, host
+    labelled(ax)

@@ -178,3 +178,38 @@ def test_the_cli_ends_with_a_file_url_of_the_report(tmp_path, capsys):
     assert main(["report", "--run-id", "sample", "-o", str(out)]) == 0
     assert capsys.readouterr().out.strip() == f"report: {out.resolve().as_uri()}"
     assert out.exists()
+
+
+# ---------------------------------------------------------------- issue 14: baseline run, reader
+
+def test_report_respects_its_reader(report):
+    _, html = report
+    assert "does not fit" in html and "no objective verdict and no comparison with the baseline" in html
+    assert "peak β, fitted [95%]" in html and "best measured" in html and "*Peak* here is" not in html
+    assert "<em>Peak</em> is the fitted β" in html
+    assert "Latency and IOPS" in html and "p99.9 (µs)" in html and "IOPS</strong>" in html
+    assert "not recorded (run made before voltools recorded it)" in html
+    assert "No baseline run was given" in html
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "versus.html"
+    return render("sample", out, baseline_run="nodes").read_text(encoding="utf-8")
+
+
+def test_a_baseline_run_adds_the_comparison_table_and_its_plot(report, compared):
+    start = compared.index("7. Against a baseline run")
+    section = compared[start:compared.index("How far to trust these numbers", start)]
+    assert "Run <strong>sample</strong> against the baseline run <strong>nodes</strong>" in section
+    assert "time ratio [95%]" in section and "no detectable change" in section
+    assert len(PNG.findall(section)) == 1
+    assert len(PNG.findall(compared)) == len(PNG.findall(report[1])) + 1
+
+
+def test_an_unknown_baseline_run_is_a_store_error_before_anything_runs(tmp_path):
+    with pytest.raises(StoreError) as info:
+        render("sample", tmp_path / "r.html", baseline_run="no-such-run")
+    assert "no-such-run" in str(info.value) and not (tmp_path / "r.html").exists()
+    from voltools.cli import main
+    assert main(["report", "--run-id", "sample", "--baseline-run", "no-such-run", "-o", str(tmp_path / "r.html")]) == 2
