@@ -46,6 +46,7 @@ def build_parser():
     p.add_argument("--run-id", required=True)
     p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
     p.add_argument("--json", action="store_true", help="a JSON list of objects, one per target")
+    _add_persist(sub)
     _add_compare(sub)
     _add_report(sub)
     _add_predict(sub)
@@ -131,6 +132,22 @@ def _add_predict(sub):
     p.add_argument("--bs", default=None, help="block size the dataset is read in, e.g. 64k (default: the run's)")
     p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
     p.add_argument("--json", action="store_true", help="a JSON list of objects, one per target and rw")
+
+
+def _add_persist(sub):
+    from .persist_run import DEFAULT_SIZE
+    p = sub.add_parser("persist", help="check, per target, that data written through it outlives its containers")
+    p.add_argument("--target", action="append", metavar="SPEC", dest="targets", default=[],
+                   help="kind[:key=value,...]; kinds: local, tmpfs:size=, loop:fs=,size=, bind:path=, layer")
+    p.add_argument("--size", default=DEFAULT_SIZE, help=f"the data set written and verified (default {DEFAULT_SIZE})")
+    p.add_argument("--engine-restart", action="store_true",
+                   help="also restart dockerd and verify again (root only; stops every container on this engine)")
+    p.add_argument("--run-id", default=None, help="id of the run (default: UTC time + random)")
+    p.add_argument("--data-dir", default=None, help="folder for runs (default data/raw)")
+    p.add_argument("--image", default=None, help="probe image with fio on PATH (default: voltools' own)")
+    p.add_argument("--dry-run", action="store_true", help="check everything, print the plan, make nothing")
+    p.add_argument("-q", "--quiet", action="store_true", help="no plan header on stderr")
+    p.add_argument("--json", action="store_true", help="a JSON list of objects, one per target and check")
 
 
 def _add_compare(sub):
@@ -304,6 +321,47 @@ def _print_points(points, path=None):
     where = f" in {Path(path).resolve()}" if path else ""
     print(f"run {points['run_id'].iloc[0]}: {len(points)} points{where}")
     print(readable(target_summary(points)).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def cmd_persist(args):
+    import json
+
+    from .persist_run import PersistRequest, PersistRun, check
+    request = PersistRequest(tuple(args.targets), args.size, args.engine_restart, args.run_id, args.data_dir,
+                             args.image)
+    with _checking():
+        if args.dry_run:
+            print("\n".join(_persist_plan(check(request))))
+            print("plan: nothing was made (--dry-run)")
+            return
+        run = PersistRun.start(request)
+    if not args.quiet:
+        print("\n".join(_persist_plan(run.plan)), file=sys.stderr)
+    table = run.measure()
+    if args.json:
+        print(json.dumps(_json_rows(table.drop(columns=["raw_files", "finished_at"])), indent=2))
+        return
+    print(f"run {run.plan.run_id}: a {format_bytes(run.plan.size_bytes)} data set per target, verified in "
+          f"{format_bytes(table['bs_bytes'].iloc[0])} blocks (fio verify=crc32c), in {Path(run.store.path).resolve()}")
+    print("\n".join(_persist_lines(table)))
+
+
+def _persist_plan(plan):
+    """The plan header of a persist run: its data set, and each target's checks."""
+    from .measuring.verify import BS, blocks
+    width = max(len(t.name) for t in plan.targets)
+    return [f"plan: run {plan.run_id}: {len(plan.checks)} checks on {len(plan.targets)} target(s), a "
+            f"{format_bytes(plan.size_bytes)} data set each ({blocks(plan.size_bytes)} blocks of {format_bytes(BS)})",
+            *(f"plan:   {t.name:<{width}}  {', '.join(plan.checks)}" for t in plan.targets)]
+
+
+def _persist_lines(table):
+    """One line per target and check: outcome, blocks verified good of all, seconds, why it failed."""
+    rows = [("target", "check", "outcome", "blocks ok", "seconds", "reason")]
+    rows += [(r.target, r.check, "passed" if r.passed else "FAILED", f"{r.blocks_ok}/{r.blocks_ok + r.blocks_bad}",
+              f"{r.seconds:.2f}", f"{r.reason}: {r.detail}" if r.reason else "") for r in table.itertuples()]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return [("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[5]).rstrip() for row in rows]
 
 
 def cmd_k8s(args):
@@ -515,7 +573,7 @@ def cmd_clean(args):
         raise VoltoolsError(f"{len(removed.left)} object(s) left: {removed.left[0]}")
 
 
-COMMANDS = {"predict": cmd_predict, "sweep": cmd_sweep, "parse-fio": cmd_parse_fio, "summary": cmd_summary, "report": cmd_report, "k8s": cmd_k8s,
+COMMANDS = {"persist": cmd_persist, "predict": cmd_predict, "sweep": cmd_sweep, "parse-fio": cmd_parse_fio, "summary": cmd_summary, "report": cmd_report, "k8s": cmd_k8s,
             "doctor": cmd_doctor, "clean": cmd_clean, "compare": cmd_compare}
 
 if __name__ == "__main__":
