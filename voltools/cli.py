@@ -135,7 +135,7 @@ def _add_predict(sub):
 
 
 def _add_persist(sub):
-    from .persist_run import DEFAULT_SIZE
+    from .persist_run import DEFAULT_MOVE_SIZES, DEFAULT_SIZE
     p = sub.add_parser("persist", help="check, per target, that data written through it outlives its containers")
     p.add_argument("--target", action="append", metavar="SPEC", dest="targets", default=[],
                    help="kind[:key=value,...]; kinds: local, tmpfs:size=, loop:fs=,size=, bind:path=, layer")
@@ -145,6 +145,13 @@ def _add_persist(sub):
     p.add_argument("--run-id", default=None, help="id of the run (default: UTC time + random)")
     p.add_argument("--data-dir", default=None, help="folder for runs (default data/raw)")
     p.add_argument("--image", default=None, help="probe image with fio on PATH (default: voltools' own)")
+    m = p.add_argument_group("migration")
+    m.add_argument("--migrate-to", metavar="SPEC", help="also time copies of each target's data to this target "
+                                                        "and fit T_move = T_0 + V / beta_move")
+    m.add_argument("--migrate-sizes", default=DEFAULT_MOVE_SIZES, metavar="SIZES",
+                   help=f"sizes copied (default {DEFAULT_MOVE_SIZES})")
+    m.add_argument("--migrate-repeat", default="3", metavar="N", help="copies of each size (default 3)")
+    m.add_argument("--move-size", metavar="SIZE", help="the move to predict, e.g. 40g")
     p.add_argument("--dry-run", action="store_true", help="check everything, print the plan, make nothing")
     p.add_argument("-q", "--quiet", action="store_true", help="no plan header on stderr")
     p.add_argument("--json", action="store_true", help="a JSON list of objects, one per target and check")
@@ -328,8 +335,9 @@ def cmd_persist(args):
 
     from .persist_run import PersistRequest, PersistRun, check
     request = PersistRequest(tuple(args.targets), args.size, args.engine_restart, args.run_id, args.data_dir,
-                             args.image)
+                             args.image, args.migrate_to, args.migrate_sizes, args.migrate_repeat)
     with _checking():
+        move_size = parse_size(args.move_size, "--move-size") if args.move_size else None
         if args.dry_run:
             print("\n".join(_persist_plan(check(request))))
             print("plan: nothing was made (--dry-run)")
@@ -344,6 +352,26 @@ def cmd_persist(args):
     print(f"run {run.plan.run_id}: a {format_bytes(run.plan.size_bytes)} data set per target, verified in "
           f"{format_bytes(table['bs_bytes'].iloc[0])} blocks (fio verify=crc32c), in {Path(run.store.path).resolve()}")
     print("\n".join(_persist_lines(table)))
+    if run.moves:
+        print("\n".join(_move_lines(run.moves, move_size)))
+
+
+def _move_lines(moves, move_size):
+    """The move-time fit of each (source, destination), and its prediction of a move of `move_size`."""
+    from .analysis.migration import fit_moves, moves_frame, predict_move
+    from .formatting import rate_text
+    lines = []
+    for fit in fit_moves(moves_frame(moves)):
+        lines.append(f"move {fit.source} -> {fit.destination}: T_move = T_0 + V / beta_move from {fit.moves} copies "
+                     f"of {fit.sizes} sizes: T_0 = {_seconds(fit.t0_s)} [{_seconds(fit.t0_low_s)}, "
+                     f"{_seconds(fit.t0_high_s)}], beta_move = {rate_text(fit.beta_bytes_per_s)} "
+                     f"[{rate_text(fit.beta_low)}, {rate_text(fit.beta_high)}]")
+        if move_size:
+            p = predict_move(fit, move_size)
+            verdict = "" if p.holds else f" (does not hold: {p.why})"
+            lines.append(f"  moving {format_bytes(move_size)}: about {_seconds(p.mean_s)} [{_seconds(p.mean_low_s)}, "
+                         f"{_seconds(p.mean_high_s)}], one move [{_seconds(p.low_s)}, {_seconds(p.high_s)}]{verdict}")
+    return lines
 
 
 def _persist_plan(plan):
@@ -352,7 +380,9 @@ def _persist_plan(plan):
     width = max(len(t.name) for t in plan.targets)
     return [f"plan: run {plan.run_id}: {len(plan.checks)} checks on {len(plan.targets)} target(s), a "
             f"{format_bytes(plan.size_bytes)} data set each ({blocks(plan.size_bytes)} blocks of {format_bytes(BS)})",
-            *(f"plan:   {t.name:<{width}}  {', '.join(plan.checks)}" for t in plan.targets)]
+            *(f"plan:   {t.name:<{width}}  {', '.join(plan.checks)}" for t in plan.targets),
+            *([f"plan: moves to {plan.destination.name}: {', '.join(map(format_bytes, plan.move_sizes))} from each "
+               f"target, {plan.move_repeat} copies of each"] if plan.destination else [])]
 
 
 def _persist_lines(table):

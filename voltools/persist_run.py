@@ -15,17 +15,20 @@ from .formatting import format_bytes
 from .measuring import loop, probe
 from .measuring import persist as checks
 from .measuring.engine import connect, engine_version
-from .measuring.targets import check_new_run, parse_targets, prepare
+from .measuring.migrate import COPY_BS, move_times
+from .measuring.targets import check_new_run, parse_target, parse_targets, prepare
 from .measuring.verify import BS
 from .naming import MAX_ID, check_name, is_name, new_run_id
 from .orchestrators.docker import Teardown, remove_leftovers
 from .run import reported
 from .runlock import RunLock
 from .store import RunStore
-from .units import parse_size
+from .units import parse_count, parse_size, parse_size_list
 
 PERSIST = "persist.parquet"
 DEFAULT_SIZE = "32m"
+DEFAULT_MOVE_SIZES = "8m,16m,32m"
+MIGRATION = "migration.parquet"
 LOOP_SHARE = 2  # a loop image holds at least twice what persist writes: its filesystem keeps some
 SCHEMA = {"run_id": "string", "seq": "Int64", "target": "string", "target_kind": "string", "check": "string",
           "passed": "bool", "blocks_ok": "Int64", "blocks_bad": "Int64", "seconds": "float64",
@@ -43,16 +46,23 @@ class PersistRequest:
     run_id: str = None
     data_dir: str = None
     image: str = None
+    migrate_to: str = None
+    migrate_sizes: str = DEFAULT_MOVE_SIZES
+    migrate_repeat: int = 3
 
 
 @dataclass(frozen=True)
 class PersistPlan:
-    """A checked request: the targets, the data set's size, the checks in order, the run id."""
+    """A checked request: the targets, the data set's size, the checks in order, the run id, and
+    the moves (destination, sizes, repeats; no destination: none)."""
 
     targets: tuple
     size_bytes: int
     checks: tuple
     run_id: str
+    destination: object = None
+    move_sizes: tuple = ()
+    move_repeat: int = 0
 
 
 def check(request):
@@ -60,19 +70,42 @@ def check(request):
     host that cannot make loop targets)."""
     specs = parse_targets(request.targets)
     size = _data_set_size(request.size)
+    destination, moves = _moves(request, specs)
     for spec in specs:
-        _check_target(spec, size)
+        _check_target(spec, size + size // 2 + max(moves, default=0))
     run_id = check_name(new_run_id() if request.run_id is None else request.run_id)
     names = tuple(c for c in checks.CHECKS if request.engine_restart or c != "engine_restarted")
     for spec in specs:
         _check_container_names(spec, names)
-    check_new_run(specs, run_id)
-    if any(s.kind == "loop" for s in specs):
-        loop.check_usable({s.option("fs") for s in specs if s.kind == "loop"})
+    made = [*specs, *([destination] if destination else [])]
+    check_new_run(made, run_id)
+    if any(s.kind == "loop" for s in made):
+        loop.check_usable({s.option("fs") for s in made if s.kind == "loop"})
     if request.engine_restart:
         from .measuring.restart import check_restartable
         check_restartable()
-    return PersistPlan(tuple(specs), size, tuple(names), run_id)
+    return PersistPlan(tuple(specs), size, tuple(names), run_id, destination, moves,
+                       parse_count(request.migrate_repeat, "--migrate-repeat") if destination else 0)
+
+
+def _moves(request, specs):
+    """(destination spec, sizes to move) of --migrate-to, or (None, ())."""
+    if not request.migrate_to:
+        return None, ()
+    destination = parse_target(request.migrate_to)
+    sizes = tuple(sorted(set(parse_size_list(request.migrate_sizes, "--migrate-sizes"))))
+    if any(n % BS for n in sizes):
+        raise UsageError(f"--migrate-sizes {request.migrate_sizes!r}: each size must be a multiple of "
+                         f"{format_bytes(BS)} (the copy is verified in those blocks), e.g. 8m,16m,32m")
+    for spec in (*specs, destination):
+        if spec.kind in ("layer", "host"):
+            raise UsageError(f"--migrate-to: target {spec.name} is {spec.kind}, which no second container can "
+                             "mount: move between local, tmpfs, loop and bind targets")
+    if destination.name in {s.name for s in specs}:
+        raise UsageError(f"--migrate-to {request.migrate_to!r} has the name of a --target: add name=..., "
+                         f"e.g. {request.migrate_to}{',' if ':' in request.migrate_to else ':'}name=dest")
+    _check_target(destination, max(sizes), "--migrate-sizes")
+    return destination, sizes
 
 
 def _data_set_size(text):
@@ -91,18 +124,18 @@ def _check_container_names(spec, names):
                          f"<target>-{longest}: give a name= of at most {MAX_ID - len(longest) - 1} characters")
 
 
-def _check_target(spec, size):
-    """UsageError for a target persist cannot check, or one too small for what it writes."""
+def _check_target(spec, need, option="--size"):
+    """UsageError for a target persist cannot check, or one too small for the `need` bytes it writes."""
     if spec.kind == "host":
         raise UsageError(f"target {spec.name}: persist checks containers, and a host target has none: use local, "
                          "tmpfs, loop, bind or layer")
-    need = size + size // 2
     room = spec.size_bytes // (LOOP_SHARE if spec.kind == "loop" else 1) if spec.size_bytes else None
     if room is not None and need > room:
         what = f"half its size= ({format_bytes(room)}: its filesystem keeps some)" if spec.kind == "loop" else \
             f"its size= ({format_bytes(room)})"
-        raise UsageError(f"target {spec.name}: persist writes {format_bytes(need)} (the data set and a second file "
-                         f"half its size), more than {what}: lower --size or raise its size=")
+        raise UsageError(f"target {spec.name}: persist writes up to {format_bytes(need)} on it (the data set, a "
+                         f"second file half its size, the largest move), more than {what}: lower {option} or raise "
+                         "its size=")
 
 
 class PersistRun:
@@ -111,7 +144,7 @@ class PersistRun:
     def __init__(self, plan, client, image, store, meta, lock):
         self.plan, self.client, self.image = plan, client, image
         self.store, self.meta, self.lock = store, meta, lock
-        self.outcomes, self.problems = [], []
+        self.outcomes, self.moves, self.problems = [], [], []
 
     @classmethod
     def start(cls, request):
@@ -146,6 +179,10 @@ class PersistRun:
                     self._keep([checks.run_check(bench, name)], progress)
             if "engine_restarted" in self.plan.checks:
                 self._keep(checks.engine_restarted(benches, self._restart), progress)
+            if self.plan.destination is not None:
+                destination = self._set_up(self.plan.destination, undo)
+                for bench in benches:
+                    self.moves += move_times(bench, destination, self.plan.move_sizes, self.plan.move_repeat)
 
     def _set_up(self, spec, undo):
         prepared = prepare(self.client, spec, self.plan.run_id)
@@ -185,7 +222,9 @@ class PersistRun:
             shutil.rmtree(self.store.path, ignore_errors=True)
             return table
         self.store.write_table(PERSIST, table)
-        self.meta.update(finished_at=provenance.utc_now(), checks_stored=len(table))
+        if self.moves:
+            self.store.write_table(MIGRATION, move_table(self.moves, self.plan))
+        self.meta.update(finished_at=provenance.utc_now(), checks_stored=len(table), moves_stored=len(self.moves))
         self.store.write_meta(self.meta)
         return table
 
@@ -198,8 +237,13 @@ def start_meta(plan, request, engine, image):
             "targets": [{"name": t.name, "kind": t.kind, "options": t.describe()} for t in plan.targets],
             "persist": {"size_bytes": plan.size_bytes, "bs_bytes": BS, "checks": list(plan.checks),
                         "verify": "crc32c"},
+            "migration": {"destination": {"name": plan.destination.name, "kind": plan.destination.kind,
+                                          "options": plan.destination.describe()},
+                          "sizes_bytes": list(plan.move_sizes), "repeat": plan.move_repeat,
+                          "copy_bs_bytes": COPY_BS} if plan.destination else None,
             "request": {"targets": list(request.targets), "size": request.size,
-                        "engine_restart": request.engine_restart},
+                        "engine_restart": request.engine_restart, "migrate_to": request.migrate_to,
+                        "migrate_sizes": request.migrate_sizes, "migrate_repeat": request.migrate_repeat},
             "probe_image_requested": request.image}
 
 
@@ -213,15 +257,33 @@ def outcome_table(kept, plan):
     return pd.DataFrame(rows, columns=list(SCHEMA)).astype(SCHEMA)
 
 
+def move_table(moves, plan):
+    """The timed copies as a typed frame, one row per copy."""
+    from .analysis.migration import moves_frame
+    table = moves_frame(moves)
+    table.insert(0, "run_id", plan.run_id)
+    table["copy_bs_bytes"] = COPY_BS
+    return table.astype({"run_id": "string", "source": "string", "destination": "string", "size_bytes": "Int64",
+                         "repeat": "Int64", "seconds": "float64", "copy_bs_bytes": "Int64"})
+
+
+def load_moves(run_id, data_dir=None):
+    """The migration table of a stored run (StoreError if the run moved nothing)."""
+    return _table(run_id, data_dir, MIGRATION, "a 'voltools persist --migrate-to' run")
+
+
 def load_persist(run_id, data_dir=None):
     """The persist table of a stored run (StoreError if the run has none)."""
+    return _table(run_id, data_dir, PERSIST, "a 'voltools persist' run")
+
+
+def _table(run_id, data_dir, name, what):
     import pandas as pd
 
     from .errors import StoreError
-    store = RunStore.open(run_id, data_dir)
-    path = store.path / PERSIST
+    path = RunStore.open(run_id, data_dir).path / name
     if not path.is_file():
-        raise StoreError(f"run {run_id} has no {PERSIST}: it was not a 'voltools persist' run")
+        raise StoreError(f"run {run_id} has no {name}: it was not {what}")
     return pd.read_parquet(path)
 
 

@@ -150,6 +150,12 @@ BAD = [
     (["--target", "bind:path=/etc"], "system"),
     (["--target", "local", "--target", "local"], "two targets are named 'local'"),
     (["--target", "local", "--image", "no-such-image:1"], "is not on this engine"),
+    (["--target", "layer", "--migrate-to", "local:name=d"], "no second container can mount"),
+    (["--target", "local", "--migrate-to", "local"], "has the name of a --target"),
+    (["--target", "local", "--migrate-to", "tmpfs:size=16m", "--migrate-sizes", "8m,32m"], "lower --migrate-sizes"),
+    (["--target", "local", "--migrate-to", "tmpfs", "--migrate-sizes", "100k"], "multiple of 64 KiB"),
+    (["--target", "local", "--migrate-to", "tmpfs", "--migrate-repeat", "0"], "--migrate-repeat"),
+    (["--target", "local", "--migrate-to", "tmpfs", "--move-size", "big"], "--move-size"),
 ]
 
 

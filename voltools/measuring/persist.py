@@ -73,23 +73,24 @@ class Bench:
         self.second = jobs.data_file(self.workdir, self.size // 2)
         self.containers = {}
 
-    def start(self, role, write=False):
-        """A locked-down container mounting the target (read-write for the writer), sleeping."""
+    def start(self, role, write=False, mounts=None, user=None):
+        """A locked-down container mounting the target (read-write for the writer), sleeping;
+        `mounts` and `user`, if given, instead of the target's own."""
         name = object_name(self.prepared.run_id, f"{self.spec.name}-{role}")
+        mounts = self.prepared.mounts(read_only=not write) if mounts is None else mounts
+        user = (self.writer_user() if write else f"{NOBODY_UID}:{NOBODY_UID}") if user is None else user
         try:
             container = self.client.containers.run(
                 self.image, SLEEP, detach=True, name=name, tmpfs={"/tmp": "size=16m"}, stop_signal="SIGKILL",
-                labels=labels(self.prepared.run_id, f"persist-{role}"), user=self._user(write),
-                read_only=not (write and self.spec.kind == "layer"), mounts=self.prepared.mounts(read_only=not write),
-                **_HARDENING)
+                labels=labels(self.prepared.run_id, f"persist-{role}"), user=user,
+                read_only=not (write and self.spec.kind == "layer"), mounts=mounts, **_HARDENING)
         except engine_errors() as exc:
             raise MountFailed(f"starting {name} failed: {first_line(exc)}") from None
         self.containers[role] = container
         return container
 
-    def _user(self, write):
-        if not write:
-            return f"{NOBODY_UID}:{NOBODY_UID}"
+    def writer_user(self):
+        """uid:gid of a writer: the owner of the folder it writes in."""
         if self.prepared.workdir:  # a bind folder: write as the owner of the folder voltools made
             info = os.stat(self.prepared.workdir)
             return f"{info.st_uid}:{info.st_gid}"
