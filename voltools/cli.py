@@ -1,5 +1,6 @@
 """The `voltools` command. The only module that prints or exits."""
 import argparse
+import math
 import os
 import signal
 import sys
@@ -365,7 +366,7 @@ def _move_lines(moves, move_size):
         lines.append(f"move {fit.source} -> {fit.destination}: T_move = T_0 + V / beta_move from {fit.moves} copies "
                      f"of {fit.sizes} sizes: T_0 = {_seconds(fit.t0_s)} [{_seconds(fit.t0_low_s)}, "
                      f"{_seconds(fit.t0_high_s)}], beta_move = {rate_text(fit.beta_bytes_per_s)} "
-                     f"[{rate_text(fit.beta_low)}, {rate_text(fit.beta_high)}]")
+                     f"[{rate_text(fit.beta_low)}, {rate_text(fit.beta_high) if fit.beta_high < math.inf else '∞'}]")
         if move_size:
             p = predict_move(fit, move_size)
             verdict = "" if p.holds else f" (does not hold: {p.why})"
@@ -382,7 +383,8 @@ def _persist_plan(plan):
             f"{format_bytes(plan.size_bytes)} data set each ({blocks(plan.size_bytes)} blocks of {format_bytes(BS)})",
             *(f"plan:   {t.name:<{width}}  {', '.join(plan.checks)}" for t in plan.targets),
             *([f"plan: moves to {plan.destination.name}: {', '.join(map(format_bytes, plan.move_sizes))} from each "
-               f"target, {plan.move_repeat} copies of each"] if plan.destination else [])]
+               f"target a second container can mount (not layer), {plan.move_repeat} copies of each"]
+              if plan.destination else [])]
 
 
 def _persist_lines(table):

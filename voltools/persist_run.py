@@ -8,6 +8,7 @@ with the run id is removed, what was checked is stored and the lock let go.
 """
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import interrupts, provenance
 from .errors import UsageError
@@ -29,6 +30,7 @@ PERSIST = "persist.parquet"
 DEFAULT_SIZE = "32m"
 DEFAULT_MOVE_SIZES = "8m,16m,32m"
 MIGRATION = "migration.parquet"
+UNMOVABLE = ("layer", "host")  # no second container can mount them: not moved from, refused as a destination
 LOOP_SHARE = 2  # a loop image holds at least twice what persist writes: its filesystem keeps some
 SCHEMA = {"run_id": "string", "seq": "Int64", "target": "string", "target_kind": "string", "check": "string",
           "passed": "bool", "blocks_ok": "Int64", "blocks_bad": "Int64", "seconds": "float64",
@@ -97,10 +99,10 @@ def _moves(request, specs):
     if any(n % BS for n in sizes):
         raise UsageError(f"--migrate-sizes {request.migrate_sizes!r}: each size must be a multiple of "
                          f"{format_bytes(BS)} (the copy is verified in those blocks), e.g. 8m,16m,32m")
-    for spec in (*specs, destination):
-        if spec.kind in ("layer", "host"):
-            raise UsageError(f"--migrate-to: target {spec.name} is {spec.kind}, which no second container can "
-                             "mount: move between local, tmpfs, loop and bind targets")
+    unmovable = [s for s in (destination, *specs) if s.kind in UNMOVABLE]
+    if destination in unmovable or all(s.kind in UNMOVABLE for s in specs):
+        raise UsageError(f"--migrate-to: target {unmovable[0].name} is {unmovable[0].kind}, which no second "
+                         "container can mount: move between local, tmpfs, loop and bind targets")
     if destination.name in {s.name for s in specs}:
         raise UsageError(f"--migrate-to {request.migrate_to!r} has the name of a --target: add name=..., "
                          f"e.g. {request.migrate_to}{',' if ':' in request.migrate_to else ':'}name=dest")
@@ -181,7 +183,7 @@ class PersistRun:
                 self._keep(checks.engine_restarted(benches, self._restart), progress)
             if self.plan.destination is not None:
                 destination = self._set_up(self.plan.destination, undo)
-                for bench in benches:
+                for bench in (b for b in benches if b.spec.kind not in UNMOVABLE):
                     self.moves += move_times(bench, destination, self.plan.move_sizes, self.plan.move_repeat)
 
     def _set_up(self, spec, undo):
@@ -278,13 +280,17 @@ def load_persist(run_id, data_dir=None):
 
 
 def _table(run_id, data_dir, name, what):
+    """A table of a run folder (which needs no points: git keeps no empty points.parquet/)."""
     import pandas as pd
 
+    from .config import raw_dir
     from .errors import StoreError
-    path = RunStore.open(run_id, data_dir).path / name
-    if not path.is_file():
+    folder = Path(data_dir or raw_dir()) / check_name(run_id)
+    if not (folder / "run.json").is_file():
+        raise StoreError(f"no run {run_id} in {folder.parent}")
+    if not (folder / name).is_file():
         raise StoreError(f"run {run_id} has no {name}: it was not {what}")
-    return pd.read_parquet(path)
+    return pd.read_parquet(folder / name)
 
 
 def persist(targets=(), **kwargs):

@@ -168,6 +168,14 @@ def test_bad_input_is_one_line_exit_2_and_makes_nothing(args, needle, docker_cli
     assert not raw_root.exists() and not (isolated_state.exists() and any(isolated_state.rglob("*")))
 
 
+def test_moves_skip_a_layer_source_and_say_so_in_the_plan(raw_root, capsys):
+    assert main(["persist", "--target", "layer", "--target", "local", "--migrate-to", "tmpfs:size=64m,name=d",
+                 "--dry-run", "--data-dir", str(raw_root)]) == 0
+    out = capsys.readouterr().out
+    assert "plan: moves to d: 8 MiB, 16 MiB, 32 MiB from each target a second container can mount (not layer)" in out
+    assert not raw_root.exists()
+
+
 def test_engine_restart_is_refused_before_anything_is_made_when_not_possible(raw_root, monkeypatch, capsys):
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
     assert main(["persist", "--target", "local", "--engine-restart", "--data-dir", str(raw_root)]) == 2

@@ -12,22 +12,22 @@ MIB = 1 << 20
 
 
 def test_a_fit_on_small_moves_predicts_a_larger_one_it_did_not_see(docker_client, run_id, raw_root):
-    persist(["local"], size="2m", migrate_to="tmpfs:size=128m,name=dest", migrate_sizes="8m,16m,32m,64m",
-            migrate_repeat=3, run_id=run_id, data_dir=raw_root)
+    persist(["local"], size="2m", migrate_to="tmpfs:size=256m,name=dest", migrate_sizes="16m,32m,64m,128m",
+            migrate_repeat=5, run_id=run_id, data_dir=raw_root)
     moves = load_moves(run_id, raw_root)
-    assert len(moves) == 12 and set(moves["source"]) == {"local"} and set(moves["destination"]) == {"dest"}
+    assert len(moves) == 20 and set(moves["source"]) == {"local"} and set(moves["destination"]) == {"dest"}
     assert (moves["seconds"] > 0).all() and (moves["copy_bs_bytes"] == MIB).all()
-    seen, unseen = moves[moves["size_bytes"] < 64 * MIB], moves[moves["size_bytes"] == 64 * MIB]
+    seen, unseen = moves[moves["size_bytes"] < 128 * MIB], moves[moves["size_bytes"] == 128 * MIB]
     fit = fit_move(seen)
-    p = predict_move(fit, 64 * MIB)
+    p = predict_move(fit, 128 * MIB)
     measured = float(np.median(unseen["seconds"]))
     print(f"T_0 {fit.t0_s:.4f} s [{fit.t0_low_s:.4f}, {fit.t0_high_s:.4f}], beta {fit.beta_bytes_per_s / MIB:.1f} MiB/s "
-          f"[{fit.beta_low / MIB:.1f}, {fit.beta_high / MIB:.1f}]; 64 MiB predicted {p.mean_s:.4f} s "
+          f"[{fit.beta_low / MIB:.1f}, {fit.beta_high / MIB:.1f}]; 128 MiB predicted {p.mean_s:.4f} s "
           f"[{p.low_s:.4f}, {p.high_s:.4f}], measured {sorted(unseen['seconds'])}")
-    assert p.holds and p.extrapolation == 2.0
+    assert p.holds and p.extrapolation == 2.0, p
     assert p.low_s <= measured <= p.high_s
     meta = json.loads((raw_root / run_id / "run.json").read_text())
-    assert meta["moves_stored"] == 12 and meta["migration"]["destination"]["name"] == "dest"
+    assert meta["moves_stored"] == 20 and meta["migration"]["destination"]["name"] == "dest"
     assert (raw_root / run_id / MIGRATION).is_file()
 
 

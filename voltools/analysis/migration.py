@@ -137,3 +137,24 @@ def moves_frame(moves):
     """Moves (measuring.migrate.Move) as a frame."""
     return pd.DataFrame([vars(m) for m in moves], columns=["source", "destination", "size_bytes", "repeat",
                                                             "seconds"])
+
+
+def fits_display(fits, size_bytes):
+    """The fits and their prediction of a move of `size_bytes` in words and units, one row per pair."""
+    from ..formatting import rate_text, sig
+
+    def beta_text(value):
+        return "∞" if not np.isfinite(value) else rate_text(value)
+
+    def seconds(mean, low, high):  # one unit for a value and its interval
+        return f"{sig(mean)} s [{sig(low)}, {sig(high)}]"
+    rows = []
+    for fit in fits:
+        p = predict_move(fit, size_bytes)
+        rows.append({"from": fit.source, "to": fit.destination, "copies": fit.moves,
+                     "T_0": seconds(fit.t0_s, fit.t0_low_s, fit.t0_high_s),
+                     "beta_move": f"{beta_text(fit.beta_bytes_per_s)} [{beta_text(fit.beta_low)}, "
+                                  f"{beta_text(fit.beta_high)}]",
+                     "expected move": seconds(p.mean_s, p.mean_low_s, p.mean_high_s),
+                     "holds": "yes" if p.holds else f"no: {p.why}"})
+    return pd.DataFrame(rows)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from voltools.analysis.migration import fit_move, fit_moves, predict_move, records
+from voltools.analysis.migration import fit_move, fit_moves, fits_display, predict_move, records
 from voltools.errors import FitError
 
 MIB = 1 << 20
@@ -54,3 +54,11 @@ def test_records_are_plain_values_per_pair():
     rows = records(fit_moves(table), 64 * MIB)
     assert [(r["source"], r["destination"]) for r in rows] == [("local", "dest"), ("tmpfs", "dest")]
     assert all(r["holds"] and r["low_s"] < r["mean_s"] < r["high_s"] for r in rows)
+
+
+def test_fits_display_says_each_pair_in_words_and_units():
+    table = fits_display(fit_moves(_moves([8 * MIB, 16 * MIB, 32 * MIB])), 64 * MIB)
+    row = table.iloc[0]
+    assert list(table.columns) == ["from", "to", "copies", "T_0", "beta_move", "expected move", "holds"]
+    assert (row["from"], row["to"], row["copies"], row["holds"]) == ("local", "dest", 9, "yes")
+    assert row["beta_move"].endswith("MiB/s]") and row["T_0"].endswith("]") and " s [" in row["T_0"]

@@ -25,3 +25,17 @@ def test_holds_for_lists_passed_and_failed_checks_per_target():
         {"target": "local", "passed": "container_replaced, no_holder", "failed": ""},
         {"target": "tmpfs", "passed": "container_replaced", "failed": "no_holder"}]
     assert outcome_text(_persist().iloc[0]) == "passed, 512/512 blocks"
+
+
+def test_the_committed_sample_persist_run_shows_this_machines_outcomes():
+    from repo import RAW
+
+    from voltools.persist_run import load_moves, load_persist
+    table = claims_table(load_persist("sample-persist", RAW))
+    assert list(table.columns) == ["claim", "local", "tmpfs", "loop-ext4", "bind", "layer"]
+    failed = {(c, t) for c in table.index for t in table.columns[1:] if table.loc[c, t].startswith("FAILED")}
+    assert failed == {("no_holder", "tmpfs"), ("container_replaced", "layer"), ("shared", "layer"),
+                      ("no_holder", "layer")}
+    moves = load_moves("sample-persist", RAW)
+    assert sorted(set(moves["source"])) == ["bind", "local", "loop-ext4", "tmpfs"], "layer is not moved from"
+    assert len(moves) == 36 and set(moves["destination"]) == {"dest"}
