@@ -189,3 +189,25 @@ def test_the_stored_table_has_its_types(docker_client, run_id, raw_root):
     assert str(stored["passed"].dtype) == "bool" and str(stored["blocks_ok"].dtype) == "Int64"
     assert list(stored["blocks_ok"]) == [2, 3, 2] and table["passed"].all()
     assert os.listdir(raw_root) == [run_id]
+
+
+def test_an_interrupt_removes_everything_and_exits_130(docker_client, run_id, raw_root, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from voltools.measuring.cleanup import label_filter
+    folder = tmp_path / "bind"
+    folder.mkdir(mode=0o755)
+    proc = subprocess.Popen([sys.executable, "-m", "voltools.cli", "persist", "--target", f"bind:path={folder}",
+                             "--target", "local", "--size", SIZE, "--run-id", run_id, "--data-dir", str(raw_root),
+                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not docker_client.containers.list(all=True, filters=label_filter(run_id)):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.startswith("voltools: interrupted: ") and "Traceback" not in err, err
+    assert list(folder.iterdir()) == [], "the working folder voltools made is gone"
