@@ -34,7 +34,6 @@ from .sessions import _HARDENING, SLEEP, ExecResult, remove_container
 CHECKS = ("container_replaced", "shared", "no_holder", "engine_restarted")
 ROLES = {"container_replaced": "replaced", "shared": "shared", "no_holder": "noholder",
          "engine_restarted": "restart"}
-# stop_signal SIGKILL: `sleep` as pid 1 ignores SIGTERM, so a stopping engine would wait 10 s for it
 
 
 class MountFailed(EngineError):
@@ -79,7 +78,7 @@ class Bench:
         name = object_name(self.prepared.run_id, f"{self.spec.name}-{role}")
         mounts = self.prepared.mounts(read_only=not write) if mounts is None else mounts
         user = (self.writer_user() if write else f"{NOBODY_UID}:{NOBODY_UID}") if user is None else user
-        try:
+        try:  # stop_signal SIGKILL: `sleep` as pid 1 ignores SIGTERM; a stopping engine would wait 10 s for it
             container = self.client.containers.run(
                 self.image, SLEEP, detach=True, name=name, tmpfs={"/tmp": "size=16m"}, stop_signal="SIGKILL",
                 labels=labels(self.prepared.run_id, f"persist-{role}"), user=user,
