@@ -7,14 +7,17 @@ from .errors import VoltoolsError
 from .provenance import voltools_version
 
 __version__ = voltools_version()
-__all__ = ["VoltoolsError", "__version__", "sweep", "start_sweep", "resume_sweep", "load_run"]
+__all__ = ["VoltoolsError", "__version__", "sweep", "start_sweep", "resume_sweep", "persist", "load_run", "load_persist"]
 
 
 def __getattr__(name):
-    if name in ("sweep", "start_sweep", "resume_sweep"):
+    if name in ("sweep", "start_sweep", "resume_sweep", "persist"):
         from . import api
         return getattr(api, name)
     if name == "load_run":
         from .store import load_run
         return load_run
+    if name == "load_persist":
+        from .persist_run import load_persist
+        return load_persist
     raise AttributeError(f"module 'voltools' has no attribute {name!r}")

@@ -29,3 +29,10 @@ def sweep(targets=(), *, progress=None, **kwargs):
 def dry_run(targets=(), **kwargs):
     """Every check a sweep runs, nothing made; return the SweepPlan."""
     return check(SweepRequest.of(targets, **kwargs), dry_run=True)[1]
+
+
+def persist(targets=(), **kwargs):
+    """Check, per target, that data written through it outlives its containers; return the outcomes
+    (one row per target and check). Keywords: size="32m", engine_restart=False, run_id, data_dir, image."""
+    from .persist_run import persist as run_persist
+    return run_persist(targets, **kwargs)

@@ -1,5 +1,6 @@
 """The `voltools` command. The only module that prints or exits."""
 import argparse
+import math
 import os
 import signal
 import sys
@@ -47,6 +48,7 @@ def build_parser():
     p.add_argument("--run-id", required=True)
     p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
     p.add_argument("--json", action="store_true", help="a JSON list of objects, one per target")
+    _add_persist(sub)
     _add_compare(sub)
     _add_report(sub)
     _add_predict(sub)
@@ -135,6 +137,29 @@ def _add_predict(sub):
     p.add_argument("--bs", default=None, help="block size the dataset is read in, e.g. 64k (default: the run's)")
     p.add_argument("--data-dir", default=None, help="folder holding runs (default data/raw)")
     p.add_argument("--json", action="store_true", help="a JSON list of objects, one per target and rw")
+
+
+def _add_persist(sub):
+    from .persist_run import DEFAULT_MOVE_SIZES, DEFAULT_SIZE
+    p = sub.add_parser("persist", help="check, per target, that data written through it outlives its containers")
+    p.add_argument("--target", action="append", metavar="SPEC", dest="targets", default=[],
+                   help="kind[:key=value,...]; kinds: local, tmpfs:size=, loop:fs=,size=, bind:path=, layer")
+    p.add_argument("--size", default=DEFAULT_SIZE, help=f"the data set written and verified (default {DEFAULT_SIZE})")
+    p.add_argument("--engine-restart", action="store_true",
+                   help="also restart dockerd and verify again (root only; stops every container on this engine)")
+    p.add_argument("--run-id", default=None, help="id of the run (default: UTC time + random)")
+    p.add_argument("--data-dir", default=None, help="folder for runs (default data/raw)")
+    p.add_argument("--image", default=None, help="probe image with fio on PATH (default: voltools' own)")
+    m = p.add_argument_group("migration")
+    m.add_argument("--migrate-to", metavar="SPEC", help="also time copies of each target's data to this target "
+                                                        "and fit T_move = T_0 + V / beta_move")
+    m.add_argument("--migrate-sizes", default=DEFAULT_MOVE_SIZES, metavar="SIZES",
+                   help=f"sizes copied (default {DEFAULT_MOVE_SIZES})")
+    m.add_argument("--migrate-repeat", default="3", metavar="N", help="copies of each size (default 3)")
+    m.add_argument("--move-size", metavar="SIZE", help="the move to predict, e.g. 40g")
+    p.add_argument("--dry-run", action="store_true", help="check everything, print the plan, make nothing")
+    p.add_argument("-q", "--quiet", action="store_true", help="no plan header on stderr")
+    p.add_argument("--json", action="store_true", help="a JSON list of objects, one per target and check")
 
 
 def _add_compare(sub):
@@ -310,6 +335,71 @@ def _print_points(points, path=None):
     where = f" in {Path(path).resolve()}" if path else ""
     print(f"run {points['run_id'].iloc[0]}: {len(points)} points{where}")
     print(readable(target_summary(points)).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def cmd_persist(args):
+    import json
+
+    from .persist_run import PersistRequest, PersistRun, check
+    request = PersistRequest(tuple(args.targets), args.size, args.engine_restart, args.run_id, args.data_dir,
+                             args.image, args.migrate_to, args.migrate_sizes, args.migrate_repeat)
+    with _checking():
+        move_size = parse_size(args.move_size, "--move-size") if args.move_size else None
+        if args.dry_run:
+            print("\n".join(_persist_plan(check(request))))
+            print("plan: nothing was made (--dry-run)")
+            return
+        run = PersistRun.start(request)
+    if not args.quiet:
+        print("\n".join(_persist_plan(run.plan)), file=sys.stderr)
+    table = run.measure()
+    if args.json:
+        print(json.dumps(_json_rows(table.drop(columns=["raw_files", "finished_at"])), indent=2))
+        return
+    print(f"run {run.plan.run_id}: a {format_bytes(run.plan.size_bytes)} data set per target, verified in "
+          f"{format_bytes(table['bs_bytes'].iloc[0])} blocks (fio verify=crc32c), in {Path(run.store.path).resolve()}")
+    print("\n".join(_persist_lines(table)))
+    if run.moves:
+        print("\n".join(_move_lines(run.moves, move_size)))
+
+
+def _move_lines(moves, move_size):
+    """The move-time fit of each (source, destination), and its prediction of a move of `move_size`."""
+    from .analysis.migration import fit_moves, moves_frame, predict_move
+    from .formatting import rate_text
+    lines = []
+    for fit in fit_moves(moves_frame(moves)):
+        lines.append(f"move {fit.source} -> {fit.destination}: T_move = T_0 + V / beta_move from {fit.moves} copies "
+                     f"of {fit.sizes} sizes: T_0 = {_seconds(fit.t0_s)} [{_seconds(fit.t0_low_s)}, "
+                     f"{_seconds(fit.t0_high_s)}], beta_move = {rate_text(fit.beta_bytes_per_s)} "
+                     f"[{rate_text(fit.beta_low)}, {rate_text(fit.beta_high) if fit.beta_high < math.inf else '∞'}]")
+        if move_size:
+            p = predict_move(fit, move_size)
+            verdict = "" if p.holds else f" (does not hold: {p.why})"
+            lines.append(f"  moving {format_bytes(move_size)}: about {_seconds(p.mean_s)} [{_seconds(p.mean_low_s)}, "
+                         f"{_seconds(p.mean_high_s)}], one move [{_seconds(p.low_s)}, {_seconds(p.high_s)}]{verdict}")
+    return lines
+
+
+def _persist_plan(plan):
+    """The plan header of a persist run: its data set, and each target's checks."""
+    from .measuring.verify import BS, blocks
+    width = max(len(t.name) for t in plan.targets)
+    return [f"plan: run {plan.run_id}: {len(plan.checks)} checks on {len(plan.targets)} target(s), a "
+            f"{format_bytes(plan.size_bytes)} data set each ({blocks(plan.size_bytes)} blocks of {format_bytes(BS)})",
+            *(f"plan:   {t.name:<{width}}  {', '.join(plan.checks)}" for t in plan.targets),
+            *([f"plan: moves to {plan.destination.name}: {', '.join(map(format_bytes, plan.move_sizes))} from each "
+               f"target a second container can mount (not layer), {plan.move_repeat} copies of each"]
+              if plan.destination else [])]
+
+
+def _persist_lines(table):
+    """One line per target and check: outcome, blocks verified good of all, seconds, why it failed."""
+    rows = [("target", "check", "outcome", "blocks ok", "seconds", "reason")]
+    rows += [(r.target, r.check, "passed" if r.passed else "FAILED", f"{r.blocks_ok}/{r.blocks_ok + r.blocks_bad}",
+              f"{r.seconds:.2f}", f"{r.reason}: {r.detail}" if r.reason else "") for r in table.itertuples()]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return [("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[5]).rstrip() for row in rows]
 
 
 def cmd_k8s(args):
@@ -522,7 +612,7 @@ def cmd_clean(args):
         raise VoltoolsError(f"{len(removed.left)} object(s) left: {removed.left[0]}")
 
 
-COMMANDS = {"predict": cmd_predict, "sweep": cmd_sweep, "parse-fio": cmd_parse_fio, "summary": cmd_summary, "report": cmd_report, "k8s": cmd_k8s,
+COMMANDS = {"persist": cmd_persist, "predict": cmd_predict, "sweep": cmd_sweep, "parse-fio": cmd_parse_fio, "summary": cmd_summary, "report": cmd_report, "k8s": cmd_k8s,
             "doctor": cmd_doctor, "clean": cmd_clean, "compare": cmd_compare}
 
 if __name__ == "__main__":

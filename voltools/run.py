@@ -109,12 +109,17 @@ class Run:
             except StoreError as error:
                 problems.append(str(error))
             self.lock.release()
-        if exc is not None:
-            for problem in problems:
-                exc.add_note(problem)
-        elif problems:
-            raise TargetError(problems[0])
+        reported(exc, problems)
         return points
+
+
+def reported(exc, problems):
+    """What a run's end could not do: notes on `exc` on its way out, else the first one raised."""
+    if exc is not None:
+        for problem in problems:
+            exc.add_note(problem)
+    elif problems:
+        raise TargetError(problems[0])
 
 
 def _stored_request(store, meta):

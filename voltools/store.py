@@ -129,6 +129,10 @@ class RunStore:
         self._write(self.path / relative, gzip.compress(text.encode(), mtime=0))
         return relative
 
+    def write_table(self, name, frame):
+        """Write a table of the run other than the points (e.g. persist.parquet) whole, atomically."""
+        self._write(self.path / name, _parquet(frame))
+
     def append_points(self, frame):
         """Add rows as a new part file; earlier parts are never rewritten."""
         frame = typed(frame)

@@ -42,6 +42,22 @@ def _targets(bind):
     return st.lists(st.one_of(st.sampled_from(specs[:5]), st.sampled_from(specs), JUNK), min_size=1, max_size=3)
 
 
+def _accepted_or_refused(argv, raw, isolated_state, capsys):
+    """--dry-run accepts argv (a plan, nothing made) or refuses it in one line, exit 2, as a real run does."""
+    code, out, err = _run(argv + ["--dry-run"], capsys)
+    assert "Traceback" not in err
+    event(f"exit {code}")
+    if code == 0:
+        assert out.startswith("plan: run ") and out.endswith("plan: nothing was made (--dry-run)\n") and not err
+    else:
+        assert code == 2, (argv, code, err)
+        assert err.startswith("voltools: error: ") and err.count("\n") == 1, (argv, err)
+        again = _run(argv, capsys)
+        assert again[0] == 2 and again[2] == err, (argv, again, err)
+    assert not raw.exists(), f"{argv} created {raw}"
+    assert not isolated_state.exists() or not any(isolated_state.rglob("*")), f"{argv} made state"
+
+
 def _run(argv, capsys):
     code = main(argv)
     out, err = capsys.readouterr()
@@ -62,15 +78,33 @@ def test_sweep_options_are_accepted_or_refused_in_one_line(data, tmp_path, isola
         argv.append(f"{option}={data.draw(GRID[option])}")
     argv += ["--data-dir", str(raw)]
 
-    code, out, err = _run(argv + ["--dry-run"], capsys)
-    assert "Traceback" not in err
-    event(f"exit {code}")
-    if code == 0:
-        assert out.startswith("plan: run ") and out.endswith("plan: nothing was made (--dry-run)\n") and not err
-    else:
-        assert code == 2, (argv, code, err)
-        assert err.startswith("voltools: error: ") and err.count("\n") == 1, (argv, err)
-        again = _run(argv, capsys)
-        assert again[0] == 2 and again[2] == err, (argv, again, err)
-    assert not raw.exists(), f"{argv} created {raw}"
-    assert not isolated_state.exists() or not any(isolated_state.rglob("*")), f"{argv} made state"
+    _accepted_or_refused(argv, raw, isolated_state, capsys)
+
+
+PERSIST = {
+    "--size": _values("32m", "16m", "128k", "100k", "0", "1t", "fast", "３m"),
+    "--run-id": GRID["--run-id"],
+}
+
+
+def _persist_targets(bind):
+    good = ["tmpfs:size=64m", "local", "layer", f"bind:path={bind}", "local:name=b"]
+    return st.lists(st.one_of(st.sampled_from(good), st.sampled_from(good), _targets(bind).map(lambda t: t[0])),
+                    min_size=1, max_size=3)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_persist_options_are_accepted_or_refused_in_one_line(data, tmp_path, isolated_state, capsys):
+    """The same for `voltools persist`: --dry-run runs its checks; a refused input is refused by a real
+    run with the same line, before anything is made."""
+    bind = tmp_path / "bind"
+    bind.mkdir(exist_ok=True, mode=0o755)
+    raw = tmp_path / f"raw{next(_counter)}"
+    argv = ["persist", *(f"--target={t}" for t in data.draw(_persist_targets(bind)))]
+    for option in data.draw(st.lists(st.sampled_from(sorted(PERSIST)), unique=True)):
+        argv.append(f"{option}={data.draw(PERSIST[option])}")
+    argv += ["--data-dir", str(raw)]
+
+    _accepted_or_refused(argv, raw, isolated_state, capsys)

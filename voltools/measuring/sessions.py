@@ -88,19 +88,22 @@ class ContainerSession:
 
     def close(self):
         """Remove the containers, reader first; ignore ones already gone; raise the first failure."""
-        from docker.errors import NotFound
-        failed = []
-        for role in ("reader", "holder"):
-            container = self.containers.pop(role, None)
-            try:
-                if container is not None:
-                    container.remove(force=True)
-            except NotFound:
-                pass
-            except engine_errors() as exc:
-                failed.append(f"{container.name}: {first_line(exc, 160)}")
+        failed = [f for f in (remove_container(self.containers.pop(r, None)) for r in ("reader", "holder")) if f]
         if failed:
             raise EngineError(f"could not remove {failed[0]}; run 'voltools clean' once the engine answers")
+
+
+def remove_container(container):
+    """Remove a container (None, or gone already, is fine); '' or what failed, as '<name>: <error>'."""
+    from docker.errors import NotFound
+    try:
+        if container is not None:
+            container.remove(force=True)
+    except NotFound:
+        pass
+    except engine_errors() as exc:
+        return f"{container.name}: {first_line(exc, 160)}"
+    return ""
 
 
 def open_session(client, image, prepared, memory_bytes=None):
