@@ -54,6 +54,7 @@ class Soak:
 
     def attempt(self, kill):
         """Start (or resume), maybe stop it after a random delay; return the exit status."""
+        self.existed = (self.raw / self.run_id).exists()  # a resume: its folder is there before it starts
         proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         sig = None
         if kill:
@@ -76,8 +77,8 @@ class Soak:
                 out = subprocess.run(_cli("clean", "--run-id", self.run_id), capture_output=True, text=True)
                 assert out.returncode == 0, out.stderr
                 assert leftovers(self.client, self.run_id) == 0
-        elif code == -sig:  # the signal came before voltools' handlers: nothing was made yet
-            assert not (self.raw / self.run_id).exists()
+        elif code == -sig:  # the signal came before voltools' handlers: this attempt made nothing
+            assert self.existed or not (self.raw / self.run_id).exists()
         else:
             assert code == 130, (sig, code, err)
             assert "interrupted" in err and "warning" not in err, err
