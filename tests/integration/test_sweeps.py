@@ -6,6 +6,7 @@ import matplotlib
 import pytest
 
 from voltools.analysis import plots
+from voltools.api import resume_sweep
 from voltools.cli import main
 from voltools.store import RunStore, load_run
 
@@ -72,3 +73,20 @@ def test_a_plain_run_has_no_depth_series(docker_client, run_id, raw_root, capsys
     points = _sweep(["--preset", "quick", "--bs", "4k", "--repeat", "1"], raw_root, run_id, capsys)
     assert sorted(zip(points["bs_bytes"], points["blocks"])) == [(4096, 1), (4096, 16)]  # quick's N, our B
     assert not plots.has_depth_series(points)
+
+
+def test_a_run_made_before_numjobs_and_fio_opt_resumes_as_it_was(docker_client, run_id, raw_root, capsys):
+    """A finished run whose request predates the new fields resumes with nothing left to measure:
+    its rows' keys (numjobs 1) are the plan's, so no point is read again."""
+    before = _sweep(["--bs", "4k", "--blocks", "1,16", "--rw", "read", "--repeat", "1"], raw_root, run_id, capsys)
+    store = RunStore.open(run_id, raw_root)
+    meta = store.read_meta()
+    for name in ("numjobs", "fio_opt"):
+        del meta["request"][name]
+    store.write_meta(meta)
+    run = resume_sweep(run_id, raw_root)
+    assert run.plan.numjobs == [1] and run.plan.fio_opts == ()
+    assert len(run.done) == len(before) == run.plan.total_points()
+    after = run.measure()
+    assert after["seq"].tolist() == before["seq"].tolist()  # nothing measured again
+    assert RunStore.open(run_id, raw_root).read_meta()["request"]["numjobs"] == "1"
