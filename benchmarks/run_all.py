@@ -29,7 +29,7 @@ BENCHES = {  # name: (script, title)
     "coverage": ("bench_coverage.py", "Read-time fit on simulated sweeps: bias, coverage, regime changes, outliers"),
 }
 TIMEOUT_S = 360
-TIMEOUTS = {"coverage": 1800, "prediction": 1200}  # 500 simulated sweeps x 23 cases: about 8 minutes on 2 cores
+TIMEOUTS = {"coverage": 1800, "prediction": 1200, "pointcost": 1500}  # 500 simulated sweeps x 23 cases: about 8 minutes on 2 cores
 BUDGET_S = 600
 
 

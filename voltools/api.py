@@ -6,8 +6,9 @@ from .run import Run, check
 def start_sweep(targets=(), **kwargs):
     """Check everything, then lock the run and create its folder; `.measure(progress)` measures it.
 
-    Keywords: the grid (bs="4k,64k", blocks="1,16", rw, direct, iodepth, repeat, memory, batch,
-    reader, question, max_point), the run (run_id, data_dir, image), `orchestrator` ("docker",
+    Keywords: `preset` ("quick", "default", "thorough": a grid the other keywords override), the
+    grid (bs="4k,64k", blocks="1,16", rw, direct, iodepth, numjobs, repeat, memory, batch, reader,
+    question, max_point, pack, fio_opt=["ioengine=pvsync2"]), the run (run_id, data_dir, image), `orchestrator` ("docker",
     "swarm", "k8s") and that orchestrator's options (swarm: mode, constraints, nodes, timeout;
     k8s: storage_class, size, namespace, kubeconfig, context, timeout). Defaults: SweepRequest's."""
     return Run.start(SweepRequest.of(targets, **kwargs))

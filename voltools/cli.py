@@ -11,7 +11,8 @@ from .errors import UsageError, VoltoolsError, first_line
 from .formatting import format_bytes
 from .interrupts import raise_interrupt
 from .measuring.kinds import help_text as target_help
-from .measuring.plan import SweepRequest
+from .measuring.fioopts import ALLOWED as FIO_OPTS
+from .measuring.plan import PRESETS, SweepRequest
 from .orchestrators.registry import names as orchestrator_names
 from .provenance import voltools_version
 from .units import parse_size
@@ -95,11 +96,18 @@ def _add_sweep(sub):
 
 
 def _add_grid(p):
+    p.add_argument("--preset", help=f"a grid to start from: {_preset_help()}; the grid options given "
+                                    "override its values")
     p.add_argument("--bs", help=f"block sizes B (default {DEFAULT.bs})")
     p.add_argument("--blocks", help=f"block counts N (default {DEFAULT.blocks})")
     p.add_argument("--rw", help=f"read, randread or both (default {DEFAULT.rw})")
     p.add_argument("--direct", help=f"1 (O_DIRECT), 0 (buffered) or 0,1 (default {DEFAULT.direct})")
     p.add_argument("--iodepth", help=f"queue depths, e.g. 1 or 1,8 (default {DEFAULT.iodepth})")
+    p.add_argument("--numjobs", help=f"jobs reading a point's file side by side, e.g. 1,4 (default "
+                                     f"{DEFAULT.numjobs}); above 1 the read time is fio's runtime")
+    p.add_argument("--fio-opt", action="append", metavar="KEY=VALUE", dest="fio_opt",
+                   help=f"a read-side fio option the grid does not name (repeatable): {', '.join(FIO_OPTS)}; "
+                        "a run with any is not packed (one fio job a point, the options appended)")
     p.add_argument("--repeat", help=f"repeats of every point (default {DEFAULT.repeat})")
     p.add_argument("--memory", help="memory limit of the probe containers, e.g. 256m")
     p.add_argument("--run-id", help="id of the run (default: UTC time + random)")
@@ -109,6 +117,11 @@ def _add_grid(p):
     p.add_argument("--no-pack", dest="pack", action="store_false",
                    help="one fio process per point (slower; for comparison); by default the small "
                         "O_DIRECT points of a round are replayed in one fio call from an I/O log")
+
+
+def _preset_help():
+    """Each preset in a few words: 'quick (bs 4k,64k,1m, blocks 1,16, rw read, repeat 2); ...'."""
+    return "; ".join(f"{name} ({', '.join(f'{k} {v}' for k, v in grid.items())})" for name, grid in PRESETS.items())
 
 
 def _add_k8s_options(group):

@@ -19,9 +19,10 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,%d}" % (MAX_ID - 1), re.ASCII
 
 
 def new_run_id(now=None):
-    """A sortable, unique run id: UTC time plus 4 random hex digits."""
+    """A sortable, unique run id: UTC time plus 8 random hex digits (two runs in one second
+    collide once in 4 billion; with 4 digits a test of 20 ids met one)."""
     now = now or datetime.now(timezone.utc)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
 
 
 def is_name(value):

@@ -37,11 +37,22 @@ def read_time_measure(source):
 
 
 # A point of a sweep's plan: what a resumed run skips once it is measured without error.
-POINT_KEY = ["target", "rw", "direct", "iodepth", "bs_bytes", "blocks", "repeat"]
+POINT_KEY = ["target", "rw", "direct", "iodepth", "numjobs", "bs_bytes", "blocks", "repeat"]
 # Two rows measure the same point on the same node: the later one (higher seq) wins on load.
 NODE_POINT_KEY = ["node", *POINT_KEY]
 # The settings one read-time fit holds fixed: a fit per group of these columns.
-FIT_KEY = ("target", "rw", "direct", "iodepth")
+FIT_KEY = ("target", "rw", "direct", "iodepth", "numjobs")
+# Key columns a frame may lack, with the value its rows then have (a frame made before numjobs
+# was a column was read by one job a point).
+KEY_DEFAULTS = {"numjobs": 1}
+
+
+def with_key_defaults(frame):
+    """`frame` with the KEY_DEFAULTS columns it lacks, each at its default value."""
+    missing = {c: v for c, v in KEY_DEFAULTS.items() if c not in frame.columns}
+    return frame.assign(**missing) if missing else frame
+
+
 # The latency percentiles a row records, as lat_<label>_ns: label -> percent.
 LATENCY_PERCENTILES = {"p50": 50.0, "p99": 99.0, "p999": 99.9}
 

@@ -11,7 +11,7 @@ from .measuring import probe
 from .measuring.plan import SweepRequest
 from .naming import check_name, new_run_id
 from .orchestrators.registry import backend, refuse_unsupported
-from .points import POINT_KEY
+from .points import POINT_KEY, with_key_defaults
 from .runlock import RunLock
 from .store import RunStore
 
@@ -138,7 +138,7 @@ def _storage(plan, orchestrator, docker):
 
 def finished_keys(points):
     """Keys of the points measured without error (a resumed run measures the others again)."""
-    good = points[points["error"].fillna(-1) == 0]
+    good = with_key_defaults(points[points["error"].fillna(-1) == 0])
     return frozenset(tuple(k) for k in good[POINT_KEY].itertuples(index=False))
 
 

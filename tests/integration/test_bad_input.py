@@ -68,6 +68,16 @@ BAD_SWEEPS = [
     (["--target", "local", "--reader", "python"], "measures host targets only"),
     (["--target", "host", "--reader", "python", "--iodepth", "4"], "queue depth 1 only"),
     (["--target", "host", "--reader", "spdk"], "--reader 'spdk'"),
+    (["--target", "host", "--reader", "python", "--numjobs", "2"], "with one job"),
+    (["--target", "host", "--reader", "python", "--fio-opt", "nice=1"], "--fio-opt is for --reader fio"),
+    # presets, numjobs and fio options
+    (["--target", "local", "--preset", "fast"], "--preset 'fast' is not accepted: use quick, default, thorough"),
+    (["--target", "local", "--numjobs", "65"], "--numjobs 65 is out of range"),
+    (["--target", "local", "--fio-opt", "size=1g"], "--fio-opt 'size' is not an option voltools passes"),
+    (["--target", "local", "--fio-opt", "filename=/etc/passwd"], "use one of ioengine, fadvise_hint"),
+    (["--target", "local", "--fio-opt", "ioengine=mmap"], "use psync or pvsync or pvsync2"),
+    (["--target", "local", "--fio-opt", "cpus_allowed=0;reboot"], "--fio-opt cpus_allowed='0;reboot'"),
+    (["--target", "local", "--fio-opt", "ioengine"], "is not KEY=VALUE"),
     # an empty run id is refused, not replaced by a made-up one
     (["--orchestrator", "swarm", "--target", "tmpfs", "--run-id", ""], "run id '' is not accepted"),
     (["--orchestrator", "k8s", "--storage-class", "standard", "--image", "r/p:1", "--run-id", ""],

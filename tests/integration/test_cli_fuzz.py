@@ -32,6 +32,10 @@ GRID = {
     "--memory": _values("256m", "much", "0"),
     "--run-id": _values("r1", "a_b", "x\n", "", "../up", "a;rm -rf ~", "x" * 49),
     "--batch": _values("1", "50", "0"),
+    "--preset": _values("quick", "default", "thorough", "fast", "Quick", ""),
+    "--numjobs": _values("1", "1,4", "0", "65", "²"),
+    "--fio-opt": _values("ioengine=pvsync2", "rate_iops=100", "size=1g", "bs=4k", "ioengine=mmap", "ioengine",
+                         "nice=99", "cpus_allowed=0;1", "=1", "write_lat_log=x"),
 }
 _counter = itertools.count()
 

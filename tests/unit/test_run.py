@@ -18,7 +18,7 @@ def _points(errors):
 
 def test_finished_keys_are_the_points_measured_without_error():
     keys = finished_keys(_points([0, 1, np.nan, 0]))
-    assert keys == {("t", "read", 1, 1, 4096, 1, 0), ("t", "read", 1, 1, 4096, 4, 0)}
+    assert keys == {("t", "read", 1, 1, 1, 4096, 1, 0), ("t", "read", 1, 1, 1, 4096, 4, 0)}
     assert all(len(key) == len(POINT_KEY) for key in keys)
 
 

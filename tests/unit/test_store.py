@@ -42,7 +42,8 @@ def test_parts_append_in_order_with_the_full_schema(raw_root):
 
 def test_a_new_run_folder_is_whole_from_the_start(raw_root):
     store = RunStore.create("r", raw_root, {"run_id": "r", "request": {}})
-    assert store.read_meta() == {"run_id": "r", "request": {"pack": False}}  # a request without it predates it
+    # a request without them predates them: one fio call a point, one job, voltools' own options
+    assert store.read_meta() == {"run_id": "r", "request": {"pack": False, "numjobs": "1", "fio_opt": []}}
     assert sorted(p.name for p in store.path.iterdir()) == ["fio", "points.parquet", "run.json"]
     assert [p.name for p in raw_root.iterdir()] == ["r"], "no draft folder is left"
 
@@ -104,12 +105,14 @@ def test_an_old_run_json_reads_with_the_new_names(raw_root):
     store = RunStore.create("r", raw_root, old)
     meta = store.read_meta()
     assert meta["grid"] == {"reader": "python"}
-    assert meta["request"] == {"reader": "python", "bs": "4k", "pack": False}  # made before packing: resumes so
+    assert meta["request"] == {"reader": "python", "bs": "4k", "pack": False, "numjobs": "1",
+                               "fio_opt": []}  # made before packing, numjobs and fio_opt: resumes so
 
 
 def test_a_new_run_json_keeps_its_own_request():
-    meta = renamed_meta({"request": {"bs": "4k", "pack": True}, "grid": {"reader": "fio"}})
-    assert meta["request"] == {"bs": "4k", "pack": True} and meta["grid"] == {"reader": "fio"}
+    request = {"bs": "4k", "pack": True, "numjobs": "1,4", "fio_opt": ["ioengine=pvsync2"]}
+    meta = renamed_meta({"request": dict(request), "grid": {"reader": "fio"}})
+    assert meta["request"] == request and meta["grid"] == {"reader": "fio"}
 
 
 def test_the_committed_sample_loads_under_the_new_names():

@@ -5,7 +5,7 @@ import math
 import pandas as pd
 
 from ..errors import FitError
-from ..points import FIT_KEY
+from ..points import FIT_KEY, with_key_defaults
 from .models import fit_read_time
 
 FIELDS = ("mean_s", "mean_low_s", "mean_high_s", "low_s", "high_s", "extrapolation", "lack_of_fit_p", "holds")
@@ -16,7 +16,7 @@ def predict_table(points, dataset_bytes, bs_bytes):
     `why` (empty where the answer holds). A group the model cannot fit gets holds = False."""
     blocks = math.ceil(dataset_bytes / bs_bytes)
     rows = []
-    for key, group in points.groupby(list(FIT_KEY), sort=True, dropna=False):
+    for key, group in with_key_defaults(points).groupby(list(FIT_KEY), sort=True, dropna=False):
         row = dict(zip(FIT_KEY, key), dataset_bytes=int(dataset_bytes), bs_bytes=int(bs_bytes))
         try:
             answer = fit_read_time(group).predict(blocks, bs_bytes)
@@ -24,14 +24,14 @@ def predict_table(points, dataset_bytes, bs_bytes):
             rows.append({**row, **dict.fromkeys(FIELDS, math.nan), "holds": False, "why": str(exc)})
             continue
         rows.append(dict(row, **{f: getattr(answer, f) for f in FIELDS}, why=answer.why))
-    columns = ["target", "rw", "dataset_bytes", "bs_bytes", *FIELDS, "why", "direct", "iodepth"]
+    columns = ["target", "rw", "dataset_bytes", "bs_bytes", *FIELDS, "why", "direct", "iodepth", "numjobs"]
     return pd.DataFrame(rows, columns=columns).astype({"holds": bool})
 
 
 def records(table):
     """The table as JSON-ready dicts (NaN as None), the fields `voltools predict --json` prints."""
     out = []
-    for row in table.drop(columns=["direct", "iodepth"]).to_dict("records"):
+    for row in table.drop(columns=["direct", "iodepth", "numjobs"]).to_dict("records"):
         out.append({k: (None if isinstance(v, float) and math.isnan(v) else _plain(v)) for k, v in row.items()})
     return out
 

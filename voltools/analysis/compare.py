@@ -7,7 +7,7 @@ import re
 import pandas as pd
 
 from ..errors import FitError, UsageError
-from ..points import FIT_KEY
+from ..points import FIT_KEY, with_key_defaults
 from .models import LEVEL, _ratio, fit_read_time
 
 SLOWER, FASTER, SAME, UNKNOWN = "slower", "faster", "no detectable change", "unknown"
@@ -44,7 +44,8 @@ def compare_runs(points_a, points_b, dataset_bytes, bs_bytes, level=LEVEL):
 
 
 def _groups(points):
-    return {tuple(key): group for key, group in points.groupby(list(FIT_KEY), sort=True, dropna=False)}
+    return {tuple(key): group for key, group in with_key_defaults(points).groupby(list(FIT_KEY), sort=True,
+                                                                                   dropna=False)}
 
 
 def _ratios(fit_a, fit_b, blocks, bs_bytes, level):

@@ -39,10 +39,10 @@ from scipy import stats
 
 from ..errors import FitError, UsageError
 from ..formatting import format_bytes
-from ..points import read_time_measure, usable_mask
+from ..points import read_time_measure, usable_mask, with_key_defaults
 from ..units import parse_size
 
-DEFAULT_BY = ("target", "rw", "direct", "iodepth")
+DEFAULT_BY = ("target", "rw", "direct", "iodepth", "numjobs")
 LEVEL = 0.95
 LACK_OF_FIT_P = 0.01     # pure-error F test: below this the model misses the cell means
 CURVATURE_P = 0.01       # score test of a per-byte time drifting with log(N B)
@@ -1051,6 +1051,7 @@ def _check_on_error(on_error):
 
 
 def _group_indices(df, by):
+    df = with_key_defaults(df)
     _require(df, by, "grouping")
     if not by:
         return {(): np.arange(len(df))}

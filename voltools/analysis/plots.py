@@ -454,3 +454,54 @@ def run_ratios(table, ax=None, colors=None, fail_if_slower=None):
                 [(f"gate {sig(fail_if_slower, trim=True)}%", {"color": "#D55E00", "linestyle": "--"})]
                 if fail_if_slower is not None else ())
     return ax
+
+
+# ---------------------------------------------------------------- queue depth and jobs
+
+DEPTH_KEY = ["target", "rw", "numjobs", "iodepth"]
+NUMJOBS_MARKERS = ("o", "^", "s", "D", "v", "P")
+
+
+def has_depth_series(df):
+    """True when the points hold more than one queue depth or job count: a throughput_vs_depth."""
+    return any(c in df.columns and df[c].nunique() > 1 for c in ("iodepth", "numjobs"))
+
+
+def depth_table(df):
+    """Per (target, rw, numjobs, iodepth): the largest N x B measured there (the largest B among
+    equal sizes) with the medians over repeats of throughput (MiB/s, fio's bw_bytes) and p50
+    latency (µs). Columns DEPTH_KEY, size_bytes, bs_bytes, mib_s, p50_us."""
+    from ..points import with_key_defaults
+    ok = _ok(with_key_defaults(df), "bw_bytes", keep=DEPTH_KEY + ["size_bytes", "bs_bytes", "lat_p50_ns"])
+    for col in ("size_bytes", "bs_bytes"):
+        ok = ok[ok[col] == ok.groupby(DEPTH_KEY, dropna=False)[col].transform("max")]
+    table = ok.groupby(DEPTH_KEY + ["size_bytes", "bs_bytes"], sort=True, dropna=False).agg(
+        mib_s=("bw_bytes", "median"), p50_us=("lat_p50_ns", "median")).reset_index()
+    table["mib_s"] = table["mib_s"].astype(float) / MIB
+    table["p50_us"] = table["p50_us"].astype(float) / 1e3
+    return table
+
+
+def throughput_vs_depth(df, axes=None, colors=None):
+    """Throughput (MiB/s) and p50 latency (µs) against queue depth, side by side: one line per
+    target, rw and numjobs at the largest N x B measured at each depth (depth_table). Returns the
+    two axes."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
+    colors = _colors(colors, df)
+    table = depth_table(df)
+    jobs = sorted(table["numjobs"].unique())
+    for (target, rw, numjobs), line in table.groupby(DEPTH_KEY[:3], sort=True):
+        style = dict(color=colors.get(str(target), "#000000"), linestyle=RW_LINESTYLES.get(rw, "--"),
+                     marker=NUMJOBS_MARKERS[jobs.index(numjobs) % len(NUMJOBS_MARKERS)])
+        label = f"{target} {rw}" + (f" numjobs={numjobs}" if len(jobs) > 1 else "")
+        for ax, column in zip(axes, ("mib_s", "p50_us")):
+            ax.plot(line["iodepth"], line[column], label=label, **style)
+    sizes = ", ".join(sorted({format_bytes(s) for s in table["size_bytes"]}))
+    for ax, ylabel in zip(axes, ("throughput (MiB/s)", "p50 latency (µs)")):
+        _count_axis(ax.xaxis)
+        ax.set(xlabel="queue depth (iodepth)", ylabel=ylabel)
+    _plain_log_axis(axes[1].yaxis)
+    axes[0].set_title(f"against queue depth, largest read at each ({sizes})", fontsize="medium")
+    axes[1].legend(fontsize="small")
+    return axes

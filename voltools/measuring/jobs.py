@@ -46,8 +46,11 @@ def ioengine(iodepth):
     return "psync" if iodepth == 1 else "libaio"
 
 
-def read_argv(workdir, points, reader="fio"):
-    """One fio call reading each point's file once, cold, one job per point, in order."""
+def read_argv(workdir, points, reader="fio", fio_opts=()):
+    """One fio call reading each point's file once, cold, one job per point, in order.
+
+    A point of `numjobs` K > 1 is K jobs each reading the file, reported as one (group_reporting);
+    `fio_opts`, (key, value) pairs of fioopts.ALLOWED, replace the job's own value of a key or add it."""
     if reader == "python":
         return PYFIO + ["read"] + [f"--job={data_file(workdir, p.size_bytes)},{p.rw},{p.bs_bytes},"
                                    f"{p.blocks},{p.direct}" for p in points]
@@ -56,8 +59,16 @@ def read_argv(workdir, points, reader="fio"):
     for index, point in enumerate(points):
         argv += [f"--name=p{index}", f"--filename={data_file(workdir, point.size_bytes)}",
                  f"--rw={point.rw}", f"--bs={point.bs_bytes}", f"--size={point.size_bytes}",
-                 f"--direct={point.direct}", f"--iodepth={point.iodepth}",
-                 f"--ioengine={ioengine(point.iodepth)}", "--invalidate=1", "--randrepeat=1",
-                 "--lat_percentiles=1", f"--percentile_list={_PERCENTILE_LIST}", "--stonewall"]
+                 f"--direct={point.direct}", f"--iodepth={point.iodepth}"]
+        argv += [f"--{k}={v}" for k, v in _job_options(point, fio_opts).items()]
+        argv += ["--lat_percentiles=1", f"--percentile_list={_PERCENTILE_LIST}", "--stonewall"]
     return argv
+
+
+def _job_options(point, fio_opts):
+    """A job's tunable options: voltools' own, then the user's `fio_opts` over them."""
+    own = {"ioengine": ioengine(point.iodepth), "invalidate": "1", "randrepeat": "1"}
+    if point.numjobs > 1:
+        own.update(numjobs=str(point.numjobs), group_reporting="1")
+    return {**own, **dict(fio_opts)}
 

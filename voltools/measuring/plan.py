@@ -8,19 +8,21 @@ is measured near its scale instead of extrapolated from the small grid.
 import math
 import random
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from ..errors import UsageError
 from ..formatting import format_bytes
 from . import kinds
 from ..units import parse_count, parse_count_list, parse_size, parse_size_list
 from . import replay
+from .fioopts import parse_fio_opts
 from .jobs import READERS
 from .targets import parse_targets
 
 RW_MODES = ("read", "randread")
 DIRECT_ALIGN = 512
 MAX_IODEPTH = 1024
+MAX_NUMJOBS = 64
 MAX_REPEAT = 1000
 FS_HEADROOM = 0.9  # a filesystem keeps some of its nominal size for itself
 QUESTION_STEPS = 3  # block counts added for a question: the largest affordable, /4, /16
@@ -62,7 +64,8 @@ def parse_question(text):
 
 @dataclass(frozen=True)
 class Point:
-    """One measurement: read `blocks` blocks of `bs_bytes` on `target`."""
+    """One measurement: read `blocks` blocks of `bs_bytes` on `target` (by `numjobs` jobs at once,
+    each reading the whole file)."""
 
     target: str
     rw: str
@@ -71,13 +74,16 @@ class Point:
     bs_bytes: int
     blocks: int
     repeat: int
+    numjobs: int = 1
 
     @property
     def size_bytes(self):
         return self.bs_bytes * self.blocks
 
     def key(self):
-        return (self.target, self.rw, self.direct, self.iodepth, self.bs_bytes, self.blocks, self.repeat)
+        """The point's identity, in points.POINT_KEY's order."""
+        return (self.target, self.rw, self.direct, self.iodepth, self.numjobs, self.bs_bytes, self.blocks,
+                self.repeat)
 
 
 @dataclass(frozen=True)
@@ -88,28 +94,47 @@ class Call:
     replayed: bool
 
 
+# The grids a sweep can start from (`--preset`); options given with it override its values.
+PRESETS = {
+    "quick": dict(bs="4k,64k,1m", blocks="1,16", rw="read", repeat=2),
+    "default": dict(bs="4k,16k,64k,256k,1m", blocks="1,16,64,256", rw="read,randread", repeat=3),
+    "thorough": dict(bs="4k,8k,16k,32k,64k,128k,256k,512k,1m", blocks="1,4,16,64,256,1024",
+                     rw="read,randread", repeat=5),
+}
+_DEFAULT = PRESETS["default"]
+
+
+def preset_grid(name):
+    """The grid fields of preset `name`; UsageError naming the presets there are."""
+    if name not in PRESETS:
+        raise UsageError(f"--preset {name!r} is not accepted: use {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
 @dataclass(frozen=True)
 class SweepRequest:
     """What a sweep is asked to do, as given (CLI-style text or lists): the only home of the defaults.
 
-    The grid's fields (`targets` ... `max_point`) are kept in run.json as the run's request; the
-    run's own (`run_id`, `data_dir`, `image`, `orchestrator`) and the orchestrator's `options`,
-    (name, value) pairs such as ("mode", "global"), are not part of the grid.
+    The grid's fields (GRID_FIELDS) are kept in run.json as the run's request; the run's own
+    (`run_id`, `data_dir`, `image`, `orchestrator`) and the orchestrator's `options`, (name, value)
+    pairs such as ("mode", "global"), are not part of the grid. The defaults are PRESETS["default"].
     """
 
     targets: tuple = ()
-    bs: str = "4k,16k,64k,256k,1m"
-    blocks: str = "1,16,64,256"
-    rw: str = "read,randread"
+    bs: str = _DEFAULT["bs"]
+    blocks: str = _DEFAULT["blocks"]
+    rw: str = _DEFAULT["rw"]
     direct: str = "1"
     iodepth: str = "1"
-    repeat: int = 3
+    repeat: int = _DEFAULT["repeat"]
     memory: str = None
     batch: int = 1
     reader: str = "fio"
     question: str = None
     max_point: str = None
     pack: bool = True
+    numjobs: str = "1"
+    fio_opt: tuple = ()
     run_id: str = None
     data_dir: str = None
     image: str = None
@@ -117,17 +142,23 @@ class SweepRequest:
     options: tuple = ()
 
     @classmethod
-    def of(cls, targets=(), **kwargs):
-        """A request from keyword arguments; those that are not its fields are the orchestrator's options."""
+    def of(cls, targets=(), preset=None, **kwargs):
+        """A request from keyword arguments; those that are not its fields are the orchestrator's
+        options. A `preset` (PRESETS) gives the grid fields that are not given."""
         names = {f.name for f in fields(cls)} - {"options"}
         own = {k: v for k, v in kwargs.items() if k in names}
+        if preset is not None:
+            own = {**preset_grid(preset), **own}
         options = tuple(sorted((k, v) for k, v in kwargs.items() if k not in names))
         targets = (targets,) if isinstance(targets, str) else tuple(targets)
-        return cls(targets, **own, options=options)
+        fio_opt = own.pop("fio_opt", ())
+        return cls(targets, **own, fio_opt=(fio_opt,) if isinstance(fio_opt, str) else tuple(fio_opt),
+                   options=options)
 
     def grid(self):
         """The grid's fields as plain values: run.json's `request`, from which a run resumes."""
-        return {k: list(v) if k == "targets" else v for k, v in ((k, getattr(self, k)) for k in GRID_FIELDS)}
+        return {k: list(v) if k in ("targets", "fio_opt") else v
+                for k, v in ((k, getattr(self, k)) for k in GRID_FIELDS)}
 
     def plan(self):
         """The validated SweepPlan of this request's grid."""
@@ -135,7 +166,7 @@ class SweepRequest:
 
 
 GRID_FIELDS = ("targets", "bs", "blocks", "rw", "direct", "iodepth", "repeat", "memory", "batch", "reader",
-               "question", "max_point", "pack")
+               "question", "max_point", "pack", "numjobs", "fio_opt")
 
 
 @dataclass
@@ -157,6 +188,8 @@ class SweepPlan:
     question: Question = None
     max_point_bytes: int = None
     pack: bool = True
+    numjobs: list = field(default_factory=lambda: [1])
+    fio_opts: tuple = ()
     seed: int = 0
 
     def validate(self):
@@ -166,6 +199,7 @@ class SweepPlan:
         _check_members("rw", self.rw, RW_MODES)
         _check_members("direct", self.direct, (0, 1))
         _check_range("iodepth", self.iodepth, 1, MAX_IODEPTH)
+        _check_range("numjobs", self.numjobs, 1, MAX_NUMJOBS)
         _check_range("repeat", [self.repeat], 1, MAX_REPEAT)
         _check_range("batch", [self.batch], 1, 10_000)
         if not self.bs or not self.blocks:
@@ -189,10 +223,11 @@ class SweepPlan:
         return sum(self.sizes(target))
 
     def points(self, target):
-        grid = [Point(target, rw, d, q, b, n, r) for r in range(self.repeat) for rw in self.rw
-                for d in self.direct for q in self.iodepth for b in self.bs for n in self.blocks]
-        asked = [Point(target, self.question_rw(), d, q, self.question.bs_bytes, n, r)
-                 for r in range(self.rounds()) for d in self.direct for q in self.iodepth
+        grid = [Point(target, rw, d, q, b, n, r, j) for r in range(self.repeat) for rw in self.rw
+                for d in self.direct for q in self.iodepth for j in self.numjobs for b in self.bs
+                for n in self.blocks]
+        asked = [Point(target, self.question_rw(), d, q, self.question.bs_bytes, n, r, j)
+                 for r in range(self.rounds()) for d in self.direct for q in self.iodepth for j in self.numjobs
                  for n in self.question_blocks(target)]
         return grid + asked
 
@@ -234,11 +269,11 @@ class SweepPlan:
         return max(int(free * (QUESTION_SPACING - 1) / QUESTION_SPACING), 0)
 
     def batches(self, target, cut=True):
-        """fio calls for a target: one per (repeat, rw, direct, iodepth), points shuffled, cut to
-        `batch` (uncut: the groups)."""
+        """fio calls for a target: one per (repeat, rw, direct, iodepth, numjobs), points shuffled,
+        cut to `batch` (uncut: the groups)."""
         groups = {}
         for point in self.points(target):
-            groups.setdefault((point.repeat, point.rw, point.direct, point.iodepth), []).append(point)
+            groups.setdefault((point.repeat, point.rw, point.direct, point.iodepth, point.numjobs), []).append(point)
         calls = []
         for key, points in groups.items():
             random.Random(f"{self.seed}-{target}-{key}").shuffle(points)
@@ -247,12 +282,14 @@ class SweepPlan:
         return calls
 
     def calls(self, target):
-        """The target's fio calls as (points, replayed): with `pack`, the small points of each
-        group of `batches` (O_DIRECT, queue depth 1) are replayed together from an I/O log in
-        calls of at most replay.CALL_IOS reads; every other point goes as `batches` cuts it."""
+        """The target's fio calls as (points, replayed): with `pack` and no `fio_opts`, the small
+        points of each group of `batches` (O_DIRECT, queue depth 1, one job) are replayed together
+        from an I/O log in calls of at most replay.CALL_IOS reads; every other point goes as
+        `batches` cuts it."""
         calls = []
+        packs = self.pack and not self.fio_opts  # the replay call's fio options are fixed
         for group in self.batches(target, cut=False):
-            small = [p for p in group if self.pack and replay.replayable(p, self.reader)]
+            small = [p for p in group if packs and replay.replayable(p, self.reader)]
             calls += [Call(points, True) for points in replay.pack(small)]
             rest = [p for p in group if p not in small]
             calls += [Call(rest[i:i + self.batch], False) for i in range(0, len(rest), self.batch)]
@@ -273,8 +310,11 @@ def _check_python_reader(plan):
         on_host = [k for k in kinds.every() if not k.in_docker]
         raise UsageError(f"--reader python measures {', '.join(k.name for k in on_host)} targets only (the probe "
                          f"image has no Python): use --target {' or '.join(k.usage() for k in on_host)}, or --reader fio")
-    if plan.iodepth != [1]:
-        raise UsageError("--reader python reads at queue depth 1 only: use --iodepth 1, or --reader fio")
+    if plan.iodepth != [1] or plan.numjobs != [1]:
+        raise UsageError("--reader python reads at queue depth 1 only, with one job: use --iodepth 1 and "
+                         "--numjobs 1, or --reader fio")
+    if plan.fio_opts:
+        raise UsageError("--fio-opt is for --reader fio: give no --fio-opt with --reader python")
 
 
 def _check_members(name, values, accepted):
@@ -297,7 +337,7 @@ def make_plan(*args, **kwargs):
 
 
 def parse_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, reader, question, max_point,
-               pack=True):
+               pack=True, numjobs="1", fio_opt=()):
     """A validated SweepPlan from CLI-style values (lists or comma-separated strings)."""
     plan = SweepPlan(
         targets=parse_targets([targets] if isinstance(targets, str) else list(targets)),
@@ -306,7 +346,8 @@ def parse_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, 
         iodepth=parse_count_list(csv(iodepth), "iodepth"), repeat=_int(repeat, "repeat"),
         batch=_int(batch, "batch"), memory_bytes=parse_size(memory, "--memory") if memory else None,
         reader=reader, question=parse_question(question) if question else None,
-        max_point_bytes=parse_size(max_point, "--max-point-size") if max_point else None, pack=bool(pack))
+        max_point_bytes=parse_size(max_point, "--max-point-size") if max_point else None, pack=bool(pack),
+        numjobs=parse_count_list(csv(numjobs), "numjobs"), fio_opts=parse_fio_opts(fio_opt))
     return plan.validate()
 
 

@@ -43,8 +43,9 @@ exit $status
 
 
 def replayable(point, reader):
-    """Points fio can replay exactly: fio reader, O_DIRECT, queue depth 1, at most CALL_IOS reads."""
-    return reader == "fio" and point.direct == 1 and point.iodepth == 1 and point.blocks <= CALL_IOS
+    """Points fio can replay exactly: fio reader, O_DIRECT, queue depth 1, one job, at most CALL_IOS reads."""
+    return (reader == "fio" and point.direct == 1 and point.iodepth == 1 and point.numjobs == 1
+            and point.blocks <= CALL_IOS)
 
 
 def pack(points, limit=CALL_IOS):

@@ -68,7 +68,7 @@ class TaskReplay:
 def task_steps(plan, spec, run_id, root=DATA_MOUNT):
     """The argv lists a task runs for one target: lay-out (as layout.lay_out runs it), then reads."""
     workdir = workdir_of(root, run_id, spec.name)
-    reads = [jobs.read_argv(workdir, points) for points in plan.batches(spec.name)]
+    reads = [jobs.read_argv(workdir, points, fio_opts=plan.fio_opts) for points in plan.batches(spec.name)]
     return layout_steps(workdir, plan.sizes(), reader_check=has_reader(spec)) + reads
 
 
@@ -122,7 +122,7 @@ def store_task(store, text, steps, plan, spec, run_id, seq, node, orchestrator, 
     layout = lay_out(replay, spec, plan.sizes(), run_id)
     tag = node_tag(node)
     for points in plan.batches(spec.name):
-        result = replay.run(jobs.read_argv(layout.workdir, points))
+        result = replay.run(jobs.read_argv(layout.workdir, points, fio_opts=plan.fio_opts))
         raw = store.write_raw(f"{spec.name}-{tag}-{seq:05d}", result.stdout or result.stderr)
         rows = point_rows(points, result, raw, spec, layout, plan, run_id, seq, orchestrator, node)
         store.append_points(rows.assign(**(extra or {})))

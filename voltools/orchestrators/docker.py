@@ -161,7 +161,7 @@ def _read(run, target, call, seq, progress):
     if call.replayed:
         result = target.session.run(replay.argv(workdir, points, plan.seed))
     else:
-        result = target.session.run(jobs.read_argv(workdir, points, plan.reader))
+        result = target.session.run(jobs.read_argv(workdir, points, plan.reader, plan.fio_opts))
     raw = run.store.write_raw(f"{spec.name}-{seq:05d}", result.stdout or result.stderr)
     rows = replay_rows if call.replayed else point_rows
     run.store.append_points(rows(points, result, raw, spec, target.layout, plan, run.run_id, seq))

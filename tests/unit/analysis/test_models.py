@@ -65,7 +65,7 @@ def test_fit_reports_goodness_counts_and_key(fit):
     assert fit.rel_sd == pytest.approx(0.03, rel=0.25)
     assert fit.residuals.shape == (90,)
     assert abs(np.median(fit.residuals)) < 0.01
-    assert fit.key == {"target": "tmpfs", "rw": "randread", "direct": 1, "iodepth": 1}
+    assert fit.key == {"target": "tmpfs", "rw": "randread", "direct": 1, "iodepth": 1, "numjobs": 1}
     assert fit.blocks_range == (1, 1024) and fit.bs_range == (4096, 1048576)
     assert fit.cov.shape == (4, 4)
     assert fit.se["beta_bytes_per_s"] == pytest.approx(fit.se["inv_beta_s_per_byte"] * fit.beta_bytes_per_s**2)
@@ -322,9 +322,9 @@ def two_targets():
 
 def test_fit_groups_keys_and_table():
     fits = fit_groups(two_targets())
-    assert list(fits) == [("host", "randread", 1, 1), ("local", "randread", 1, 1)]
-    assert fits[("local", "randread", 1, 1)].alpha_s == pytest.approx(2 * ALPHA, rel=0.05)
-    assert fits[("local", "randread", 1, 1)].beta_bytes_per_s == pytest.approx(BETA / 3, rel=0.05)
+    assert list(fits) == [("host", "randread", 1, 1, 1), ("local", "randread", 1, 1, 1)]
+    assert fits[("local", "randread", 1, 1, 1)].alpha_s == pytest.approx(2 * ALPHA, rel=0.05)
+    assert fits[("local", "randread", 1, 1, 1)].beta_bytes_per_s == pytest.approx(BETA / 3, rel=0.05)
     table = fits_table(fits)
     assert len(table) == 2 and list(table["target"]) == ["host", "local"]
     for col in ("t0_s", "t0_low_s", "alpha_high_s", "beta_bytes_per_s", "beta_low_bytes_per_s",

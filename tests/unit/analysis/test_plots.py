@@ -102,7 +102,7 @@ def test_throughput_vs_bs(df, fits):
     assert len(ax.collections) == 2
     assert sum(line.get_linestyle() == "--" for line in ax.lines) == 2
     markers = [line for line in ax.lines if line.get_marker() == "D"]
-    fit = fits[("tmpfs", "randread", 1, 1)]
+    fit = fits[("tmpfs", "randread", 1, 1, 1)]
     tmpfs_marker = [m for m in markers if "tmpfs" in m.get_label()][0]
     assert tmpfs_marker.get_xdata()[0] == pytest.approx(fit.b_half_bytes)
     assert tmpfs_marker.get_ydata()[0] == pytest.approx(fit.beta_bytes_per_s / 2 / 2**20)
