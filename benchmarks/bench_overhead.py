@@ -1,5 +1,8 @@
 """Orchestration overhead per point: a 50-point voltools sweep against bare fio and a container per point.
 
+The anatomy of one fio call a point (`--no-pack`, `batch` points a call): what each part costs.
+The default, small points replayed together in one call, is measured by bench_pointcost.py.
+
 Overhead per point = (wall time - sum of fio's own job runtimes) / points, where fio's job runtime
 is `runtime_s` of voltools' rows (fio's `runtime`, whole ms) or the same field of bare fio's JSON.
 All files are on tmpfs (a voltools `tmpfs` target; a host /dev/shm folder for the others), so the
@@ -99,7 +102,7 @@ def voltools_sweep(data_dir, blocks, batch):
     with instrumented() as parts:
         start = c.clock()
         table = api.start_sweep(["tmpfs:size=256m"], blocks=blocks, repeat=1, run_id=rid,
-                                data_dir=data_dir, batch=batch, **GRID).measure()
+                                data_dir=data_dir, batch=batch, pack=False, **GRID).measure()
         wall = (c.clock() - start) / 1e9
     if (table["error"] != 0).any():
         raise RuntimeError(f"voltools rows with errors: {table['error_msg'].unique()[:3]}")
@@ -267,11 +270,11 @@ def summarize(runs, sample):
            "per point "
            f"(bare on the host {c.summary([per_point_ms(r[lay]) for r in runs])['median']:.0f}), points part write "
            f"{c.summary(parts['points part write (parquet, fsync)'])['median']:.0f} ms per point")
-    bars = [c.bar(f"voltools' own overhead per point, default batch={default} (fio's start-up excluded)",
+    bars = [c.bar(f"voltools' own overhead per point, --no-pack, batch={default} (fio's start-up excluded)",
                   c.summary(own[key])["median"], None, BAR_MS, unit="ms", why=why),
-            c.bar(f"voltools' own overhead per point, default batch={default}, lay-out's bare fio time also excluded",
+            c.bar(f"voltools' own overhead per point, --no-pack, batch={default}, lay-out's bare fio time also excluded",
                   c.summary(own_net[key])["median"], None, BAR_MS, unit="ms", why=why),
-            c.bar(f"overhead per point all-in, default batch={default} (fio's start-up included)",
+            c.bar(f"overhead per point all-in, --no-pack, batch={default} (fio's start-up included)",
                   c.summary(ms[key])["median"], None, BAR_MS, unit="ms",
                   why=f"fio's own start-up alone is {c.summary(ms[per_proc])['median']:.0f} ms per process")]
     return {"name": "overhead", "repeats": len(runs), "sample_points": sample, "default_batch": default,

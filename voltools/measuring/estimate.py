@@ -1,18 +1,18 @@
 """What a sweep will do and a rough time for it, before it starts: from stated costs, not measured here.
 
-The costs are those of the committed sample run (`data/raw/sample`, `make report`'s sweep: 507
-points in 254 s on a 2-core VM whose disk read at 650-720 MiB/s, one fio call a point): its wall
-time less its read time, over its fio calls, is the cost of a call besides reading (fio's
-start-up, docker exec, lay-out and set-up shared out); its bytes over its read time, the
-bandwidth. The python reader's cost is the README's (16 points in 1.3 s). A disk or CPU unlike
-that VM's makes the estimate wrong by as much.
+The costs are those of the committed sample run (`data/raw/sample`, `make report`'s sweep: 525
+points in 65 fio calls, 102 s on a 2-core VM whose disk read at 700-830 MiB/s): its wall time less
+its read time, over its fio calls, is the cost of a call besides reading (fio's start-up, docker
+exec, lay-out and set-up shared out); its bytes over its read time, the bandwidth. The python
+reader's cost is the README's (16 points in 1.3 s, a call a point). A disk or CPU unlike that
+VM's makes the estimate wrong by as much.
 """
 from dataclasses import dataclass
 
 from ..formatting import MIB
 
-CALL_COST_S = {"fio": 0.41, "python": 0.08}  # a fio call's cost besides reading, by reader
-READ_BYTES_PER_S = 450 * MIB  # the sample's 19.5 GiB over its 43.9 s of read time
+CALL_COST_S = {"fio": 0.66, "python": 0.08}  # a fio call's cost besides reading, by reader
+READ_BYTES_PER_S = 439 * MIB  # the sample's 25.5 GiB over its 59.5 s of read time
 BASIS = "the sample run's costs on a 2-core VM, not measured here"
 
 
