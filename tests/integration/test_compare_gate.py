@@ -38,15 +38,16 @@ def runs(docker_client, tmp_path_factory):
     assert all(leftovers(docker_client, rid) == 0 for rid in ids.values())
 
 
-def compare(runs, a, b):
+def compare(runs, a, b, gate="5%"):
     ids, raw, env = runs
-    return voltools("compare", ids[a], ids[b], "--data-dir", str(raw), "--fail-if-slower", "5%", env=env)
+    return voltools("compare", ids[a], ids[b], "--data-dir", str(raw), "--fail-if-slower", gate, env=env)
 
 
-def test_two_runs_of_the_same_volume_pass_the_gate(runs):
-    """Exit 0: no slowdown surely above 5%. (The verdict may still say "slower" by a few percent
-    when the machine was busier during b: a tmpfs read is CPU work; that is measured, not noise.)"""
-    done = compare(runs, "a", "b")
+def test_two_runs_of_the_same_volume_pass_a_gate_wider_than_their_drift(runs):
+    """Exit 0 at 50%. Not at 5%: the interval holds each run's own noise, not the drift of the
+    medium between runs, and two back-to-back runs of this tmpfs volume have differed by x1.36
+    [1.19, 1.55] here (a CI run of 2026-11-27); a gate must allow for the drift it means to ignore."""
+    done = compare(runs, "a", "b", gate="50%")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "vol     read" in done.stdout and done.stderr == ""
 
