@@ -93,7 +93,8 @@ class Soak:
             return
         points = load_run(self.run_id, self.raw)
         assert not points.duplicated(POINT_KEY).any()
-        now = {tuple(r[:7]): (r[7], r[8]) for r in
+        width = len(POINT_KEY)
+        now = {tuple(r[:width]): (r[width], r[width + 1]) for r in
                points[points["error"] == 0][POINT_KEY + ["seq", "read_time_s"]].itertuples(index=False)}
         lost = {k: v for k, v in self.kept.items() if now.get(k) != v}
         assert not lost, f"points lost or changed: {list(lost)[:3]}"
