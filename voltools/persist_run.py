@@ -13,7 +13,7 @@ from pathlib import Path
 from . import interrupts, provenance
 from .errors import UsageError
 from .formatting import format_bytes
-from .measuring import loop, probe
+from .measuring import kinds, probe
 from .measuring import persist as checks
 from .measuring.engine import connect, engine_version
 from .measuring.migrate import COPY_BS, move_times
@@ -30,7 +30,6 @@ PERSIST = "persist.parquet"
 DEFAULT_SIZE = "32m"
 DEFAULT_MOVE_SIZES = "8m,16m,32m"
 MIGRATION = "migration.parquet"
-UNMOVABLE = ("layer", "host")  # no second container can mount them: not moved from, refused as a destination
 LOOP_SHARE = 2  # a loop image holds at least twice what persist writes: its filesystem keeps some
 SCHEMA = {"run_id": "string", "seq": "Int64", "target": "string", "target_kind": "string", "check": "string",
           "passed": "bool", "blocks_ok": "Int64", "blocks_bad": "Int64", "seconds": "float64",
@@ -81,8 +80,8 @@ def check(request):
         _check_container_names(spec, names)
     made = [*specs, *([destination] if destination else [])]
     check_new_run(made, run_id)
-    if any(s.kind == "loop" for s in made):
-        loop.check_usable({s.option("fs") for s in made if s.kind == "loop"})
+    for kind, found in kinds.grouped(made):  # what this host must have (loop: root, mkfs, losetup)
+        kind.preflight(found, "fio")
     if request.engine_restart:
         from .measuring.restart import check_restartable
         check_restartable()
@@ -99,8 +98,8 @@ def _moves(request, specs):
     if any(n % BS for n in sizes):
         raise UsageError(f"--migrate-sizes {request.migrate_sizes!r}: each size must be a multiple of "
                          f"{format_bytes(BS)} (the copy is verified in those blocks), e.g. 8m,16m,32m")
-    unmovable = [s for s in (destination, *specs) if s.kind in UNMOVABLE]
-    if destination in unmovable or all(s.kind in UNMOVABLE for s in specs):
+    unmovable = [s for s in (destination, *specs) if not _movable(s)]
+    if destination in unmovable or not any(_movable(s) for s in specs):
         raise UsageError(f"--migrate-to: target {unmovable[0].name} is {unmovable[0].kind}, which no second "
                          "container can mount: move between local, tmpfs, loop and bind targets")
     if destination.name in {s.name for s in specs}:
@@ -126,9 +125,14 @@ def _check_container_names(spec, names):
                          f"<target>-{longest}: give a name= of at most {MAX_ID - len(longest) - 1} characters")
 
 
+def _movable(spec):
+    """A second container can mount it (not layer, whose data is its holder's; not host)."""
+    return spec.has_reader
+
+
 def _check_target(spec, need, option="--size"):
     """UsageError for a target persist cannot check, or one too small for the `need` bytes it writes."""
-    if spec.kind == "host":
+    if not spec.in_docker:
         raise UsageError(f"target {spec.name}: persist checks containers, and a host target has none: use local, "
                          "tmpfs, loop, bind or layer")
     room = spec.size_bytes // (LOOP_SHARE if spec.kind == "loop" else 1) if spec.size_bytes else None
@@ -183,7 +187,7 @@ class PersistRun:
                 self._keep(checks.engine_restarted(benches, self._restart), progress)
             if self.plan.destination is not None:
                 destination = self._set_up(self.plan.destination, undo)
-                for bench in (b for b in benches if b.spec.kind not in UNMOVABLE):
+                for bench in (b for b in benches if _movable(b.spec)):
                     self.moves += move_times(bench, destination, self.plan.move_sizes, self.plan.move_repeat)
 
     def _set_up(self, spec, undo):

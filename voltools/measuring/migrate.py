@@ -13,7 +13,7 @@ part of the fixed cost T_0 the fit finds.
 import time
 from dataclasses import dataclass
 
-from ..errors import TargetError
+from ..errors import TargetError, first_line
 from . import jobs, verify
 from .layout import checked, workdir_of
 
@@ -78,7 +78,7 @@ def _moves_of(source, destination, writer, mover, dest_dir, size, repeat):
         seconds = time.monotonic() - began
         if result.exit_code != 0:
             raise TargetError(f"copying {size} bytes from {source.spec.name} to {destination.spec.name} failed: "
-                              f"{(result.stderr or result.stdout).strip()[:200]}")
+                              f"{first_line(result.stderr or result.stdout)}")
         moves.append(Move(source.spec.name, destination.spec.name, size, index, round(seconds, 5)))
         if index == repeat - 1:
             _check_copy(source, destination, mover, copy, size)

@@ -29,7 +29,7 @@ from ..naming import labels, object_name
 from . import jobs, verify
 from .engine import engine_errors
 from .layout import checked, workdir_of
-from .sessions import _HARDENING, SLEEP, ExecResult, remove_container
+from .sessions import HARDENING, SLEEP, exec_in, remove_container
 
 CHECKS = ("container_replaced", "shared", "no_holder", "engine_restarted")
 ROLES = {"container_replaced": "replaced", "shared": "shared", "no_holder": "noholder",
@@ -82,7 +82,7 @@ class Bench:
             container = self.client.containers.run(
                 self.image, SLEEP, detach=True, name=name, tmpfs={"/tmp": "size=16m"}, stop_signal="SIGKILL",
                 labels=labels(self.prepared.run_id, f"persist-{role}"), user=user,
-                read_only=not (write and self.spec.kind == "layer"), mounts=mounts, **_HARDENING)
+                read_only=not (write and self.spec.target_kind.data_in_layer), mounts=mounts, **HARDENING)
         except engine_errors() as exc:
             raise MountFailed(f"starting {name} failed: {first_line(exc)}") from None
         self.containers[role] = container
@@ -96,11 +96,8 @@ class Bench:
         return "0:0"
 
     def run(self, container, argv):
-        try:
-            code, (out, err) = container.exec_run(argv, demux=True)
-        except engine_errors() as exc:
-            raise EngineError(f"exec in {container.name} failed: {first_line(exc)}") from None
-        return ExecResult(code, (out or b"").decode(errors="replace"), (err or b"").decode(errors="replace"))
+        """Run argv in one of the bench's containers."""
+        return exec_in(container, argv)
 
     def write(self, container, path, size_bytes):
         """Write a file of the data set with verify headers; TargetError if fio fails."""

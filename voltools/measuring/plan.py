@@ -268,30 +268,31 @@ class SweepPlan:
         free = spec.size_bytes * FS_HEADROOM - sum({b * n for b in self.bs for n in self.blocks})
         return max(int(free * (QUESTION_SPACING - 1) / QUESTION_SPACING), 0)
 
-    def batches(self, target, cut=True):
-        """fio calls for a target: one per (repeat, rw, direct, iodepth, numjobs), points shuffled,
-        cut to `batch` (uncut: the groups)."""
+    def groups(self, target):
+        """The target's points by (repeat, rw, direct, iodepth, numjobs), each group shuffled in a
+        seeded order: what one round reads with one access pattern."""
         groups = {}
         for point in self.points(target):
             groups.setdefault((point.repeat, point.rw, point.direct, point.iodepth, point.numjobs), []).append(point)
-        calls = []
         for key, points in groups.items():
             random.Random(f"{self.seed}-{target}-{key}").shuffle(points)
-            size = self.batch if cut else len(points)
-            calls += [points[i:i + size] for i in range(0, len(points), size)]
-        return calls
+        return list(groups.values())
+
+    def batches(self, target):
+        """fio calls for a target, one job a point: each group cut to `batch` points."""
+        return [points[i:i + self.batch] for points in self.groups(target)
+                for i in range(0, len(points), self.batch)]
 
     def calls(self, target):
         """The target's fio calls as (points, replayed): with `pack` and no `fio_opts`, the small
-        points of each group of `batches` (O_DIRECT, queue depth 1, one job) are replayed together
-        from an I/O log in calls of at most replay.CALL_IOS reads; every other point goes as
-        `batches` cuts it."""
+        points of each group (O_DIRECT, queue depth 1, one job) are replayed together from an I/O
+        log in calls of at most replay.CALL_IOS reads; every other point goes as `batches` cuts it."""
         calls = []
         packs = self.pack and not self.fio_opts  # the replay call's fio options are fixed
-        for group in self.batches(target, cut=False):
+        for group in self.groups(target):
             small = [p for p in group if packs and replay.replayable(p, self.reader)]
+            rest = [p for p in group if not (packs and replay.replayable(p, self.reader))]
             calls += [Call(points, True) for points in replay.pack(small)]
-            rest = [p for p in group if p not in small]
             calls += [Call(rest[i:i + self.batch], False) for i in range(0, len(rest), self.batch)]
         return calls
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ..config import state_dir
-from ..errors import EngineError, UsageError
+from ..errors import EngineError, UsageError, first_line
 from .engine import connect, socket_path
 
 SYSTEMD_DIR = Path("/run/systemd/system")
@@ -37,7 +37,7 @@ def restart_engine():
     if _systemd():
         out = subprocess.run(["systemctl", "restart", "docker"], capture_output=True, text=True, timeout=WAIT_S)
         if out.returncode != 0:
-            raise EngineError(f"systemctl restart docker failed: {(out.stderr or out.stdout).strip()[:200]}")
+            raise EngineError(f"systemctl restart docker failed: {first_line(out.stderr or out.stdout)}")
     else:
         _restart_by_hand()
     return _answering()

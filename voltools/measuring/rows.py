@@ -39,9 +39,8 @@ def replay_rows(points, result, raw_file, spec, layout, plan, run_id, seq):
         job, parts = _replayed(points, result, plan.seed)
     except FioParseError as exc:
         return pd.DataFrame([dict(b, error=-1, error_msg=_failure(result, exc)) for b in bases])
-    rows = []
-    for base, point, part in zip(bases, points, parts):
-        error = int(job.get("error") or 0)
+    rows, error = [], int(job.get("error") or 0)
+    for base, part in zip(bases, parts):
         if part is None:
             rows.append(dict(base, error=error or -1,
                              error_msg=_errno_text(error) if error else "fio stopped before this point's reads"))

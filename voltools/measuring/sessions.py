@@ -14,7 +14,7 @@ from ..naming import labels, object_name
 from .engine import engine_errors
 
 SLEEP = ["sleep", "2147483647"]
-_HARDENING = dict(network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"])
+HARDENING = dict(network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"])
 
 
 @dataclass
@@ -72,19 +72,14 @@ class ContainerSession:
             self.containers[role] = self.client.containers.run(
                 self.image, SLEEP, detach=True, name=name, tmpfs={"/tmp": "size=64m"},
                 labels=labels(self.prepared.run_id, role), mem_limit=self.memory_bytes,
-                **_HARDENING, **kwargs)
+                **HARDENING, **kwargs)
         except engine_errors() as exc:
             raise EngineError(f"starting the {role} container for {self.prepared.spec.name} failed: "
                               f"{first_line(exc)}") from None
 
     def run(self, argv, role="reader"):
         """Run argv in the reader (or the holder), return its exit code and output."""
-        container = self.containers.get(role) or self.containers["holder"]
-        try:
-            code, (out, err) = container.exec_run(argv, demux=True)
-        except engine_errors() as exc:
-            raise EngineError(f"exec in {container.name} failed: {first_line(exc)}") from None
-        return ExecResult(code, _text(out), _text(err))
+        return exec_in(self.containers.get(role) or self.containers["holder"], argv)
 
     def close(self):
         """Remove the containers, reader first; ignore ones already gone; raise the first failure."""
@@ -104,6 +99,15 @@ def remove_container(container):
     except engine_errors() as exc:
         return f"{container.name}: {first_line(exc, 160)}"
     return ""
+
+
+def exec_in(container, argv):
+    """Run argv in a running container: its exit code and output (EngineError if the engine fails)."""
+    try:
+        code, (out, err) = container.exec_run(argv, demux=True)
+    except engine_errors() as exc:
+        raise EngineError(f"exec in {container.name} failed: {first_line(exc)}") from None
+    return ExecResult(code, _text(out), _text(err))
 
 
 def open_session(client, image, prepared, memory_bytes=None):
