@@ -12,17 +12,19 @@ MIB = 1 << 20
 
 
 def test_a_fit_on_small_moves_predicts_a_larger_one_it_did_not_see(docker_client, run_id, raw_root):
-    persist(["local"], size="2m", migrate_to="tmpfs:size=256m,name=dest", migrate_sizes="16m,32m,64m,128m",
+    # Sizes where the per-byte time outweighs the exec's own cost and its scatter (~0.1 s): with
+    # 16-64 MiB (0.01-0.04 s of bytes at ~1.5 GiB/s) the slope's interval reached zero in CI.
+    persist(["local"], size="2m", migrate_to="tmpfs:size=1g,name=dest", migrate_sizes="64m,128m,256m,512m",
             migrate_repeat=5, run_id=run_id, data_dir=raw_root)
     moves = load_moves(run_id, raw_root)
     assert len(moves) == 20 and set(moves["source"]) == {"local"} and set(moves["destination"]) == {"dest"}
     assert (moves["seconds"] > 0).all() and (moves["copy_bs_bytes"] == MIB).all()
-    seen, unseen = moves[moves["size_bytes"] < 128 * MIB], moves[moves["size_bytes"] == 128 * MIB]
+    seen, unseen = moves[moves["size_bytes"] < 512 * MIB], moves[moves["size_bytes"] == 512 * MIB]
     fit = fit_move(seen)
-    p = predict_move(fit, 128 * MIB)
+    p = predict_move(fit, 512 * MIB)
     measured = float(np.median(unseen["seconds"]))
     print(f"T_0 {fit.t0_s:.4f} s [{fit.t0_low_s:.4f}, {fit.t0_high_s:.4f}], beta {fit.beta_bytes_per_s / MIB:.1f} MiB/s "
-          f"[{fit.beta_low / MIB:.1f}, {fit.beta_high / MIB:.1f}]; 128 MiB predicted {p.mean_s:.4f} s "
+          f"[{fit.beta_low / MIB:.1f}, {fit.beta_high / MIB:.1f}]; 512 MiB predicted {p.mean_s:.4f} s "
           f"[{p.low_s:.4f}, {p.high_s:.4f}], measured {sorted(unseen['seconds'])}")
     assert p.holds and p.extrapolation == 2.0, p
     assert p.low_s <= measured <= p.high_s
