@@ -4,20 +4,18 @@ The measuring side (`voltools.sweep`) needs Docker; the analysis side (`load_run
 does not, and importing voltools does not import Docker.
 """
 from .errors import VoltoolsError
-from .provenance import voltools_version
 
-__version__ = voltools_version()
 __all__ = ["VoltoolsError", "__version__", "sweep", "start_sweep", "resume_sweep", "persist", "load_run", "load_persist"]
 
 
 def __getattr__(name):
+    if name == "__version__":  # computed when asked: `import voltools` stays light (start-up, signals)
+        from .provenance import voltools_version
+        return voltools_version()
     if name in ("sweep", "start_sweep", "resume_sweep", "persist"):
         from . import api
         return getattr(api, name)
-    if name == "load_run":
-        from .store import load_run
-        return load_run
-    if name == "load_persist":
-        from .persist_run import load_persist
-        return load_persist
+    if name in ("load_run", "load_persist"):
+        from . import store
+        return getattr(store, name)
     raise AttributeError(f"module 'voltools' has no attribute {name!r}")

@@ -208,12 +208,11 @@ class _Renamed(argparse.Action):
 
 
 def main(argv=None):
-    parser = build_parser()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, raise_interrupt)
     try:
-        args = parser.parse_args(argv)
+        args = build_parser().parse_args(argv)
         for old, new in getattr(args, "renamed", ()):
             _say("warning", f"{old} is deprecated: use {new}")
         return COMMANDS[args.command](args) or 0
@@ -627,6 +626,3 @@ def cmd_clean(args):
 
 COMMANDS = {"persist": cmd_persist, "predict": cmd_predict, "sweep": cmd_sweep, "parse-fio": cmd_parse_fio, "summary": cmd_summary, "report": cmd_report, "k8s": cmd_k8s,
             "doctor": cmd_doctor, "clean": cmd_clean, "compare": cmd_compare}
-
-if __name__ == "__main__":
-    sys.exit(main())

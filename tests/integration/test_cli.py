@@ -12,7 +12,7 @@ from voltools.cli import main
 
 def test_no_engine_is_one_line_exit_2(raw_root, tmp_path):
     env = {"DOCKER_HOST": f"unix://{tmp_path}/none.sock", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "voltools.cli", "sweep", "--target", "local",
+    out = subprocess.run([sys.executable, "-m", "voltools", "sweep", "--target", "local",
                           "--data-dir", str(raw_root)], capture_output=True, text=True, env=env)
     assert out.returncode == 2
     assert out.stderr.startswith("voltools: error: no Docker Engine answers") and out.stderr.count("\n") == 1
@@ -45,7 +45,7 @@ def test_a_reader_that_leaves_early_is_no_error():
     line; the closed pipe ends the command quietly, exit 0, no traceback."""
     import subprocess as sp
     files = [str(CORPUS / "fio-2.18-randread-1job-usec.json")] * 400  # ~120 KB of CSV
-    proc = sp.Popen([sys.executable, "-m", "voltools.cli", "parse-fio", *files], stdout=sp.PIPE, stderr=sp.PIPE)
+    proc = sp.Popen([sys.executable, "-m", "voltools", "parse-fio", *files], stdout=sp.PIPE, stderr=sp.PIPE)
     proc.stdout.readline()
     proc.stdout.close()
     assert proc.wait(timeout=60) == 0

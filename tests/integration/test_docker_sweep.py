@@ -120,12 +120,12 @@ def test_clean_removes_labeled_objects_only(docker_client, run_id):
 
 
 def test_cli_sweep_prints_summary_and_doctor_reports_ok(docker_client, run_id, raw_root):
-    out = subprocess.run([sys.executable, "-m", "voltools.cli", "sweep", "--target", "tmpfs:size=32m",
+    out = subprocess.run([sys.executable, "-m", "voltools", "sweep", "--target", "tmpfs:size=32m",
                           "--bs", "4k,64k", "--blocks", "1,8", "--rw", "read", "--repeat", "1",
                           "--run-id", run_id, "--data-dir", str(raw_root)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].startswith(f"run {run_id}: 4 points")
     assert lines[1].split()[:3] == ["target", "points", "errors"] and lines[2].split()[:3] == ["tmpfs", "4", "0"]
-    doctor = subprocess.run([sys.executable, "-m", "voltools.cli", "doctor"], capture_output=True, text=True)
+    doctor = subprocess.run([sys.executable, "-m", "voltools", "doctor"], capture_output=True, text=True)
     assert doctor.returncode == 0 and "ok      docker engine" in doctor.stdout

@@ -33,7 +33,7 @@ def test_dockerd_restart_mid_sweep_is_a_clear_error_and_clean_works(docker_clien
     pid = _dockerd_pid()
     if pid is None or os.geteuid() != 0:
         pytest.skip("needs root and exactly one local dockerd to restart")
-    proc = subprocess.Popen([sys.executable, "-m", "voltools.cli", "sweep", "--target", "tmpfs:size=64m",
+    proc = subprocess.Popen([sys.executable, "-m", "voltools", "sweep", "--target", "tmpfs:size=64m",
                              "--bs", "4k,64k", "--blocks", "1,4,16,64", "--repeat", "5", "--run-id", run_id,
                              "--data-dir", str(raw_root), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     folder = raw_root / run_id / "points.parquet"
@@ -46,7 +46,7 @@ def test_dockerd_restart_mid_sweep_is_a_clear_error_and_clean_works(docker_clien
     first = err.strip().splitlines()[0]
     assert proc.returncode == 1 and first.startswith("voltools: error: ") and "Traceback" not in err
     assert len(load_run(run_id, raw_root)) >= 2, "points stored before the restart are kept"
-    clean = subprocess.run([sys.executable, "-m", "voltools.cli", "clean", "--run-id", run_id],
+    clean = subprocess.run([sys.executable, "-m", "voltools", "clean", "--run-id", run_id],
                            capture_output=True, text=True)
     assert clean.returncode == 0, clean.stderr
     assert leftovers(docker_client, run_id) == 0

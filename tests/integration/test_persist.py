@@ -200,7 +200,7 @@ def test_an_interrupt_removes_everything_and_exits_130(docker_client, run_id, ra
     from voltools.measuring.cleanup import label_filter
     folder = tmp_path / "bind"
     folder.mkdir(mode=0o755)
-    proc = subprocess.Popen([sys.executable, "-m", "voltools.cli", "persist", "--target", f"bind:path={folder}",
+    proc = subprocess.Popen([sys.executable, "-m", "voltools", "persist", "--target", f"bind:path={folder}",
                              "--target", "local", "--size", SIZE, "--run-id", run_id, "--data-dir", str(raw_root),
                              "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

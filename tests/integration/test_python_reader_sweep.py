@@ -37,7 +37,7 @@ def test_a_host_without_fio_can_sweep_with_the_python_reader(tmp_path, raw_root)
     for name in ("mkdir", "stat", "rm"):
         os.symlink(shutil.which(name), tools / name)
     env = dict(os.environ, PATH=str(tools), VOLTOOLS_STATE_DIR=str(tmp_path / "state"))
-    argv = [sys.executable, "-m", "voltools.cli", "sweep", "--target", "host", "--bs", "4k",
+    argv = [sys.executable, "-m", "voltools", "sweep", "--target", "host", "--bs", "4k",
             "--blocks", "1,4", "--rw", "read", "--repeat", "1", "--data-dir", str(raw_root)]
     refused = subprocess.run(argv, capture_output=True, text=True, env=env)
     assert refused.returncode == 2 and "no fio on this host" in refused.stderr

@@ -20,7 +20,7 @@ SMALL = dict(bs="4k,64k", blocks="1,8", rw="read", repeat=2)
 
 
 def _cli(*args):
-    return [sys.executable, "-m", "voltools.cli", *args]
+    return [sys.executable, "-m", "voltools", *args]
 
 
 def _start_cli_sweep(run_id, raw_root, target="tmpfs:size=64m"):

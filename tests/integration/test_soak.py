@@ -11,9 +11,11 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
+import voltools
 from voltools.measuring.cleanup import clean, leftovers
 from voltools.config import loop_dir
 from voltools.points import POINT_KEY
@@ -26,7 +28,14 @@ SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL]
 
 
 def _cli(*args):
-    return [sys.executable, "-m", "voltools.cli", *args]
+    return [sys.executable, "-m", "voltools", *args]
+
+
+def _interpreter_start_up(sig, code, err):
+    """SIGINT in the interpreter's own start-up (~30 ms, before any voltools code runs: no frame of
+    voltools in the traceback) gets Python's KeyboardInterrupt; test_startup_interrupt attacks the rest."""
+    package = str(Path(voltools.__file__).parent) + os.sep
+    return sig == signal.SIGINT and code == -signal.SIGINT and package not in err
 
 
 def _targets(tmp_path, rng):
@@ -68,7 +77,7 @@ class Soak:
         return proc.returncode
 
     def check_stop(self, sig, code, err):
-        assert "Traceback" not in err, err
+        assert "Traceback" not in err or _interpreter_start_up(sig, code, err), err
         if code == 0:
             return
         if sig == signal.SIGKILL:

@@ -1,0 +1,50 @@
+"""An interrupt at any moment of voltools' start-up ends it without a Python traceback (the kill
+soak found one: SIGINT while the CLI imported numpy). Attacked at evenly spread moments from twice
+the bare interpreter's start-up (`python -c pass`, 30 ms here and jittery: before any voltools
+code runs, what SIGINT does is the interpreter's) to the end of a whole command, through
+`python -m voltools` and the installed `voltools` command. No Docker needed (`summary` of the
+committed sample)."""
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from repo import RAW
+
+MOMENTS = 30
+SUMMARY = ["summary", "--run-id", "sample", "--data-dir", str(RAW)]
+
+
+def _commands():
+    script = Path(sys.executable).parent / "voltools"
+    return [[sys.executable, "-m", "voltools"]] + ([[str(script)]] if script.is_file() else [])
+
+
+def _seconds(argv):
+    """Median wall time of three runs of argv."""
+    times = []
+    for _ in range(3):
+        began = time.monotonic()
+        done = subprocess.run(argv, capture_output=True)
+        assert done.returncode == 0, done.stderr
+        times.append(time.monotonic() - began)
+    return sorted(times)[1]
+
+
+@pytest.mark.parametrize("argv", _commands(), ids=lambda a: "module" if "-m" in a else "script")
+def test_an_interrupt_during_start_up_prints_no_traceback(argv):
+    bare, whole = 2 * _seconds([sys.executable, "-c", "pass"]), _seconds(argv + SUMMARY)
+    seen = set()
+    for i in range(MOMENTS):
+        proc = subprocess.Popen(argv + SUMMARY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(bare + (whole - bare) * i / MOMENTS)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err and "Fatal Python error" not in err, err
+        assert proc.returncode in (-signal.SIGINT, 130, 0), (proc.returncode, err)
+        if proc.returncode == 130:
+            assert err.count("\n") == 1 and err.startswith("voltools: interrupted"), err
+        seen.add(proc.returncode)
+    assert -signal.SIGINT in seen, f"no moment fell in the start-up: {seen}"
