@@ -197,6 +197,8 @@ def _add_report(sub):
     p.add_argument("-o", "--output", default=None, help="HTML file (default reports/<run-id>.html)")
     p.add_argument("--baseline-run", default=None, metavar="ID",
                    help="an earlier run to compare with (voltools compare ID RUN): a plot and a table")
+    p.add_argument("--persist-run", default=None, metavar="ID",
+                   help="a 'voltools persist' run to show: its checks and move-time fits")
 
 
 class _Renamed(argparse.Action):
@@ -470,12 +472,14 @@ def cmd_summary(args):
 
 def cmd_report(args):
     from .analysis.report import render
-    from .store import RunStore
+    from .store import RunStore, load_persist
     with _checking():
         for run in filter(None, (args.run_id, args.baseline_run)):
             RunStore.open(run, args.data_dir)
+        if args.persist_run:
+            load_persist(args.persist_run, args.data_dir)
     out = render(args.run_id, args.output or f"reports/{args.run_id}.html", args.dataset_size,
-                 args.bs, args.objective, args.data_dir, args.baseline_run)
+                 args.bs, args.objective, args.data_dir, args.baseline_run, args.persist_run)
     print(f"report: {Path(out).resolve().as_uri()}")
 
 

@@ -8,7 +8,6 @@ with the run id is removed, what was checked is stored and the lock let go.
 """
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import interrupts, provenance
 from .errors import UsageError
@@ -23,13 +22,11 @@ from .naming import MAX_ID, check_name, is_name, new_run_id
 from .orchestrators.docker import Teardown, remove_leftovers
 from .run import reported
 from .runlock import RunLock
-from .store import RunStore
+from .store import MIGRATION, PERSIST, RunStore
 from .units import parse_count, parse_size, parse_size_list
 
-PERSIST = "persist.parquet"
 DEFAULT_SIZE = "32m"
-DEFAULT_MOVE_SIZES = "8m,16m,32m"
-MIGRATION = "migration.parquet"
+DEFAULT_MOVE_SIZES = "64m,128m,256m"  # the per-byte time must outweigh a copy's fixed cost (~0.1 s) and its scatter
 LOOP_SHARE = 2  # a loop image holds at least twice what persist writes: its filesystem keeps some
 SCHEMA = {"run_id": "string", "seq": "Int64", "target": "string", "target_kind": "string", "check": "string",
           "passed": "bool", "blocks_ok": "Int64", "blocks_bad": "Int64", "seconds": "float64",
@@ -97,7 +94,7 @@ def _moves(request, specs):
     sizes = tuple(sorted(set(parse_size_list(request.migrate_sizes, "--migrate-sizes"))))
     if any(n % BS for n in sizes):
         raise UsageError(f"--migrate-sizes {request.migrate_sizes!r}: each size must be a multiple of "
-                         f"{format_bytes(BS)} (the copy is verified in those blocks), e.g. 8m,16m,32m")
+                         f"{format_bytes(BS)} (the copy is verified in those blocks), e.g. 64m,128m,256m")
     unmovable = [s for s in (destination, *specs) if not _movable(s)]
     if destination in unmovable or not any(_movable(s) for s in specs):
         raise UsageError(f"--migrate-to: target {unmovable[0].name} is {unmovable[0].kind}, which no second "
@@ -271,30 +268,6 @@ def move_table(moves, plan):
     table["copy_bs_bytes"] = COPY_BS
     return table.astype({"run_id": "string", "source": "string", "destination": "string", "size_bytes": "Int64",
                          "repeat": "Int64", "seconds": "float64", "copy_bs_bytes": "Int64"})
-
-
-def load_moves(run_id, data_dir=None):
-    """The migration table of a stored run (StoreError if the run moved nothing)."""
-    return _table(run_id, data_dir, MIGRATION, "a 'voltools persist --migrate-to' run")
-
-
-def load_persist(run_id, data_dir=None):
-    """The persist table of a stored run (StoreError if the run has none)."""
-    return _table(run_id, data_dir, PERSIST, "a 'voltools persist' run")
-
-
-def _table(run_id, data_dir, name, what):
-    """A table of a run folder (which needs no points: git keeps no empty points.parquet/)."""
-    import pandas as pd
-
-    from .config import raw_dir
-    from .errors import StoreError
-    folder = Path(data_dir or raw_dir()) / check_name(run_id)
-    if not (folder / "run.json").is_file():
-        raise StoreError(f"no run {run_id} in {folder.parent}")
-    if not (folder / name).is_file():
-        raise StoreError(f"run {run_id} has no {name}: it was not {what}")
-    return pd.read_parquet(folder / name)
 
 
 def persist(targets=(), **kwargs):

@@ -27,6 +27,8 @@ _INT = "Int64"
 _FLOAT = "float64"
 POINTS = "points.parquet"
 META = "run.json"
+PERSIST = "persist.parquet"      # voltools persist: one row per target and check
+MIGRATION = "migration.parquet"  # voltools persist --migrate-to: one row per timed copy
 RAW = "fio"
 _RAW_SEQ = re.compile(r"-(\d+)\.json\.gz$")
 
@@ -275,6 +277,34 @@ def load_points(run_path):
 def load_run(run_id, data_dir=None):
     """Points of a run by id, from `data_dir` (default: config.raw_dir(), ./data/raw)."""
     return RunStore.open(run_id, data_dir).points()
+
+
+def load_persist(run_id, data_dir=None):
+    """The persist table of a stored run (StoreError if the run has none)."""
+    return _table(run_id, data_dir, PERSIST, "a 'voltools persist' run")
+
+
+def load_moves(run_id, data_dir=None, missing_ok=False):
+    """The migration table of a stored run (StoreError if the run moved nothing, or None with
+    `missing_ok` where it is a persist run without --migrate-to)."""
+    if missing_ok and _path(run_id, data_dir, PERSIST).is_file() and not _path(run_id, data_dir, MIGRATION).is_file():
+        return None
+    return _table(run_id, data_dir, MIGRATION, "a 'voltools persist --migrate-to' run")
+
+
+def _table(run_id, data_dir, name, what):
+    """A table of a run folder other than the points (a persist run has no points.parquet/)."""
+    import pandas as pd
+    folder = _path(run_id, data_dir, "")
+    if not (folder / META).is_file():
+        raise StoreError(f"no run {run_id} in {folder.parent}")
+    if not (folder / name).is_file():
+        raise StoreError(f"run {run_id} has no {name}: it was not {what}")
+    return pd.read_parquet(folder / name)
+
+
+def _path(run_id, data_dir, name):
+    return Path(data_dir or raw_dir()) / check_name(run_id) / name
 
 
 @_root_renamed

@@ -168,6 +168,8 @@ def test_parse_fio_refuses_what_is_not_a_fio_output_file(which, needle, not_fio_
     (["clean", "--run-id", "x\n"], "not accepted"),
     (["clean", "--run-id", "a*"], "not accepted"),
     (["summary", "--run-id", "a_b"], "not accepted"),
+    (["report", "--run-id", "sample", "--persist-run", "a_b"], "not accepted"),
+    (["report", "--run-id", "sample", "--persist-run", "no-such-run"], "no run no-such-run in"),
 ])
 def test_bad_run_ids_elsewhere(args, needle, raw_root, isolated_state, capsys):
     assert main(args) == 2

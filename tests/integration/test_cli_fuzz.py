@@ -88,6 +88,11 @@ def test_sweep_options_are_accepted_or_refused_in_one_line(data, tmp_path, isola
 PERSIST = {
     "--size": _values("32m", "16m", "128k", "100k", "0", "1t", "fast", "３m"),
     "--run-id": GRID["--run-id"],
+    "--migrate-to": _values("tmpfs:size=512m,name=d", "local:name=d", "tmpfs:size=16m,name=d", "layer:name=d", "host",
+                            "local", "loop:fs=ext4,size=2g,name=d", "nfs:x=1", ""),
+    "--migrate-sizes": _values("64m,128m", "8m,32m", "100k", "0", "1t", "x", "64m,,128m", ""),
+    "--migrate-repeat": _values("1", "3", "0", "-1", "x", "1e9"),
+    "--move-size": _values("40g", "0", "big", "1e3", "-4g"),
 }
 
 

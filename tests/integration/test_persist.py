@@ -11,7 +11,8 @@ from voltools.cli import main
 from voltools.measuring import persist as checks
 from voltools.measuring import verify
 from voltools.measuring.targets import parse_target, prepare
-from voltools.persist_run import PERSIST, load_persist, persist
+from voltools.persist_run import persist
+from voltools.store import PERSIST, load_persist
 
 # target -> the checks that must fail on this machine, and why
 EXPECTED_FAILURES = {
@@ -169,10 +170,10 @@ def test_bad_input_is_one_line_exit_2_and_makes_nothing(args, needle, docker_cli
 
 
 def test_moves_skip_a_layer_source_and_say_so_in_the_plan(raw_root, capsys):
-    assert main(["persist", "--target", "layer", "--target", "local", "--migrate-to", "tmpfs:size=64m,name=d",
+    assert main(["persist", "--target", "layer", "--target", "local", "--migrate-to", "tmpfs:size=512m,name=d",
                  "--dry-run", "--data-dir", str(raw_root)]) == 0
     out = capsys.readouterr().out
-    assert "plan: moves to d: 8 MiB, 16 MiB, 32 MiB from each target a second container can mount (not layer)" in out
+    assert "plan: moves to d: 64 MiB, 128 MiB, 256 MiB from each target a second container can mount (not layer)" in out
     assert not raw_root.exists()
 
 

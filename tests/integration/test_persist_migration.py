@@ -6,7 +6,8 @@ import numpy as np
 
 from voltools.analysis.migration import fit_move, predict_move
 from voltools.cli import main
-from voltools.persist_run import MIGRATION, load_moves, persist
+from voltools.persist_run import persist
+from voltools.store import MIGRATION, load_moves
 
 MIB = 1 << 20
 

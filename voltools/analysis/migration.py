@@ -97,15 +97,18 @@ def fit_moves(table, level=LEVEL):
 
 
 def predict_move(fit, size_bytes):
-    """The expected time of moving `size_bytes` and one move's interval, with whether it holds."""
+    """The expected time of moving `size_bytes` and one move's interval, with whether it holds.
+    A lower bound below zero (a per-byte time not surely above zero) is cut at zero: a move takes
+    no negative time, and the cut changes no interval's coverage."""
     exog = np.array([[1.0, float(size_bytes)]])
     mean = float(fit.result.predict(exog)[0])
     frame = fit.result.get_prediction(exog, weights=1.0 / max(mean, 1e-12) ** 2).summary_frame(1 - fit.level)
     extrapolation = float(size_bytes) / fit.largest_bytes
     why = _why_not(fit, extrapolation)
-    return MovePrediction(fit.source, fit.destination, int(size_bytes), mean, float(frame["mean_ci_lower"].iloc[0]),
-                          float(frame["mean_ci_upper"].iloc[0]), float(frame["obs_ci_lower"].iloc[0]),
-                          float(frame["obs_ci_upper"].iloc[0]), extrapolation, not why, why)
+    low, mean_low = (max(float(frame[col].iloc[0]), 0.0) for col in ("obs_ci_lower", "mean_ci_lower"))
+    return MovePrediction(fit.source, fit.destination, int(size_bytes), mean, mean_low,
+                          float(frame["mean_ci_upper"].iloc[0]), low, float(frame["obs_ci_upper"].iloc[0]),
+                          extrapolation, not why, why)
 
 
 def _why_not(fit, extrapolation):

@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from ..formatting import (count_text, duration, duration_range, durations, factor_text, format_bytes, percent, rate_text, sig,
+from ..formatting import (count_text, duration, duration_ci, duration_range, durations, factor_text, format_bytes, percent, rate_text, sig,
                          signed_bytes, signed_percent, with_ci)
 from .models import EXTRAPOLATION_MAX
 
@@ -466,3 +466,36 @@ def run_comparison_md(table, run_id, baseline_run):
     lines.append("\n`voltools compare BASELINE RUN --fail-if-slower 10%` exits 1 when the lower bound of "
                  "a slowdown exceeds 10%: a gate for CI.")
     return "\n".join(lines)
+
+
+def persist_md(checked, predictions, persist_run):
+    """The persistence checks of a `voltools persist` run and its move-time answers in words:
+    per target the checks it passed and failed; per (source, destination) the time of one move of
+    the asked size with its 95% interval, or why the fit cannot say."""
+    from .persistence import holds_for
+    first = checked.iloc[0]
+    lines = [f"Run **{persist_run}** wrote {format_bytes(first['size_bytes'])} through each target in "
+             f"{format_bytes(first['bs_bytes'])} blocks with fio's verify headers and verified it after each check:"]
+    for _, r in holds_for(checked).iterrows():
+        failed = [f"{c} ({_reason_of(checked, r['target'], c)})" for c in filter(None, r["failed"].split(", "))]
+        done = f"failed {', '.join(failed)}" + (f"; passed {r['passed']}" if r["passed"] else "") if failed \
+            else f"passed every check ({r['passed']})"
+        lines.append(f"- **{r['target']}**: {done}.")
+    for p in predictions:
+        lead = f"- Moving {format_bytes(p.size_bytes)} from **{p.source}** to **{p.destination}**"
+        lines.append(f"{lead}: about {duration_ci(p.mean_s, p.low_s, p.high_s)} (one move, 95%)." if p.holds
+                     else f"{lead}: unknown ({p.why}); {_move_advice(p)}.")
+    return "\n".join(lines)
+
+
+def _move_advice(p):
+    """What would answer a move question the fit cannot: larger copies, or more of them."""
+    if p.extrapolation > EXTRAPOLATION_MAX:
+        return (f"copies of at least {format_bytes(p.size_bytes / EXTRAPOLATION_MAX)} "
+                "(`voltools persist --migrate-sizes`) would answer it")
+    return "more copies (`voltools persist --migrate-repeat`) would narrow it"
+
+
+def _reason_of(checked, target, check):
+    row = checked[(checked["target"] == target) & (checked["check"] == check)].iloc[0]
+    return row["reason"] or "failed"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..config import raw_dir
 from ..errors import ReportError, UsageError, first_line
-from ..store import RunStore
+from ..store import RunStore, load_persist
 from ..units import parse_size
 
 NOTEBOOK = "2.0-capacity-report.ipynb"  # in the package's notebooks/ folder
@@ -40,13 +40,14 @@ DEFAULT_QUESTION = ("40g", "64k")
 
 
 def render(run_id, output, dataset_size=None, bs=None, read_time_objective_s=600.0,
-           data_dir=None, baseline_run=None) -> Path:
+           data_dir=None, baseline_run=None, persist_run=None) -> Path:
     """Execute the capacity report notebook for `run_id` and write it as HTML to `output`.
 
     The dataset size and block size default to the run's own question (`sweep --question`), else
     40g@64k. With `baseline_run` (a run in the same data_dir) the report compares the run with it
-    (analysis.compare). Sizes are checked first (UsageError); an unknown run or baseline run raises
-    StoreError; a notebook that fails raises ReportError naming the error it raised. Returns the
+    (analysis.compare); with `persist_run` (a `voltools persist` run there) it adds the persistence
+    checks and the move-time fits. Sizes are checked first (UsageError); an unknown run, baseline
+    run or persist run raises StoreError; a notebook that fails raises ReportError naming the error it raised. Returns the
     path written."""
     for value, what in ((dataset_size, "dataset size"), (bs, "block size")):
         if value is not None:
@@ -56,11 +57,13 @@ def render(run_id, output, dataset_size=None, bs=None, read_time_objective_s=600
     asked = RunStore.open(run_id, root).read_meta().get("question") or {}
     if baseline_run:
         RunStore.open(baseline_run, root)
+    if persist_run:
+        load_persist(persist_run, root)
     dataset_size = dataset_size or asked.get("dataset_bytes") or DEFAULT_QUESTION[0]
     bs = bs or asked.get("bs_bytes") or DEFAULT_QUESTION[1]
     params = {"run_id": str(run_id), "data_dir": str(root),
               "dataset_size": str(dataset_size), "bs": str(bs), "read_time_objective_s": objective,
-              "baseline_run": str(baseline_run or "")}
+              "baseline_run": str(baseline_run or ""), "persist_run": str(persist_run or "")}
     with tempfile.TemporaryDirectory(prefix="voltools-report-") as tmp:
         executed = _execute(params, Path(tmp) / "report.ipynb")
     html = to_html(executed, title=f"voltools capacity report: {run_id}")

@@ -213,3 +213,28 @@ def test_an_unknown_baseline_run_is_a_store_error_before_anything_runs(tmp_path)
     assert "no-such-run" in str(info.value) and not (tmp_path / "r.html").exists()
     from voltools.cli import main
     assert main(["report", "--run-id", "sample", "--baseline-run", "no-such-run", "-o", str(tmp_path / "r.html")]) == 2
+
+
+# ---------------------------------------------------------------- issue 15: the persist run's section
+
+def test_without_a_persist_run_the_report_says_how_to_add_one(report):
+    assert "No persist run was given (<code>voltools report --persist-run ID</code>)." in report[1]
+
+
+def test_a_persist_run_adds_its_checks_and_move_answers(tmp_path):
+    html = render("sample", tmp_path / "p.html", persist_run="sample-persist").read_text(encoding="utf-8")
+    start = html.index("8. Does the data outlive its containers?")
+    section = html[start:html.index("How far to trust these numbers", start)]
+    assert "Run <strong>sample-persist</strong> wrote 32 MiB through each target" in section
+    assert "FAILED (empty volume), 0/512 blocks" in section and "passed, 768/768 blocks" in section
+    assert section.count("Moving 4 GiB from <strong>") == 4 and "beta_move" in section
+
+
+def test_an_unknown_persist_run_is_a_store_error_before_anything_runs(tmp_path):
+    with pytest.raises(StoreError, match="no run no-such-run in"):
+        render("sample", tmp_path / "r.html", persist_run="no-such-run")
+    with pytest.raises(StoreError, match="run sample has no persist.parquet"):
+        render("sample", tmp_path / "r.html", persist_run="sample")
+    assert not (tmp_path / "r.html").exists()
+    from voltools.cli import main
+    assert main(["report", "--run-id", "sample", "--persist-run", "no-such-run", "-o", str(tmp_path / "r.html")]) == 2
