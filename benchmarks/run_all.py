@@ -8,6 +8,7 @@ status 1; a missed bar does not (it is a result).
 """
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ BENCHES = {  # name: (script, title)
 TIMEOUT_S = 360
 TIMEOUTS = {"coverage": 1800, "prediction": 1200, "pointcost": 1500}  # 500 simulated sweeps x 23 cases: about 8 minutes on 2 cores
 BUDGET_S = 600
+STOP_GRACE_S = 60  # a timed-out script's teardown after SIGINT
 
 
 def run_one(name, quick, folder):
@@ -41,13 +43,9 @@ def run_one(name, quick, folder):
     if quick:
         argv += ["--repeats", "2"] if name == "analysis" else ["--quick"]
     start = time.perf_counter_ns()
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUTS.get(name, TIMEOUT_S),
-                              cwd=HERE.parent)
-        error = "" if done.returncode == 0 and out.exists() else \
-            f"exit {done.returncode}: {(done.stderr or done.stdout).strip()[-1500:]}"
-    except subprocess.TimeoutExpired:
-        error = f"timed out after {TIMEOUTS.get(name, TIMEOUT_S)} s"
+    code, text, timed_out = _run(argv, TIMEOUTS.get(name, TIMEOUT_S))
+    error = f"timed out after {TIMEOUTS.get(name, TIMEOUT_S)} s" if timed_out else \
+        "" if code == 0 and out.exists() else f"exit {code}: {text.strip()[-1500:]}"
     wall = (time.perf_counter_ns() - start) / 1e9
     result = json.loads(out.read_text()) if out.exists() else None
     if result is not None and name == "analysis":
@@ -55,6 +53,24 @@ def run_one(name, quick, folder):
     if result is not None and result.get("leftovers"):
         error = (error + "; " if error else "") + f"{result['leftovers']} Docker objects left behind"
     return result, wall, error
+
+
+def _run(argv, timeout):
+    """Run a script; past its timeout stop it with SIGINT (KeyboardInterrupt: voltools removes what
+    it made), and only if it is still there STOP_GRACE_S later with SIGKILL. Returns (exit status,
+    stderr or stdout, timed out)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE.parent)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        return proc.returncode, err or out, False
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    return proc.returncode, err or out, True
 
 
 def from_analysis(raw):
