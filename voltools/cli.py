@@ -552,7 +552,7 @@ def cmd_compare(args):
         print(json.dumps(records(table), indent=2))
     else:
         print(f"{args.run_b} over {args.run_a}: {format_bytes(size)} read in {format_bytes(bs)} blocks, "
-              "ratio of expected read times [95% interval]")
+              f"ratio of expected read times {_interval_title(table)}")
         for row in table.itertuples():
             if row.verdict == "unknown":
                 print(f"{row.target:>12} {row.rw:>8}  unknown: {row.why}")
@@ -561,17 +561,34 @@ def cmd_compare(args):
                   f"x{row.ratio:.3g} [{row.ratio_low:.3g}, {row.ratio_high:.3g}]  "
                   f"beta x{row.beta_ratio:.3g} [{row.beta_ratio_low:.3g}, {row.beta_ratio_high:.3g}]  "
                   f"alpha x{row.alpha_ratio:.3g} [{row.alpha_ratio_low:.3g}, {row.alpha_ratio_high:.3g}]  "
-                  f"{row.verdict}")
+                  f"{row.verdict}{_within_run_note(row)}")
         if not len(table):
             print("no (target, rw) is in both runs")
     if percent is not None:
         failed = gate(table, percent)
         if len(failed):
-            first = failed.iloc[0]
+            first = next(failed.itertuples())
             raise VoltoolsError(f"{len(failed)} (target, rw) slower by more than {percent:g}%: first "
-                                f"{first['target']} {first['rw']} x{first['ratio']:.3g} "
-                                f"[{first['ratio_low']:.3g}, {first['ratio_high']:.3g}]")
+                                f"{first.target} {first.rw} x{first.ratio:.3g} "
+                                f"[{first.ratio_low:.3g}, {first.ratio_high:.3g}]{_within_run_note(first)}")
     return 0
+
+
+def _interval_title(table):
+    """'[95% interval]', unless some row's interval holds within-run noise only (marked on its line)."""
+    from .analysis.drift import WITHIN_RUN
+    if (table["interval_covers"] == WITHIN_RUN).any():
+        return "[95% interval between runs; where marked, an interval of within-run noise only]"
+    return "[95% interval]"
+
+
+def _within_run_note(row):
+    """'' for an interval between runs, else what it holds and why (a run of one round)."""
+    from .analysis.drift import WITHIN_RUN
+    if row.interval_covers != WITHIN_RUN:
+        return ""
+    return (f"  (interval of {WITHIN_RUN}, not 95% between runs: rounds A {row.rounds_a}, B {row.rounds_b}; "
+            "a run of 2 or more rounds shows its drift)")
 
 
 def _run_of(run_id, data_dir):

@@ -43,10 +43,14 @@ def compare(runs, a, b, gate="5%"):
     return voltools("compare", ids[a], ids[b], "--data-dir", str(raw), "--fail-if-slower", gate, env=env)
 
 
-def test_two_runs_of_the_same_volume_pass_a_gate_wider_than_their_drift(runs):
-    """Exit 0 at 50%. Not at 5%: the interval holds each run's own noise, not the drift of the
-    medium between runs, and two back-to-back runs of this tmpfs volume have differed by x1.36
-    [1.19, 1.55] here (a CI run of 2026-11-27); a gate must allow for the drift it means to ignore."""
+def test_two_runs_of_the_same_volume_pass_a_gate_above_their_run_to_run_spread(runs):
+    """Exit 0 at 50%, not 5%. The interval now allows for each run's drift between rounds
+    (analysis/drift.py), not for a level that holds through a whole run and shows in none of its
+    rounds: in 20 runs of this module (2026-11-27) the two runs' own 64 MiB reads differed by
+    x0.63-x1.42, and at 5% the pair passed 18 times and failed at x1.92 [1.16, 3.18] (both fits
+    failing their lack-of-fit test) and x1.42 [1.27, 1.58] (run B slower in every cell and every
+    round). Each run's noise alone failed 4 (also x1.28 [1.14, 1.44], x1.35 [1.05, 1.74]); a CI
+    run saw x1.36 [1.19, 1.55]. 50% is above every lower bound seen (1.27 at most)."""
     done = compare(runs, "a", "b", gate="50%")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "vol     read" in done.stdout and done.stderr == ""

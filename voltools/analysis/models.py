@@ -59,7 +59,7 @@ LONG_READS = 16.0        # the longest reads: mean time within 16x of the longes
 PARAM_NAMES = ("t0_s", "c_s_per_byte", "alpha_s", "inv_beta_s_per_byte")
 
 _READ_COLS = ("blocks", "bs_bytes", "read_time_s")
-_EXTRA_COLS = ("error", "direct", "iodepth", "numjobs", "memory_limit_bytes", "size_bytes",
+_EXTRA_COLS = ("error", "direct", "iodepth", "numjobs", "memory_limit_bytes", "size_bytes", "round",
                "read_time_source", "target", "rw", "target_kind", "driver_opts")
 _MIX_COLS = ("target", "rw", "direct", "iodepth", "numjobs", "read_time_source")
 _SPEC_COLS = ("target_kind", "driver_opts")
@@ -549,8 +549,9 @@ class ReadTimeFit:
     ci/se map 't0_s', 'c_s_per_byte', 'alpha_s', 'inv_beta_s_per_byte', 'beta_bytes_per_s',
     'b_half_bytes' to `level` intervals / standard errors (t-based, from statsmodels; beta's by
     inverting 1/beta's, B_half's by the delta method). residuals are relative to the fitted mean,
-    (T_d - fit) / fit, aligned with blocks, bs_bytes and read_time_s (the points fitted: usable
-    and not a fast outlier); rel_sd is their scatter. `problems` are the warnings that say the
+    (T_d - fit) / fit, aligned with blocks, bs_bytes, read_time_s, var_weights and rounds (the
+    points fitted: usable and not a fast outlier; a point's round, NaN where the table has none);
+    rel_sd is their scatter. `problems` are the warnings that say the
     model does not describe the data; `warnings` holds them and the notes. `model` is the
     statsmodels GLM result (design scaled by `design_scale`), `noise` the ReadNoise."""
 
@@ -584,6 +585,7 @@ class ReadTimeFit:
     bs_bytes: np.ndarray = field(default=None, repr=False)
     read_time_s: np.ndarray = field(default=None, repr=False)
     var_weights: np.ndarray = field(default=None, repr=False)
+    rounds: np.ndarray = field(default=None, repr=False)
     design_scale: np.ndarray = field(default=None, repr=False)
     model: object = field(default=None, repr=False)
 
@@ -840,6 +842,7 @@ def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, v
         warnings=problems + notes, problems=problems, lack_of_fit=lof, noise=noise,
         largest_n=tuple((float(b), float(n)) for b, n in largest.items()), target_spec=spec,
         cov=cov, residuals=rel, blocks=Nk, bs_bytes=Bk, read_time_s=Tk, var_weights=var_weights,
+        rounds=cols["round"][ok][keep] if "round" in cols else np.full(len(Tk), np.nan),
         design_scale=scale, model=res)
 
 
@@ -1329,7 +1332,8 @@ class MeanRatio:
     """Ratio of two expected read times with its `level` interval and the p-value of 'equal'.
 
     Delta method on log means: Var(log(mu_a / mu_b)) = (se_a / mu_a)^2 + (se_b / mu_b)^2 (the
-    two fits share no data), t quantile with Welch-Satterthwaite degrees of freedom."""
+    two fits share no data) plus any further parts (a run's drift between rounds: see drift.py),
+    t quantile with Welch-Satterthwaite degrees of freedom over all parts."""
 
     ratio: float
     low: float
@@ -1349,19 +1353,32 @@ def compare_means(fit, other, blocks, bs_bytes, level=LEVEL):
     return _ratio(a.mean_s, a.mean_se_s, fit.dof, b.mean_s, b.mean_se_s, other.dof, level)
 
 
-def _ratio(mu_a, se_a, dof_a, mu_b, se_b, dof_b, level):
+def _ratio(mu_a, se_a, dof_a, mu_b, se_b, dof_b, level, extra=()):
+    """MeanRatio of mu_a over mu_b; `extra`: further parts of the log ratio's variance, each as
+    (variance, the variance of its estimate)."""
     if not (mu_a > 0 and mu_b > 0):
         return MeanRatio(math.nan, math.nan, math.nan, math.nan, level)
-    va, vb = (se_a / mu_a) ** 2, (se_b / mu_b) ** 2
-    total = va + vb
-    log_ratio = math.log(mu_a / mu_b)
+    fits = [((se_a / mu_a) ** 2, dof_a), ((se_b / mu_b) ** 2, dof_b)]
+    parts = [(var, 2 * var**2 / max(dof, 1)) for var, dof in fits]
+    return _log_ratio(math.log(mu_a / mu_b), parts + list(extra), level)
+
+
+def _log_ratio(log_ratio, parts, level):
+    """MeanRatio of exp(log_ratio) whose variance is the sum of independent parts (variance, the
+    variance of its estimate): Welch-Satterthwaite dof = 2 total^2 / sum of those variances (a
+    part with dof k has 2 var^2 / k), at least 1."""
+    total = sum(var for var, _ in parts)
     if total == 0:
-        return MeanRatio(mu_a / mu_b, mu_a / mu_b, mu_a / mu_b, 1.0 if log_ratio == 0 else 0.0, level)
-    dof = total**2 / (va**2 / max(dof_a, 1) + vb**2 / max(dof_b, 1))
+        return MeanRatio(*[math.exp(log_ratio)] * 3, 1.0 if log_ratio == 0 else 0.0, level)
+    dof = max(2 * total**2 / sum(var_var for _, var_var in parts), 1.0)
     half = _tcrit(dof, level) * math.sqrt(total)
     p = 2 * float(stats.t.sf(abs(log_ratio) / math.sqrt(total), dof))
-    return MeanRatio(math.exp(log_ratio), math.exp(log_ratio - half), math.exp(log_ratio + half),
-                     p, level)
+    return MeanRatio(_exp(log_ratio), _exp(log_ratio - half), _exp(log_ratio + half), p, level)
+
+
+def _exp(x):
+    """exp(x), inf where it would overflow (the bound of an interval as wide as its fits allow)."""
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def compare_to_baseline(df, baseline="host", *, dataset_bytes, bs_bytes, by=DEFAULT_BY, level=LEVEL):

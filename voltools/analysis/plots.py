@@ -423,8 +423,10 @@ def node_comparison(table, ax=None, colors=None):
 def run_ratios(table, ax=None, colors=None, fail_if_slower=None):
     """analysis.compare.compare_runs as a forest plot: per (target, rw) the ratio of expected
     full-read times (this run over the baseline run) with its 95% interval, log scale, 1 marked;
-    the verdict beside each row; `fail_if_slower` (percent) as the gate's line. Rows with no
+    the verdict beside each row (and "within-run noise only" where a run of one round gave an
+    interval without the drift between runs); `fail_if_slower` (percent) as the gate's line. Rows with no
     ratio ("unknown") are listed with their verdict only."""
+    from .drift import WITHIN_RUN
     ax = _axes(ax)
     t = table.sort_values(["target", "rw"], ascending=False).reset_index(drop=True)
     colors = colors or target_colors(t["target"])
@@ -434,7 +436,8 @@ def run_ratios(table, ax=None, colors=None, fail_if_slower=None):
             bars = ax.errorbar([r["ratio"]], [y], xerr=[[r["ratio"] - r["ratio_low"]], [r["ratio_high"] - r["ratio"]]],
                                color=style["color"], marker=style["marker"], capsize=4, markersize=7)
             bars[-1][0].set_linestyle(style["linestyle"])
-        ax.annotate(f"  {r['verdict']}", (1, y), xycoords=("axes fraction", "data"), va="center",
+        within = " (within-run noise only)" if r.get("interval_covers") == WITHIN_RUN else ""
+        ax.annotate(f"  {r['verdict']}{within}", (1, y), xycoords=("axes fraction", "data"), va="center",
                     fontsize="small")
     ax.axvline(1.0, color="grey", linewidth=0.8)
     if fail_if_slower is not None:

@@ -444,9 +444,19 @@ def latency_md(table):
     return "\n".join(lines)
 
 
+def _within_run(row):
+    """What an interval of within-run noise only holds, for a row of compare.compare_runs ('' else)."""
+    from .drift import WITHIN_RUN
+    if row.get("interval_covers") != WITHIN_RUN:
+        return ""
+    return (f" (an interval of {WITHIN_RUN}, not 95%: a run of one round shows nothing of the drift "
+            "between runs)")
+
+
 def run_comparison_md(table, run_id, baseline_run):
     """compare.compare_runs in words: per target and rw this run against the baseline run, by the
-    ratio of expected full-read times and its 95% interval."""
+    ratio of expected full-read times and its 95% interval between runs (one of within-run noise
+    only, said so, where a run has one round)."""
     if table.empty:
         return f"No target and read mode of run **{run_id}** is in the baseline run **{baseline_run}**."
     first = table.iloc[0]
@@ -457,7 +467,7 @@ def run_comparison_md(table, run_id, baseline_run):
         if r["verdict"] == "unknown":
             lines.append(f"- {_who(r)}: unknown ({r['why']}).")
             continue
-        ratio = f"×{sig(r['ratio'])} [{sig(r['ratio_low'])}, {sig(r['ratio_high'])}]"
+        ratio = f"×{sig(r['ratio'])} [{sig(r['ratio_low'])}, {sig(r['ratio_high'])}]{_within_run(r)}"
         how = (f"**{' '.join(_change(r['ratio']))}**" if r["verdict"] in ("slower", "faster")
                else "no detectable change")
         caveat = "" if bool(r["holds"]) else " (a model does not hold there: read it as a rough guide)"

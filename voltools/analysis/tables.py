@@ -279,18 +279,27 @@ def latency_display(table):
 
 def run_comparison_display(table):
     """analysis.compare.compare_runs: per target and rw the expected full-read time in each run,
-    their ratio with its 95% interval (that of beta and alpha beside it), and the verdict."""
+    their ratio with its 95% interval between runs (that of beta and alpha beside it; marked where
+    a run of one round gives an interval of within-run noise only), and the verdict."""
     from .compare import UNKNOWN
+    note = _within_run_notes(table)
     return _keyed(table, {
         "baseline run": map(duration, table["a_mean_s"]),
         "this run": map(duration, table["b_mean_s"]),
-        "time ratio [95%]": map(_run_ratio, table["ratio"], table["ratio_low"], table["ratio_high"]),
-        "β ratio [95%]": map(_run_ratio, table["beta_ratio"], table["beta_ratio_low"], table["beta_ratio_high"]),
-        "α ratio [95%]": map(_run_ratio, table["alpha_ratio"], table["alpha_ratio_low"], table["alpha_ratio_high"]),
+        "time ratio [95%]": map(_run_ratio, table["ratio"], table["ratio_low"], table["ratio_high"], note),
+        "β ratio [95%]": map(_run_ratio, table["beta_ratio"], table["beta_ratio_low"], table["beta_ratio_high"], note),
+        "α ratio [95%]": map(_run_ratio, table["alpha_ratio"], table["alpha_ratio_low"], table["alpha_ratio_high"], note),
         "verdict": [v if v != UNKNOWN else f"unknown: {why}" for v, why in zip(table["verdict"], table["why"])],
         "models hold": table["holds"].map({True: "yes", False: "no"}),
     })
 
 
-def _run_ratio(ratio, low, high):
-    return "–" if ratio != ratio else f"×{sig(ratio)} [{sig(low)}, {sig(high)}]"
+def _within_run_notes(table):
+    """' (within-run noise only)' for rows whose interval holds no drift between runs, else ''."""
+    from .drift import WITHIN_RUN
+    covers = table["interval_covers"] if "interval_covers" in table else [None] * len(table)
+    return [f" ({WITHIN_RUN}, not 95%)" if c == WITHIN_RUN else "" for c in covers]
+
+
+def _run_ratio(ratio, low, high, note=""):
+    return "–" if ratio != ratio else f"×{sig(ratio)} [{sig(low)}, {sig(high)}]{note}"

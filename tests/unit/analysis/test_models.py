@@ -473,3 +473,15 @@ def test_the_max_type_hinge_test_of_one_knot_is_statsmodels_score_test(seed):
         z = (np.maximum(0.0, size - knot) / size.max())[:, None]
         reference = float(np.asarray(res.score_test(exog_extra=z, observed=False)[1]).ravel()[0])
         assert _max_score_p(res, z)[0] == pytest.approx(max(reference, 1 / 20_000), abs=0.012)
+
+
+def test_a_ratio_whose_variance_is_unsure_takes_dof_1_and_never_overflows():
+    """A part whose estimate's variance dwarfs its variance (a drift estimated at 0 from rounds far
+    noisier than the fit: a loop-ext4 fit of Pearson scale 180 did it) takes the Welch-Satterthwaite
+    degrees of freedom to 1, not 0; a bound beyond the float range is inf, not an OverflowError."""
+    from scipy import stats
+    from voltools.analysis.models import _ratio
+    unsure = _ratio(1.0, 0.1, 30, 1.0, 0.1, 30, 0.95, [(0.0, 1e8)])
+    assert unsure.low == pytest.approx(math.exp(-stats.t.ppf(0.975, 1) * math.sqrt(0.02)))
+    hopeless = _ratio(1.0, 100.0, 30, 1.0, 100.0, 30, 0.95, [(0.0, 1e12)])
+    assert (hopeless.ratio, hopeless.low, hopeless.high) == (1.0, 0.0, math.inf)

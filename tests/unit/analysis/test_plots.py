@@ -224,10 +224,12 @@ def test_read_modes_are_line_styles_and_fill(sample):
 def test_the_run_ratio_plot_marks_one_and_the_gate():
     table = pd.DataFrame({"target": ["tmpfs", "host"], "rw": ["read", "read"], "dataset_bytes": [2**26] * 2,
                           "bs_bytes": [65536] * 2, "ratio": [1.02, 24.1], "ratio_low": [0.9, 15.6],
-                          "ratio_high": [1.1, 37.3], "verdict": ["no detectable change", "slower"]})
+                          "ratio_high": [1.1, 37.3], "verdict": ["no detectable change", "slower"],
+                          "interval_covers": ["within-run noise only", "between runs"]})
     ax = plots.run_ratios(table, fail_if_slower=5)
     xs = sorted(ln.get_xdata()[0] for ln in ax.lines if len(ln.get_xdata()) == 2 and ln.get_xdata()[0] == ln.get_xdata()[1])
     assert xs == pytest.approx([1.0, 1.05])
     assert ax.get_xscale() == "log" and "64 MiB in 64 KiB blocks" in ax.get_title()
-    assert [t.get_text().strip() for t in ax.texts] == ["no detectable change", "slower"]  # tmpfs, host
+    assert [t.get_text().strip() for t in ax.texts] == ["no detectable change (within-run noise only)",
+                                                        "slower"]  # tmpfs (a run of one round), host
     labelled(ax)

@@ -395,3 +395,19 @@ def test_nodes_are_compared_on_the_committed_multi_node_run():
 
 def test_a_run_on_one_node_says_so():
     assert prose.nodes_md(findings.node_table(load_run("sample", RAW))).startswith("Measured on one node (")
+
+
+def test_a_run_comparison_marks_an_interval_of_within_run_noise_only():
+    """compare_runs rows: the first between runs, the second with a run of one round."""
+    table = pd.DataFrame({"target": ["host", "tmpfs"], "rw": ["read", "read"], "dataset_bytes": [4 * GIB] * 2,
+                          "bs_bytes": [64 * KIB] * 2, "a_mean_s": [12.6, 1.0], "b_mean_s": [12.6, 1.3],
+                          "ratio": [1.0, 1.3], "ratio_low": [0.9, 1.2], "ratio_high": [1.11, 1.41],
+                          "beta_ratio": [1.0, 0.77], "beta_ratio_low": [0.86, 0.7], "beta_ratio_high": [1.16, 0.85],
+                          "alpha_ratio": [1.0, 1.3], "alpha_ratio_low": [0.87, 0.9], "alpha_ratio_high": [1.15, 1.9],
+                          "holds": [True, True], "verdict": ["no detectable change", "slower"], "why": ["", ""],
+                          "interval_covers": ["between runs", "within-run noise only"]})
+    shown = rt.run_comparison_display(table).frame
+    assert list(shown["time ratio [95%]"]) == ["×1.00 [0.900, 1.11]", "×1.30 [1.20, 1.41] (within-run noise only, not 95%)"]
+    text = prose.run_comparison_md(table, "b", "a")
+    host, tmpfs = (line for line in text.splitlines() if line.startswith("- "))
+    assert "within-run noise only" not in host and "an interval of within-run noise only, not 95%" in tmpfs

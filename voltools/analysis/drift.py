@@ -1,0 +1,138 @@
+"""The drift of the medium between rounds: what a comparison between runs must allow for.
+
+A fit's standard error holds the scatter of its points about the curve as if every read were
+independent. Reads of one round are not: a round reads every target once, and what the medium
+was like then (its clock, its load, its cache) moves all of that round's reads together. Two runs
+are two more moments of that drift, so the interval of a ratio between runs needs the variance of
+each run's level, which the rounds of the run measure.
+
+Model (log scale, per fit): log T_i = log mu_i + u_r(i) + e_i, the round effects u_r independent
+with variance tau^2 and the same between runs as between the rounds of a run (rounds are repeats
+in time; a level that holds through a whole run and shows in none of its rounds cannot be told
+from a real change by anything measured within the run). An estimate c'theta (the question's
+expected time, alpha, 1/beta) moves by sum_r G_r u_r, G_r the share of round r in it; its drift
+variance is tau^2 sum_r G_r^2, which is tau^2 / R when every round reads the same points and more
+when, as with the question's extra rounds of long reads alone, rounds weigh unequally.
+
+Each round's effect is the weighted mean of log(T / mu_hat) over its fitted points, with the
+fit's var_weights: they are the inverse relative variances of the reads, so the mean is the
+least noisy estimate of a level the round's reads share, and its noise is known (scale / sum of
+weights). What the question makes of a round is its share G_r (the summed influence of the
+round's points on the estimate), so the points that inform the question most count there, not
+in the level: weighting the level itself by influence would give negative weights to the points
+the fit extrapolates against (a quarter of them in the gate test's sweep) and no known noise
+for the mean, and measured no less noise (x1.05 the variance on simulated sweeps). tau^2
+is statsmodels' Paule-Mandel random-effects variance of the round effects given that noise (a
+meta-analysis with the rounds as studies): the spread of the rounds beyond what their own
+reads' noise explains, so the noise already in the fit's standard error is not counted twice.
+
+A ratio between runs A and B adds tau_A^2 sum G_A^2 + tau_B^2 sum G_B^2 to the variance of its
+log (compare.compare_fits). Its Welch-Satterthwaite degrees of freedom weigh each part by the
+variance of its estimate: a fit's 2 v^2 / dof, a drift's (sum G^2)^2 Var(tau^2), with REML's
+Var(tau^2) = 2 / tr(P^2) at the estimate. From 5 rounds that is about 2 (tau^2 + noise)^2 / 4 and
+stays above 0 where tau^2 is estimated at 0: a drift no larger than the rounds' own noise cannot
+be ruled out, and the t quantile says so. Taking R - 1 degrees of freedom instead covered 92-93%
+of simulated pairs of one truth (drift 5-20%), this 95-96% (tests/unit/analysis/test_drift.py).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from statsmodels.stats.meta_analysis import combine_effects
+
+from .models import PARAM_NAMES, read_time_design
+
+WITHIN_RUN = "within-run noise only"
+BETWEEN_RUNS = "between runs"
+
+
+@dataclass(frozen=True)
+class RoundDrift:
+    """The drift of one fit's estimate between rounds.
+
+    rounds: rounds with fitted points (0 where the points have no round); tau2: the variance of
+    the round effects beyond the noise of their reads; tau2_var: the variance of that estimate;
+    shares: G_r, each round's share in the estimate (they sum to 1). var: tau2 * sum G_r^2, the
+    variance the drift adds to the log of the estimate; var_var: the variance of var, for
+    Welch-Satterthwaite. NaN (not known) with fewer than 2 rounds."""
+
+    rounds: int
+    tau2: float = math.nan
+    tau2_var: float = math.nan
+    shares: tuple = ()
+
+    @property
+    def known(self):
+        """True when there are rounds enough (2) to tell drift from noise."""
+        return self.rounds >= 2
+
+    @property
+    def var(self):
+        return self.tau2 * self._sum_g2() if self.known else math.nan
+
+    @property
+    def var_var(self):
+        return self.tau2_var * self._sum_g2() ** 2 if self.known else math.nan
+
+    @property
+    def rel_sd(self):
+        """sd of one round's level (tau, about a relative sd)."""
+        return math.sqrt(self.tau2) if self.known else math.nan
+
+    @property
+    def effective_rounds(self):
+        """1 / sum G_r^2: the rounds' worth the estimate averages the drift over (R when even)."""
+        return 1.0 / self._sum_g2() if self.known else math.nan
+
+    def _sum_g2(self):
+        return float(np.sum(np.square(self.shares)))
+
+
+def fit_drifts(fit, blocks, bs_bytes):
+    """RoundDrift of a ReadTimeFit's expected time of N blocks of B bytes ("mean") and of its
+    alpha and 1/beta ("alpha_s", "inv_beta_s_per_byte"; beta's is 1/beta's on the log scale)."""
+    contrasts = {"mean": read_time_design(blocks, bs_bytes) / fit.design_scale}
+    for index in (2, 3):
+        contrasts[PARAM_NAMES[index]] = np.eye(len(PARAM_NAMES))[index]
+    rounds = np.asarray(fit.rounds, dtype=float)
+    seen = np.unique(rounds[np.isfinite(rounds)])
+    if not np.isfinite(rounds).all() or len(seen) < 2:
+        return {name: RoundDrift(rounds=len(seen)) for name in contrasts}
+    of = np.searchsorted(seen, rounds)
+    X = read_time_design(fit.blocks, fit.bs_bytes) / fit.design_scale
+    mu = X @ fit.model.params
+    tau2, tau2_var = _between_rounds(fit, of, mu)
+    return {name: RoundDrift(len(seen), tau2, tau2_var, tuple(np.bincount(of, _influence(fit, X, mu, c))))
+            for name, c in contrasts.items()}
+
+
+def _between_rounds(fit, of, mu):
+    """(tau^2, its variance): statsmodels' Paule-Mandel variance of the round effects (weighted
+    mean log(T / mu) over each round's points, weights var_weights) beyond their noise (scale /
+    sum of weights), and its REML variance 2 / tr(P^2) (Viechtbauer 2005)."""
+    weight = np.bincount(of, fit.var_weights)
+    effects = np.bincount(of, fit.var_weights * np.log(fit.read_time_s / mu)) / weight
+    noise = fit.model.scale / weight
+    tau2 = max(float(combine_effects(effects, noise, method_re="iterated").tau2), 0.0)
+    return tau2, _reml_tau2_var(noise + tau2)
+
+
+def _reml_tau2_var(total_var):
+    """Variance of a random-effects variance estimated from studies of these total variances
+    (noise + tau^2): 2 / tr(P^2), P = W - W 1 1' W / 1'W1, W = diag(1 / total_var); with R equal
+    studies 2 (v + tau^2)^2 / (R - 1), the chi-square's. Evaluated at the estimate, at 0 too: a
+    drift estimated at 0 from 5 rounds may still be there, and this keeps the t quantile wide."""
+    w = 1.0 / total_var
+    trace = np.sum(w**2) - 2 * np.sum(w**3) / np.sum(w) + (np.sum(w**2) / np.sum(w)) ** 2
+    return 2.0 / trace
+
+
+def _influence(fit, X, mu, contrast):
+    """d log(c' theta) / d log T_i for each fitted point: c' (X'WX)^-1 x_i W_i T_i / c' theta,
+    W_i = var_weight_i / mu_i^2 (the GLM's weights; statsmodels' normalized covariance is
+    (X'WX)^-1). They sum to 1: scaling every read scales the estimate."""
+    c = np.asarray(contrast, dtype=float).ravel()
+    pull = X @ (np.asarray(fit.model.normalized_cov_params) @ c)
+    return pull * fit.var_weights * fit.read_time_s / mu**2 / float(c @ fit.model.params)
