@@ -153,22 +153,24 @@ def _add_predict(sub):
 
 
 def _add_persist(sub):
-    from .persist_run import DEFAULT_MOVE_SIZES, DEFAULT_SIZE
+    from dataclasses import fields
+
+    from .persist_run import PersistRequest
+    default = {f.name: f.default for f in fields(PersistRequest)}  # the request is their one home
     p = sub.add_parser("persist", help="check, per target, that data written through it outlives its containers")
     p.add_argument("--target", action="append", metavar="SPEC", dest="targets", default=[],
                    help="kind[:key=value,...]; kinds: local, tmpfs:size=, loop:fs=,size=, bind:path=, layer")
-    p.add_argument("--size", default=DEFAULT_SIZE, help=f"the data set written and verified (default {DEFAULT_SIZE})")
-    p.add_argument("--engine-restart", action="store_true",
+    p.add_argument("--size", help=f"the data set written and verified (default {default['size']})")
+    p.add_argument("--engine-restart", action="store_true", default=None,
                    help="also restart dockerd and verify again (root only; stops every container on this engine)")
-    p.add_argument("--run-id", default=None, help="id of the run (default: UTC time + random)")
-    p.add_argument("--data-dir", default=None, help="folder for runs (default data/raw)")
-    p.add_argument("--image", default=None, help="probe image with fio on PATH (default: voltools' own)")
+    p.add_argument("--run-id", help="id of the run (default: UTC time + random)")
+    p.add_argument("--data-dir", help="folder for runs (default data/raw)")
+    p.add_argument("--image", help="probe image with fio on PATH (default: voltools' own)")
     m = p.add_argument_group("migration")
     m.add_argument("--migrate-to", metavar="SPEC", help="also time copies of each target's data to this target "
                                                         "and fit T_move = T_0 + V / beta_move")
-    m.add_argument("--migrate-sizes", default=DEFAULT_MOVE_SIZES, metavar="SIZES",
-                   help=f"sizes copied (default {DEFAULT_MOVE_SIZES})")
-    m.add_argument("--migrate-repeat", default="3", metavar="N", help="copies of each size (default 3)")
+    m.add_argument("--migrate-sizes", metavar="SIZES", help=f"sizes copied (default {default['migrate_sizes']})")
+    m.add_argument("--migrate-repeat", metavar="N", help=f"copies of each size (default {default['migrate_repeat']})")
     m.add_argument("--move-size", metavar="SIZE", help="the move to predict, e.g. 40g")
     p.add_argument("--dry-run", action="store_true", help="check everything, print the plan, make nothing")
     p.add_argument("-q", "--quiet", action="store_true", help="no plan header on stderr")
@@ -355,8 +357,8 @@ def cmd_persist(args):
     import json
 
     from .persist_run import PersistRequest, PersistRun, check
-    request = PersistRequest(tuple(args.targets), args.size, args.engine_restart, args.run_id, args.data_dir,
-                             args.image, args.migrate_to, args.migrate_sizes, args.migrate_repeat)
+    asked = ("size", "engine_restart", "run_id", "data_dir", "image", "migrate_to", "migrate_sizes", "migrate_repeat")
+    request = PersistRequest(tuple(args.targets), **{k: getattr(args, k) for k in asked if getattr(args, k) is not None})
     with _checking():
         move_size = parse_size(args.move_size, "--move-size") if args.move_size else None
         if args.dry_run:
