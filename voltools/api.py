@@ -34,6 +34,7 @@ def dry_run(targets=(), **kwargs):
 
 def persist(targets=(), **kwargs):
     """Check, per target, that data written through it outlives its containers; return the outcomes
-    (one row per target and check). Keywords: size="32m", engine_restart=False, run_id, data_dir, image."""
-    from .persist_run import persist as run_persist
-    return run_persist(targets, **kwargs)
+    (one row per target and check). Keywords: PersistRequest's fields (size="32m", engine_restart,
+    run_id, data_dir, image, migrate_to, migrate_sizes, migrate_repeat), its defaults."""
+    from .persist_run import PersistRequest, PersistRun
+    return PersistRun.start(PersistRequest(tuple(targets), **kwargs)).measure()

@@ -268,9 +268,3 @@ def move_table(moves, plan):
     table["copy_bs_bytes"] = COPY_BS
     return table.astype({"run_id": "string", "source": "string", "destination": "string", "size_bytes": "Int64",
                          "repeat": "Int64", "seconds": "float64", "copy_bs_bytes": "Int64"})
-
-
-def persist(targets=(), **kwargs):
-    """Check that data written through each target outlives its containers; return the outcomes
-    table (one row per target and check). Keywords: PersistRequest's fields."""
-    return PersistRun.start(PersistRequest(tuple(targets), **kwargs)).measure()

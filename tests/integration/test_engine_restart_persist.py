@@ -11,7 +11,7 @@ import pytest
 from voltools.measuring import verify
 from voltools.measuring.engine import connect
 from voltools.measuring.restart import dockerd_pids
-from voltools.persist_run import persist
+from voltools import persist
 from repo import ROOT
 
 KEEPS = {"local": True, "tmpfs": False, "loop-ext4": True, "bind": True, "layer": False}

@@ -11,7 +11,7 @@ from voltools.cli import main
 from voltools.measuring import persist as checks
 from voltools.measuring import verify
 from voltools.measuring.targets import parse_target, prepare
-from voltools.persist_run import persist
+from voltools import persist
 from voltools.store import PERSIST, load_persist
 
 # target -> the checks that must fail on this machine, and why
