@@ -356,9 +356,11 @@ def _print_points(points, path=None):
 def cmd_persist(args):
     import json
 
+    from dataclasses import fields
+
     from .persist_run import PersistRequest, PersistRun, check
-    asked = ("size", "engine_restart", "run_id", "data_dir", "image", "migrate_to", "migrate_sizes", "migrate_repeat")
-    request = PersistRequest(tuple(args.targets), **{k: getattr(args, k) for k in asked if getattr(args, k) is not None})
+    given = {f.name: getattr(args, f.name) for f in fields(PersistRequest) if f.name != "targets"}
+    request = PersistRequest(tuple(args.targets), **{k: v for k, v in given.items() if v is not None})
     with _checking():
         move_size = parse_size(args.move_size, "--move-size") if args.move_size else None
         if args.dry_run:
@@ -578,16 +580,16 @@ def cmd_compare(args):
 
 def _interval_title(table):
     """'[95% interval]', unless some row's interval holds within-run noise only (marked on its line)."""
-    from .analysis.drift import WITHIN_RUN
-    if (table["interval_covers"] == WITHIN_RUN).any():
+    from .analysis.drift import within_run_only
+    if any(map(within_run_only, table["interval_covers"])):
         return "[95% interval between runs; where marked, an interval of within-run noise only]"
     return "[95% interval]"
 
 
 def _within_run_note(row):
     """'' for an interval between runs, else what it holds and why (a run of one round)."""
-    from .analysis.drift import WITHIN_RUN
-    if row.interval_covers != WITHIN_RUN:
+    from .analysis.drift import WITHIN_RUN, within_run_only
+    if not within_run_only(row.interval_covers):
         return ""
     return (f"  (interval of {WITHIN_RUN}, not 95% between runs: rounds A {row.rounds_a}, B {row.rounds_b}; "
             "a run of 2 or more rounds shows its drift)")

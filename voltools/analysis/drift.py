@@ -48,6 +48,11 @@ WITHIN_RUN = "within-run noise only"
 BETWEEN_RUNS = "between runs"
 
 
+def within_run_only(covers):
+    """True where a compare row's `interval_covers` says its interval holds no drift between runs."""
+    return covers == WITHIN_RUN
+
+
 @dataclass(frozen=True)
 class RoundDrift:
     """The drift of one fit's estimate between rounds.

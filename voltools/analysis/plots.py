@@ -426,7 +426,7 @@ def run_ratios(table, ax=None, colors=None, fail_if_slower=None):
     the verdict beside each row (and "within-run noise only" where a run of one round gave an
     interval without the drift between runs); `fail_if_slower` (percent) as the gate's line. Rows with no
     ratio ("unknown") are listed with their verdict only."""
-    from .drift import WITHIN_RUN
+    from .drift import WITHIN_RUN, within_run_only
     ax = _axes(ax)
     t = table.sort_values(["target", "rw"], ascending=False).reset_index(drop=True)
     colors = colors or target_colors(t["target"])
@@ -436,7 +436,7 @@ def run_ratios(table, ax=None, colors=None, fail_if_slower=None):
             bars = ax.errorbar([r["ratio"]], [y], xerr=[[r["ratio"] - r["ratio_low"]], [r["ratio_high"] - r["ratio"]]],
                                color=style["color"], marker=style["marker"], capsize=4, markersize=7)
             bars[-1][0].set_linestyle(style["linestyle"])
-        within = " (within-run noise only)" if r.get("interval_covers") == WITHIN_RUN else ""
+        within = f" ({WITHIN_RUN})" if within_run_only(r.get("interval_covers")) else ""
         ax.annotate(f"  {r['verdict']}{within}", (1, y), xycoords=("axes fraction", "data"), va="center",
                     fontsize="small")
     ax.axvline(1.0, color="grey", linewidth=0.8)

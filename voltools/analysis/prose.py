@@ -446,8 +446,8 @@ def latency_md(table):
 
 def _within_run(row):
     """What an interval of within-run noise only holds, for a row of compare.compare_runs ('' else)."""
-    from .drift import WITHIN_RUN
-    if row.get("interval_covers") != WITHIN_RUN:
+    from .drift import WITHIN_RUN, within_run_only
+    if not within_run_only(row.get("interval_covers")):
         return ""
     return (f" (an interval of {WITHIN_RUN}, not 95%: a run of one round shows nothing of the drift "
             "between runs)")

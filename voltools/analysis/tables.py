@@ -296,9 +296,9 @@ def run_comparison_display(table):
 
 def _within_run_notes(table):
     """' (within-run noise only)' for rows whose interval holds no drift between runs, else ''."""
-    from .drift import WITHIN_RUN
+    from .drift import WITHIN_RUN, within_run_only
     covers = table["interval_covers"] if "interval_covers" in table else [None] * len(table)
-    return [f" ({WITHIN_RUN}, not 95%)" if c == WITHIN_RUN else "" for c in covers]
+    return [f" ({WITHIN_RUN}, not 95%)" if within_run_only(c) else "" for c in covers]
 
 
 def _run_ratio(ratio, low, high, note=""):

@@ -290,8 +290,9 @@ class SweepPlan:
         calls = []
         packs = self.pack and not self.fio_opts  # the replay call's fio options are fixed
         for group in self.groups(target):
-            small = [p for p in group if packs and replay.replayable(p, self.reader)]
-            rest = [p for p in group if not (packs and replay.replayable(p, self.reader))]
+            small, rest = [], []
+            for point in group:
+                (small if packs and replay.replayable(point, self.reader) else rest).append(point)
             calls += [Call(points, True) for points in replay.pack(small)]
             calls += [Call(rest[i:i + self.batch], False) for i in range(0, len(rest), self.batch)]
         return calls
