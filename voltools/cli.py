@@ -201,6 +201,7 @@ def _add_report(sub):
                    help="an earlier run to compare with (voltools compare ID RUN): a plot and a table")
     p.add_argument("--persist-run", default=None, metavar="ID",
                    help="a 'voltools persist' run to show: its checks and move-time fits")
+    p.add_argument("--dry-run", action="store_true", help="check the inputs, say what would be rendered, make nothing")
 
 
 class _Renamed(argparse.Action):
@@ -475,16 +476,18 @@ def cmd_summary(args):
 
 
 def cmd_report(args):
-    from .analysis.report import render
-    from .store import RunStore, load_persist
+    from .analysis.report import output_path, parameters, write
     with _checking():
-        for run in filter(None, (args.run_id, args.baseline_run)):
-            RunStore.open(run, args.data_dir)
-        if args.persist_run:
-            load_persist(args.persist_run, args.data_dir)
-    out = render(args.run_id, args.output or f"reports/{args.run_id}.html", args.dataset_size,
-                 args.bs, args.objective, args.data_dir, args.baseline_run, args.persist_run)
-    print(f"report: {Path(out).resolve().as_uri()}")
+        params = parameters(args.run_id, args.dataset_size, args.bs, args.objective, args.data_dir,
+                            args.baseline_run, args.persist_run)
+        out = output_path(f"reports/{args.run_id}.html" if args.output is None else args.output)
+    if args.dry_run:
+        size, bs = (format_bytes(parse_size(params[k], k)) for k in ("dataset_size", "bs"))
+        print(f"report: run {params['run_id']}, {size} read in {bs} blocks, to {out.resolve().as_uri()}")
+        print("report: nothing was made (--dry-run)")
+        return
+    out = write(params, out)
+    print(f"report: {out.resolve().as_uri()}")
 
 
 def cmd_predict(args):

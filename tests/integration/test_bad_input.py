@@ -170,6 +170,9 @@ def test_parse_fio_refuses_what_is_not_a_fio_output_file(which, needle, not_fio_
     (["summary", "--run-id", "a_b"], "not accepted"),
     (["report", "--run-id", "sample", "--persist-run", "a_b"], "not accepted"),
     (["report", "--run-id", "sample", "--persist-run", "no-such-run"], "no run no-such-run in"),
+    (["report", "--run-id", "sample", "-o", "/etc/passwd/r.html"], "/etc/passwd is not a folder voltools may write in"),
+    (["report", "--run-id", "sample", "-o", "/tmp/"], "must be a file path"),
+    (["report", "--run-id", "sample", "--objective", "nan"], "read-time objective 'nan' must be a number"),
 ])
 def test_bad_run_ids_elsewhere(args, needle, raw_root, isolated_state, capsys):
     assert main(args) == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import tempfile
 from contextlib import contextmanager
 from importlib import resources
@@ -46,9 +47,17 @@ def render(run_id, output, dataset_size=None, bs=None, read_time_objective_s=600
     The dataset size and block size default to the run's own question (`sweep --question`), else
     40g@64k. With `baseline_run` (a run in the same data_dir) the report compares the run with it
     (analysis.compare); with `persist_run` (a `voltools persist` run there) it adds the persistence
-    checks and the move-time fits. Sizes are checked first (UsageError); an unknown run, baseline
-    run or persist run raises StoreError; a notebook that fails raises ReportError naming the error it raised. Returns the
-    path written."""
+    checks and the move-time fits. Everything is checked before the notebook runs (`parameters`,
+    `output_path`); a notebook that fails raises ReportError naming the error it raised. Returns
+    the path written."""
+    params = parameters(run_id, dataset_size, bs, read_time_objective_s, data_dir, baseline_run, persist_run)
+    return write(params, output_path(output))
+
+
+def parameters(run_id, dataset_size=None, bs=None, read_time_objective_s=600.0, data_dir=None,
+               baseline_run=None, persist_run=None) -> dict:
+    """The notebook's parameters, every input checked and nothing made: sizes and the objective
+    (UsageError), the run, baseline run and persist run (StoreError when unknown or unreadable)."""
     for value, what in ((dataset_size, "dataset size"), (bs, "block size")):
         if value is not None:
             parse_size(value, what)
@@ -59,15 +68,34 @@ def render(run_id, output, dataset_size=None, bs=None, read_time_objective_s=600
         RunStore.open(baseline_run, root)
     if persist_run:
         load_persist(persist_run, root)
-    dataset_size = dataset_size or asked.get("dataset_bytes") or DEFAULT_QUESTION[0]
-    bs = bs or asked.get("bs_bytes") or DEFAULT_QUESTION[1]
-    params = {"run_id": str(run_id), "data_dir": str(root),
-              "dataset_size": str(dataset_size), "bs": str(bs), "read_time_objective_s": objective,
-              "baseline_run": str(baseline_run or ""), "persist_run": str(persist_run or "")}
+    return {"run_id": str(run_id), "data_dir": str(root),
+            "dataset_size": str(dataset_size or asked.get("dataset_bytes") or DEFAULT_QUESTION[0]),
+            "bs": str(bs or asked.get("bs_bytes") or DEFAULT_QUESTION[1]),
+            "read_time_objective_s": objective,
+            "baseline_run": str(baseline_run or ""), "persist_run": str(persist_run or "")}
+
+
+def output_path(output) -> Path:
+    """`output` as a Path the report can be written to, checked and nothing made: not a folder,
+    and its nearest existing folder writable (UsageError naming it otherwise)."""
+    out = Path(output)
+    try:
+        folder_given = not str(output) or str(output).endswith("/") or out.is_dir()
+        folder = next((p for p in (out.absolute().parent, *out.absolute().parents) if p.exists()), Path("/"))
+    except (ValueError, OSError) as exc:  # a NUL byte, a name too long
+        raise UsageError(f"report output {str(output)!r} is not a usable path: {first_line(exc, None)}") from None
+    if folder_given:
+        raise UsageError(f"report output {str(output)!r} must be a file path, e.g. reports/run.html")
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"report output {str(output)!r}: {folder} is not a folder voltools may write in")
+    return out
+
+
+def write(params, out) -> Path:
+    """Run the notebook with checked `params` and write its HTML to `out` (its folders made)."""
     with tempfile.TemporaryDirectory(prefix="voltools-report-") as tmp:
         executed = _execute(params, Path(tmp) / "report.ipynb")
-    html = to_html(executed, title=f"voltools capacity report: {run_id}")
-    out = Path(output)
+    html = to_html(executed, title=f"voltools capacity report: {params['run_id']}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")
