@@ -44,9 +44,10 @@ sample: $(STAMP) engine ## re-measure the committed sample run under data/raw (m
 
 SOAK_KILLS ?= 30
 
-soak: $(STAMP) engine ## the full attack: >= 30 kills of real sweeps, and the store's crash state machine at 400 runs
+soak: $(STAMP) engine ## the full attack: >= 30 kills of real sweeps, 30 of persist runs, and the store's crash state machine at 400 runs
 	VOLTOOLS_SOAK=1 VOLTOOLS_SOAK_KILLS=$(SOAK_KILLS) $(BIN)/pytest -q -s -p no:cacheprovider \
-	  tests/integration/test_soak.py::test_kill_soak "tests/unit/test_store.py::TestStoreUnderAttack"
+	  tests/integration/test_soak.py::test_kill_soak tests/integration/test_persist_soak.py::test_persist_kill_soak \
+	  "tests/unit/test_store.py::TestStoreUnderAttack"
 
 NBVAL := --nbval-lax --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/
 

@@ -38,11 +38,28 @@ def _interpreter_start_up(sig, code, err):
     return sig == signal.SIGINT and code == -signal.SIGINT and package not in err
 
 
+USER_FILES = {"keep.txt": b"user data\n", "sub/notes.md": b"# mine\n"}  # what the user keeps in the bind folder
+
+
+def user_folder(tmp_path):
+    """The bind folder, holding USER_FILES."""
+    folder = tmp_path / "bind"
+    for name, data in USER_FILES.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        (folder / name).write_bytes(data)
+    folder.chmod(0o755)
+    return folder
+
+
+def user_files_kept(folder):
+    """The folder holds exactly USER_FILES, byte for byte, and nothing else."""
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    return files == USER_FILES and sorted(p.name for p in folder.iterdir()) == ["keep.txt", "sub"]
+
+
 def _targets(tmp_path, rng):
     """One or two targets of the kinds that make different objects (volume, loop device, folder)."""
-    bind = tmp_path / "bind"
-    bind.mkdir(exist_ok=True)
-    bind.chmod(0o755)
+    bind = user_folder(tmp_path)
     kinds = ["tmpfs:size=32m", "local", f"bind:path={bind}"] + (["loop:size=64m"] if os.geteuid() == 0 else [])
     return rng.sample(kinds, rng.choice([1, 2]))
 
@@ -122,7 +139,7 @@ def _soak_one(client, run_id, raw_root, tmp_path, rng, kills):
     assert not points.duplicated(POINT_KEY).any()
     assert leftovers(client, run_id) == 0
     assert not list(loop_dir().glob(f"*{run_id}*")) if loop_dir().is_dir() else True
-    assert not list((tmp_path / "bind").iterdir()), "the bind folder holds only what the user put there"
+    assert user_files_kept(tmp_path / "bind"), "the bind folder holds only what the user put there, unchanged"
     return soak.kills
 
 
