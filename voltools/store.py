@@ -287,7 +287,8 @@ def load_persist(run_id, data_dir=None):
 def load_moves(run_id, data_dir=None, missing_ok=False):
     """The migration table of a stored run (StoreError if the run moved nothing, or None with
     `missing_ok` where it is a persist run without --migrate-to)."""
-    if missing_ok and _path(run_id, data_dir, PERSIST).is_file() and not _path(run_id, data_dir, MIGRATION).is_file():
+    folder = _folder(run_id, data_dir)
+    if missing_ok and (folder / PERSIST).is_file() and not (folder / MIGRATION).is_file():
         return None
     return _table(run_id, data_dir, MIGRATION, "a 'voltools persist --migrate-to' run")
 
@@ -295,7 +296,7 @@ def load_moves(run_id, data_dir=None, missing_ok=False):
 def _table(run_id, data_dir, name, what):
     """A table of a run folder other than the points (a persist run has no points.parquet/)."""
     import pandas as pd
-    folder = _path(run_id, data_dir, "")
+    folder = _folder(run_id, data_dir)
     if not (folder / META).is_file():
         raise StoreError(f"no run {run_id} in {folder.parent}")
     if not (folder / name).is_file():
@@ -303,8 +304,9 @@ def _table(run_id, data_dir, name, what):
     return pd.read_parquet(folder / name)
 
 
-def _path(run_id, data_dir, name):
-    return Path(data_dir or raw_dir()) / check_name(run_id) / name
+def _folder(run_id, data_dir):
+    """The folder of run `run_id` in `data_dir` (default: config.raw_dir()); the id checked."""
+    return Path(data_dir or raw_dir()) / check_name(run_id)
 
 
 @_root_renamed

@@ -482,15 +482,15 @@ def persist_md(checked, predictions, persist_run):
     """The persistence checks of a `voltools persist` run and its move-time answers in words:
     per target the checks it passed and failed; per (source, destination) the time of one move of
     the asked size with its 95% interval, or why the fit cannot say."""
-    from .persistence import holds_for
     first = checked.iloc[0]
     lines = [f"Run **{persist_run}** wrote {format_bytes(first['size_bytes'])} through each target in "
              f"{format_bytes(first['bs_bytes'])} blocks with fio's verify headers and verified it after each check:"]
-    for _, r in holds_for(checked).iterrows():
-        failed = [f"{c} ({_reason_of(checked, r['target'], c)})" for c in filter(None, r["failed"].split(", "))]
-        done = f"failed {', '.join(failed)}" + (f"; passed {r['passed']}" if r["passed"] else "") if failed \
-            else f"passed every check ({r['passed']})"
-        lines.append(f"- **{r['target']}**: {done}.")
+    for target, group in checked.groupby("target", sort=False):
+        passed = ", ".join(group.loc[group["passed"], "check"])
+        failed = [f"{r.check} ({r.reason or 'failed'})" for r in group[~group["passed"]].itertuples()]
+        done = f"failed {', '.join(failed)}" + (f"; passed {passed}" if passed else "") if failed \
+            else f"passed every check ({passed})"
+        lines.append(f"- **{target}**: {done}.")
     for p in predictions:
         lead = f"- Moving {format_bytes(p.size_bytes)} from **{p.source}** to **{p.destination}**"
         lines.append(f"{lead}: about {duration_ci(p.mean_s, p.low_s, p.high_s)} (one move, 95%)." if p.holds
@@ -504,8 +504,3 @@ def _move_advice(p):
         return (f"copies of at least {format_bytes(p.size_bytes / EXTRAPOLATION_MAX)} "
                 "(`voltools persist --migrate-sizes`) would answer it")
     return "more copies (`voltools persist --migrate-repeat`) would narrow it"
-
-
-def _reason_of(checked, target, check):
-    row = checked[(checked["target"] == target) & (checked["check"] == check)].iloc[0]
-    return row["reason"] or "failed"
