@@ -13,11 +13,11 @@ in the job's `total_err`. So, from fio's JSON:
 
 A missing file is not read at all: 0 ok, every block bad, reason "empty volume".
 """
-import json
 import os
 from dataclasses import dataclass
 
-from ..errors import first_line
+from ..errors import FioParseError, first_line
+from .fio import read_json
 
 BS = 64 << 10  # the data set's block: one verify header per 64 KiB
 EILSEQ = 84  # what fio records for a block that fails verification
@@ -97,10 +97,10 @@ def _detail(failed, short, found_bytes, expected_bytes):
 
 
 def _job(stdout):
-    """The one job of fio's JSON output, or None when there is none."""
-    start = stdout.find("{")
+    """The one job of fio's JSON output (fio.read_json, as for every fio output), or None when
+    there is none."""
     try:
-        jobs = json.loads(stdout[start:])["jobs"] if start >= 0 else []
-    except (ValueError, KeyError, TypeError):
+        jobs = read_json(stdout.encode()).get("jobs") or []
+    except FioParseError:
         return None
     return jobs[0] if jobs else None
