@@ -483,11 +483,10 @@ def cmd_report(args):
         out = output_path(f"reports/{args.run_id}.html" if args.output is None else args.output)
     if args.dry_run:
         size, bs = (format_bytes(parse_size(params[k], k)) for k in ("dataset_size", "bs"))
-        print(f"report: run {params['run_id']}, {size} read in {bs} blocks, to {out.resolve().as_uri()}")
+        print(f"report: run {params['run_id']}, {size} read in {bs} blocks, to {out.as_uri()}")
         print("report: nothing was made (--dry-run)")
         return
-    out = write(params, out)
-    print(f"report: {out.resolve().as_uri()}")
+    print(f"report: {write(params, out).as_uri()}")
 
 
 def cmd_predict(args):

@@ -9,6 +9,8 @@ PROBE_REPO = "voltools-probe"
 COPY_REPO = "voltools-copy"  # tag of an image a run loaded onto a node: voltools-copy:<run id>
 DATA_MOUNT = "/data"
 NOBODY_UID = 65534
+SYSTEM_PATHS = ("/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib", "/lib32",
+                "/lib64", "/run", "/var/run", "/var/lib/docker")  # voltools writes in none of them
 
 
 def data_dir():
@@ -41,3 +43,15 @@ def host_dir():
 def marker_dir():
     """One small file per host folder voltools made (bind, host targets), holding its path."""
     return state_dir() / "paths"
+
+
+def system_folder(real):
+    """The system folder (SYSTEM_PATHS, voltools' state) a resolved path is or lies below ('/'
+    only itself), else None."""
+    if real == "/":
+        return "/"
+    roots = {*SYSTEM_PATHS, *map(os.path.realpath, SYSTEM_PATHS), os.path.realpath(state_dir())}
+    for root in sorted(roots):
+        if real == root or real.startswith(root.rstrip("/") + "/"):
+            return root
+    return None

@@ -170,7 +170,9 @@ def test_parse_fio_refuses_what_is_not_a_fio_output_file(which, needle, not_fio_
     (["summary", "--run-id", "a_b"], "not accepted"),
     (["report", "--run-id", "sample", "--persist-run", "a_b"], "not accepted"),
     (["report", "--run-id", "sample", "--persist-run", "no-such-run"], "no run no-such-run in"),
-    (["report", "--run-id", "sample", "-o", "/etc/passwd/r.html"], "/etc/passwd is not a folder voltools may write in"),
+    (["report", "--run-id", "sample", "-o", "/etc/passwd/r.html"], "goes through /etc/passwd, which is not a folder"),
+    (["report", "--run-id", "sample", "-o", "/etc/r.html"], "lies in /etc, a folder voltools never writes in"),
+    (["report", "--run-id", "sample", "-o", "-"], "must be a file path"),
     (["report", "--run-id", "sample", "-o", "/tmp/"], "must be a file path"),
     (["report", "--run-id", "sample", "--objective", "nan"], "read-time objective 'nan' must be a number"),
 ])

@@ -36,6 +36,8 @@ def _stop_one(client, run_id, raw_root, bind, rng):
     elif code not in (0, -sig):
         assert code == 130, (sig, code, err)
         assert "interrupted" in err, err
+    folder = raw_root / run_id
+    assert not folder.exists() or (folder / "run.json").is_file(), f"{folder} holds no run.json"
     assert leftovers(client, run_id) == 0, f"{sig.name} (exit {code}) left objects of {run_id}: {err!r}"
     assert not list(loop_dir().glob(f"*{run_id}*")) if loop_dir().is_dir() else True
     assert user_files_kept(bind), f"{sig.name} (exit {code}) left the user's folder as {sorted(bind.rglob('*'))}"
@@ -55,3 +57,4 @@ def test_persist_kill_soak(docker_client, probe_image, raw_root, tmp_path):
             clean(docker_client, f"psoak{SEED}x{number}")
     print(f"persist kill soak: {stops}")
     assert len(stops) == KILLS
+    assert any(code in (130, -signal.SIGKILL) for _, code in stops), "no stop hit a running persist"

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-from ..config import raw_dir
+from ..config import raw_dir, system_folder
 from ..errors import ReportError, UsageError, first_line
 from ..store import RunStore, load_persist
 from ..units import parse_size
@@ -38,6 +39,7 @@ _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 
 
 DEFAULT_QUESTION = ("40g", "64k")
+NAME_MAX, PATH_MAX = 255, 4096  # Linux: bytes in one name, in a whole path
 
 
 def render(run_id, output, dataset_size=None, bs=None, read_time_objective_s=600.0,
@@ -76,26 +78,71 @@ def parameters(run_id, dataset_size=None, bs=None, read_time_objective_s=600.0, 
 
 
 def output_path(output) -> Path:
-    """`output` as a Path the report can be written to, checked and nothing made: not a folder,
-    and its nearest existing folder writable (UsageError naming it otherwise)."""
-    out = Path(output)
+    """`output` as the absolute path the report will be written to, checked, nothing made.
+
+    Refused (UsageError naming it): '' or '-'; a folder ('/', a name ending in '/', '.' or '..',
+    an existing folder); a name longer than a file system takes; a path through a file, or
+    through a link that leads nowhere or in a loop; a path in a system folder or voltools' state
+    (config.system_folder); an existing file that is not an .html/.htm page (a report replaces a
+    page, never anything else); a file or nearest existing folder voltools may not write in."""
+    text = str(output)
+    if text in ("", "-", ".", "..") or text.endswith(("/", "/.", "/..")):
+        raise _bad_output(text, "must be a file path, e.g. reports/run.html")
     try:
-        folder_given = not str(output) or str(output).endswith("/") or out.is_dir()
-        folder = next((p for p in (out.absolute().parent, *out.absolute().parents) if p.exists()), Path("/"))
-    except (ValueError, OSError) as exc:  # a NUL byte, a name too long
-        raise UsageError(f"report output {str(output)!r} is not a usable path: {first_line(exc, None)}") from None
-    if folder_given:
-        raise UsageError(f"report output {str(output)!r} must be a file path, e.g. reports/run.html")
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"report output {str(output)!r}: {folder} is not a folder voltools may write in")
+        out = Path(os.path.abspath(text))  # '..' taken lexically, as the shell does
+        parts = [os.fsencode(part) for part in out.parts]
+        if any(len(part) > NAME_MAX for part in parts) or len(os.fsencode(str(out))) >= PATH_MAX:
+            raise _bad_output(text, f"has a name longer than a file system takes ({NAME_MAX} bytes a name)")
+        _check_folders(text, out)
+        _check_file(text, out)
+    except (ValueError, OSError) as exc:  # a NUL byte, a file system that cannot say
+        if isinstance(exc, UsageError):
+            raise
+        raise _bad_output(text, f"is not a usable path: {first_line(exc, None)}") from None
     return out
+
+
+def _check_folders(text, out):
+    """The nearest existing folder of `out` is a real folder voltools may write in, not a system one."""
+    folder = next(p for p in out.parents if os.path.lexists(p))
+    if os.path.islink(folder) and not os.path.exists(folder):
+        raise _bad_output(text, f"goes through {folder}, a link that leads nowhere or in a loop")
+    if not folder.is_dir():
+        raise _bad_output(text, f"goes through {folder}, which is not a folder")
+    system = system_folder(os.path.realpath(out))
+    if system is not None:
+        raise _bad_output(text, f"lies in {system}, a folder voltools never writes in")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise _bad_output(text, f"is in {folder}, a folder voltools may not write in")
+
+
+def _check_file(text, out):
+    """An existing `out` is an .html/.htm page voltools may replace."""
+    if not os.path.lexists(out):
+        return
+    if os.path.islink(out) and not os.path.exists(out):
+        raise _bad_output(text, "is a link that leads nowhere or in a loop")
+    if out.is_dir():
+        raise _bad_output(text, "is a folder: give a file path, e.g. reports/run.html")
+    if not out.is_file() or out.suffix.lower() not in (".html", ".htm"):
+        raise _bad_output(text, "exists and is not an .html page: a report replaces only a page")
+    if not os.access(out, os.W_OK):
+        raise _bad_output(text, "is a page voltools may not write")
+
+
+def _bad_output(text, why):
+    return UsageError(f"report output {text!r} {why}")
 
 
 def write(params, out) -> Path:
     """Run the notebook with checked `params` and write its HTML to `out` (its folders made)."""
     with tempfile.TemporaryDirectory(prefix="voltools-report-") as tmp:
         executed = _execute(params, Path(tmp) / "report.ipynb")
-    html = to_html(executed, title=f"voltools capacity report: {params['run_id']}")
+    return save(to_html(executed, title=f"voltools capacity report: {params['run_id']}"), out)
+
+
+def save(html, out) -> Path:
+    """Write the page `html` to `out` (a path output_path accepted), its folders made."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")
@@ -105,8 +152,10 @@ def write(params, out) -> Path:
 
 
 def _objective(value):
+    """Seconds > 0 from a number or plain ASCII decimal text ('600', '1.5e3'; not '６00' or '6_00')."""
+    text_ok = not isinstance(value, str) or re.fullmatch(r"\s*[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?\s*", value)
     try:
-        seconds = float(value)
+        seconds = float(value) if text_ok else math.nan
     except (TypeError, ValueError):
         seconds = math.nan
     if not math.isfinite(seconds) or seconds <= 0:

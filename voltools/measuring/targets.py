@@ -16,15 +16,13 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import NOBODY_UID, marker_dir, state_dir
+from ..config import NOBODY_UID, marker_dir, state_dir, system_folder
 from ..errors import TargetError, UsageError
 from ..naming import check_name, labels, object_name
 from ..units import parse_size
 from . import jobs, kinds
 from .exclusive import created
 
-SYSTEM_PATHS = ("/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib", "/lib32",
-                "/lib64", "/run", "/var/run", "/var/lib/docker")
 FOLDER_MODE = 0o755  # the reader (uid 65534) enters the working folder
 
 
@@ -102,17 +100,6 @@ def _parse_options(text, kind, rest):
 
 
 # ---------------------------------------------------------------- host folders: which are allowed
-
-
-def system_folder(real):
-    """The system folder a resolved path is or lies below ('/' only itself), else None."""
-    if real == "/":
-        return "/"
-    roots = {*SYSTEM_PATHS, *map(os.path.realpath, SYSTEM_PATHS), os.path.realpath(state_dir())}
-    for root in sorted(roots):
-        if real == root or real.startswith(root.rstrip("/") + "/"):
-            return root
-    return None
 
 
 def checked_root(spec, text=None):

@@ -485,3 +485,19 @@ def test_a_ratio_whose_variance_is_unsure_takes_dof_1_and_never_overflows():
     assert unsure.low == pytest.approx(math.exp(-stats.t.ppf(0.975, 1) * math.sqrt(0.02)))
     hopeless = _ratio(1.0, 100.0, 30, 1.0, 100.0, 30, 0.95, [(0.0, 1e12)])
     assert (hopeless.ratio, hopeless.low, hopeless.high) == (1.0, 0.0, math.inf)
+
+
+def test_the_change_test_keeps_a_knot_when_every_amount_read_is_far_below_the_largest():
+    """Amounts 4 KiB, 1 MiB and 1 GiB: no knot lies within 1/256 of the largest, so the test keeps
+    the largest one below it (1 MiB) rather than test nothing; a time per byte that doubles
+    beyond 1 MiB is then found."""
+    from voltools.analysis.models import _change_warning, _gamma_glm, read_time_design
+    rng = np.random.default_rng(3)
+    n = np.repeat([1.0, 256.0, 262144.0], 5)
+    b = np.full(n.shape, 4096.0)
+    X = read_time_design(n, b)[:, [0, 2]]
+    size = n * b
+    slow = np.maximum(0.0, size - (1 << 20)) / 1.3e9  # beyond 1 MiB each byte costs twice
+    y = (X @ np.array([2.5e-4, 4e-5 + 4096 / 1.3e9]) + slow) * rng.lognormal(0, 0.02, n.size)
+    res = _gamma_glm(y, X, np.ones(n.size))
+    assert "beyond 1 MiB" in (_change_warning(res, n, b) or "")

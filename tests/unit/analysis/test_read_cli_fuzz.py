@@ -7,6 +7,7 @@ The runs are copies of the committed ones (a sweep with a question, a persist ru
 nodes), so an accepted input really fits and compares."""
 import itertools
 import shutil
+import signal
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -36,7 +37,7 @@ OPTIONS = {
                 "--fail-if-slower": _values("5%", "50%", "5", "0%", "-5%", "101%", "x", "nan%", "inf%", "%"),
                 "--json": FLAG},
     "report": {"--dataset-size": _values("40g", "0", "big"), "--bs": _values("64k", "0", "x"),
-               "--objective": _values("600", "0", "-1", "nan", "inf", "x", "1e309"),
+               "--objective": _values("600", "0", "-1", "nan", "inf", "x", "1e309", "６00", "6_00", "1e-320"),
                "--baseline-run": RUN_IDS, "--persist-run": RUN_IDS, "-o": OUTPUT},
 }
 
@@ -89,7 +90,12 @@ def test_read_commands_answer_or_refuse_in_one_line_and_make_nothing(data, raw, 
     argv = _argv(data, command, tmp_path) + ["--data-dir", str(raw)]
     before = _snapshot(raw, tmp_path / "out")
 
-    code = main(argv)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code = main(argv)
+    finally:  # main sets its own, for a process of its own
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     out, err = capsys.readouterr()
 
     event(f"{command} exit {code}")
@@ -97,6 +103,7 @@ def test_read_commands_answer_or_refuse_in_one_line_and_make_nothing(data, raw, 
     gate = command == "compare" and any(a.startswith("--fail-if-slower") for a in argv)
     if code == 0:
         assert out and not err, (argv, err)
+        assert command != "report" or out.endswith("report: nothing was made (--dry-run)\n"), out
     elif code == 1:
         assert gate, (argv, err)
         assert err.startswith("voltools: error: ") and "slower by more than" in err and err.count("\n") == 1
