@@ -114,6 +114,10 @@ def _add_grid(p):
     p.add_argument("--data-dir", help="folder for runs (default data/raw)")
     p.add_argument("--batch", help=f"points per fio call for points not replayed together (default {DEFAULT.batch}; "
                                    "a kill loses the call)")
+    p.add_argument("--fresh-rounds", dest="fresh_rounds", action="store_true",
+                   help="set each target up anew for each round (a new volume, containers and files): "
+                        "where a file lies in memory or on disk moves its read speed from one volume to "
+                        "the next, and this makes it a round effect that compare's interval holds")
     p.add_argument("--no-pack", dest="pack", action="store_false",
                    help="one fio process per point (slower; for comparison); by default the small "
                         "O_DIRECT points of a round are replayed in one fio call from an I/O log")
@@ -290,8 +294,9 @@ def _plan_lines(plan, run_id, done=frozenset(), each_node=False):
     where = " on each node" if each_node else ""
     left = f" left of {plan.total_points()}" if done else ""
     width = max(len(t.name) for t in loads)
+    fresh = ", each target set up anew each round (lay-out time not in the estimate)" if plan.fresh_rounds else ""
     return [f"plan: run {run_id}: {guess.points} points{left}{where} on {len(loads)} target(s) "
-            f"in {plan.rounds()} round(s)",
+            f"in {plan.rounds()} round(s){fresh}",
             *(f"plan:   {t.name:<{width}}  {t.points} points, {format_bytes(t.layout_bytes)} laid out, "
               f"{format_bytes(t.read_bytes)} read" for t in loads),
             _estimate_line(guess, where)]
@@ -564,9 +569,9 @@ def cmd_compare(args):
                 print(f"{row.target:>12} {row.rw:>8}  unknown: {row.why}")
                 continue
             print(f"{row.target:>12} {row.rw:>8}  {_seconds(row.a_mean_s)} -> {_seconds(row.b_mean_s)}  "
-                  f"x{row.ratio:.3g} [{row.ratio_low:.3g}, {row.ratio_high:.3g}]  "
-                  f"beta x{row.beta_ratio:.3g} [{row.beta_ratio_low:.3g}, {row.beta_ratio_high:.3g}]  "
-                  f"alpha x{row.alpha_ratio:.3g} [{row.alpha_ratio_low:.3g}, {row.alpha_ratio_high:.3g}]  "
+                  f"{_ratio_text(row.ratio, row.ratio_low, row.ratio_high)}  "
+                  f"beta {_ratio_text(row.beta_ratio, row.beta_ratio_low, row.beta_ratio_high)}  "
+                  f"alpha {_ratio_text(row.alpha_ratio, row.alpha_ratio_low, row.alpha_ratio_high)}  "
                   f"{row.verdict}{_within_run_note(row)}")
         if not len(table):
             print("no (target, rw) is in both runs")
@@ -578,6 +583,13 @@ def cmd_compare(args):
                                 f"{first.target} {first.rw} x{first.ratio:.3g} "
                                 f"[{first.ratio_low:.3g}, {first.ratio_high:.3g}]{_within_run_note(first)}")
     return 0
+
+
+def _ratio_text(ratio, low, high):
+    """'x1.05 [0.93, 1.2]', or 'unknown' where a fit's estimate is not positive (no ratio)."""
+    if not math.isfinite(ratio):
+        return "unknown (an estimate not above 0)"
+    return f"x{ratio:.3g} [{low:.3g}, {high:.3g}]"
 
 
 def _interval_title(table):

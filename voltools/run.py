@@ -152,7 +152,7 @@ def start_meta(run_id, plan, orchestrator, request, facts):
         "targets": [{"name": t.name, "kind": t.kind, "options": t.describe()} for t in plan.targets],
         "grid": {"bs_bytes": plan.bs, "blocks": plan.blocks, "rw": plan.rw, "direct": plan.direct,
                  "iodepth": plan.iodepth, "repeat": plan.repeat, "memory_bytes": plan.memory_bytes,
-                 "batch": plan.batch, "reader": plan.reader, "pack": plan.pack},
+                 "batch": plan.batch, "reader": plan.reader, "pack": plan.pack, "fresh_rounds": plan.fresh_rounds},
         "question": plan.question.as_dict() if plan.question else None,
         "points_planned": plan.total_points(), "orchestrator": orchestrator,
         "storage": _storage(plan, orchestrator, facts.pop("docker_storage", None)),

@@ -37,6 +37,7 @@ GRID = {
     "--fio-opt": _values("ioengine=pvsync2", "rate_iops=100", "size=1g", "bs=4k", "ioengine=mmap", "ioengine",
                          "nice=99", "cpus_allowed=0;1", "=1", "write_lat_log=x"),
 }
+FLAGS = ["--fresh-rounds", "--no-pack", "-q"]
 _counter = itertools.count()
 
 
@@ -80,6 +81,7 @@ def test_sweep_options_are_accepted_or_refused_in_one_line(data, tmp_path, isola
         argv.append(f"--target={target}")
     for option in data.draw(st.lists(st.sampled_from(sorted(GRID)), unique=True, max_size=len(GRID))):
         argv.append(f"{option}={data.draw(GRID[option])}")
+    argv += data.draw(st.lists(st.sampled_from(FLAGS), unique=True))
     argv += ["--data-dir", str(raw)]
 
     _accepted_or_refused(argv, raw, isolated_state, capsys)

@@ -1,7 +1,8 @@
-"""`voltools compare A B --fail-if-slower 5%` on real runs (issue 14 item 3): exit 0 for two runs of
-the same tmpfs volume, exit 1 when B read a volume of the same name on a slower medium (a loop-ext4
-image on this machine's disk); a report with --baseline-run; and run.json of a real sweep names
-the storage each target read (item 6). Three sweeps of 37 points, about 25 s each."""
+"""`voltools compare A B --fail-if-slower 5%` on real runs (issue 14 item 3), sweeps made with
+--fresh-rounds: exit 0 for two runs of the same tmpfs volume, exit 1 when B read a volume of the
+same name on a slower medium (a loop-ext4 image on this machine's disk); a report with
+--baseline-run; and run.json of a real sweep names the storage each target read (item 6). Three
+sweeps of 37 points, 10-25 s each."""
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ from voltools.measuring.cleanup import leftovers
 from voltools.provenance import mount_facts
 
 SWEEP = ["sweep", "--question", "64m@64k", "--max-point-size", "64m", "--bs", "16k,64k,256k",
-         "--blocks", "1,16,64", "--repeat", "3", "--rw", "read", "-q"]
+         "--blocks", "1,16,64", "--repeat", "3", "--rw", "read", "--fresh-rounds", "-q"]
 FAST, SLOW = "tmpfs:size=128m,name=vol", "loop:fs=ext4,size=256m,name=vol"
 
 
@@ -44,14 +45,15 @@ def compare(runs, a, b, gate="5%"):
 
 
 def test_two_runs_of_the_same_volume_pass_a_gate_above_their_run_to_run_spread(runs):
-    """Exit 0 at 50%, not 5%. The interval now allows for each run's drift between rounds
-    (analysis/drift.py), not for a level that holds through a whole run and shows in none of its
-    rounds: in 20 runs of this module (2026-11-27) the two runs' own 64 MiB reads differed by
-    x0.63-x1.42, and at 5% the pair passed 18 times and failed at x1.92 [1.16, 3.18] (both fits
-    failing their lack-of-fit test) and x1.42 [1.27, 1.58] (run B slower in every cell and every
-    round). Each run's noise alone failed 4 (also x1.28 [1.14, 1.44], x1.35 [1.05, 1.74]); a CI
-    run saw x1.36 [1.19, 1.55]. 50% is above every lower bound seen (1.27 at most)."""
-    done = compare(runs, "a", "b", gate="50%")
+    """With --fresh-rounds each round reads a new volume: where a tmpfs's pages lie, which moves
+    its reads by 8-40% from one volume (or file) to the next on this VM, is a round effect that
+    the drift term holds. Without it, 20 runs of this module (2026-11-27) passed the 5% gate 18
+    times (x1.42 [1.27, 1.58]: run B slower in every cell and round, its one volume; x1.92). With
+    it (2026-12-06), 23 of 24 pairs passed at 5%, ratios x0.91-x1.18; the one that failed was
+    x1.18 [1.07, 1.30], and no other lower bound passed 0.95. A 95% interval of a pair that has
+    not changed lands above 1.05 now and then by design, so this gates at 15%, above every lower
+    bound seen; the loop image below fails at 5%."""
+    done = compare(runs, "a", "b", gate="15%")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "vol     read" in done.stdout and done.stderr == ""
 

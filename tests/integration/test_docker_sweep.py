@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -129,3 +130,23 @@ def test_cli_sweep_prints_summary_and_doctor_reports_ok(docker_client, run_id, r
     assert lines[1].split()[:3] == ["target", "points", "errors"] and lines[2].split()[:3] == ["tmpfs", "4", "0"]
     doctor = subprocess.run([sys.executable, "-m", "voltools", "doctor"], capture_output=True, text=True)
     assert doctor.returncode == 0 and "ok      docker engine" in doctor.stdout
+
+
+def test_fresh_rounds_set_each_target_up_anew_each_round(docker_client, run_id, raw_root, tmp_path):
+    """--fresh-rounds: a new volume (the engine's events count those removed: it also says
+    "create" when a container mounts one) and a new working folder every round; every point once,
+    each round complete, nothing left, the user's folder as it was."""
+    from test_soak import user_files_kept, user_folder
+    from voltools.measuring.cleanup import leftovers
+    from voltools.points import POINT_KEY
+    bind = user_folder(tmp_path)
+    start = time.time() - 1
+    points = sweep(["tmpfs:size=64m", f"bind:path={bind}"], data_dir=raw_root, run_id=run_id, fresh_rounds=True,
+                   **dict(SMALL, repeat=3))
+    events = docker_client.events(since=start, until=time.time() + 1, decode=True,
+                                  filters={"type": "volume", "event": "destroy"})
+    assert sum(run_id in e["Actor"]["ID"] for e in events) == 3
+    assert len(points) == 24 and not points.duplicated(POINT_KEY).any() and (points["error"] == 0).all()
+    assert points.groupby(["target", "round"]).size().to_dict() == {(t, r): 4 for t in ("tmpfs", "bind") for r in range(3)}
+    assert leftovers(docker_client, run_id) == 0 and user_files_kept(bind)
+    assert json.loads((raw_root / run_id / "run.json").read_text())["grid"]["fresh_rounds"] is True

@@ -1,4 +1,4 @@
-"""Kill soak against the real engine: a sweep stopped at random moments, by every signal, then
+"""Kill soak against the real engine: a sweep (a third with --fresh-rounds) stopped at random moments, by every signal, then
 carried on with --resume (after SIGKILL sometimes with `voltools clean --run-id` first), until it
 ends. Nothing finished is lost or doubled, and nothing is left on the engine, loop devices or host.
 
@@ -70,13 +70,14 @@ class Soak:
     def __init__(self, client, run_id, raw_root, targets, rng):
         self.client, self.run_id, self.raw, self.targets, self.rng = client, run_id, raw_root, targets, rng
         self.kept = {}  # key -> (seq, read_time_s) of every error-free point seen so far
+        self.fresh = ["--fresh-rounds"] if rng.random() < 1 / 3 else []  # targets set up anew each round
         self.kills = []
 
     def command(self):
         if (self.raw / self.run_id).exists():
             return _cli("sweep", "--resume", self.run_id, "--data-dir", str(self.raw))
         targets = [a for t in self.targets for a in ("--target", t)]
-        return _cli("sweep", *targets, *GRID, "--run-id", self.run_id, "--data-dir", str(self.raw))
+        return _cli("sweep", *targets, *GRID, *self.fresh, "--run-id", self.run_id, "--data-dir", str(self.raw))
 
     def attempt(self, kill):
         """Start (or resume), maybe stop it after a random delay; return the exit status."""
@@ -129,6 +130,7 @@ class Soak:
 
 def _soak_one(client, run_id, raw_root, tmp_path, rng, kills):
     soak = Soak(client, run_id, raw_root, _targets(tmp_path, rng), rng)
+    print(f"kill soak: run {run_id}: {' '.join(soak.targets)} {' '.join(soak.fresh)}")
     while len(soak.kills) < kills:
         if soak.attempt(kill=True) == 0:
             break

@@ -135,6 +135,7 @@ class SweepRequest:
     pack: bool = True
     numjobs: str = "1"
     fio_opt: tuple = ()
+    fresh_rounds: bool = False
     run_id: str = None
     data_dir: str = None
     image: str = None
@@ -166,7 +167,7 @@ class SweepRequest:
 
 
 GRID_FIELDS = ("targets", "bs", "blocks", "rw", "direct", "iodepth", "repeat", "memory", "batch", "reader",
-               "question", "max_point", "pack", "numjobs", "fio_opt")
+               "question", "max_point", "pack", "numjobs", "fio_opt", "fresh_rounds")
 
 
 @dataclass
@@ -191,6 +192,7 @@ class SweepPlan:
     numjobs: list = field(default_factory=lambda: [1])
     fio_opts: tuple = ()
     seed: int = 0
+    fresh_rounds: bool = False  # each target set up anew (volume, containers, files) for each round
 
     def validate(self):
         _check_members("reader", [self.reader], READERS)
@@ -339,7 +341,7 @@ def make_plan(*args, **kwargs):
 
 
 def parse_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, reader, question, max_point,
-               pack=True, numjobs="1", fio_opt=()):
+               pack=True, numjobs="1", fio_opt=(), fresh_rounds=False):
     """A validated SweepPlan from CLI-style values (lists or comma-separated strings)."""
     plan = SweepPlan(
         targets=parse_targets([targets] if isinstance(targets, str) else list(targets)),
@@ -349,7 +351,7 @@ def parse_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, 
         batch=_int(batch, "batch"), memory_bytes=parse_size(memory, "--memory") if memory else None,
         reader=reader, question=parse_question(question) if question else None,
         max_point_bytes=parse_size(max_point, "--max-point-size") if max_point else None, pack=bool(pack),
-        numjobs=parse_count_list(csv(numjobs), "numjobs"), fio_opts=parse_fio_opts(fio_opt))
+        numjobs=parse_count_list(csv(numjobs), "numjobs"), fio_opts=parse_fio_opts(fio_opt), fresh_rounds=bool(fresh_rounds))
     return plan.validate()
 
 

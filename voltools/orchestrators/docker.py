@@ -28,7 +28,7 @@ class DockerOrchestrator(Orchestrator):
     """Containers on this Docker Engine (and `host` targets on the host itself)."""
 
     name = "docker"
-    features = frozenset({"resume", "question", "dry_run", "python_reader", "pack"})
+    features = frozenset({"resume", "question", "dry_run", "python_reader", "pack", "fresh_rounds"})
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -55,11 +55,26 @@ class DockerOrchestrator(Orchestrator):
         """Set every target up, then measure in rounds: each round reads every target once, in a
         seeded shuffled order, so drift over time shows as a round effect, not a target difference."""
         seq = run.store.next_seq()
+        if run.plan.fresh_rounds:
+            return self._measure_fresh(run, seq, progress)
         with Teardown(run.problems) as undo:
             ready = [self._set_up(run, spec, undo) for spec in run.plan.targets if calls(run, spec.name)]
             for round_ in range(run.plan.rounds()):
                 for target in round_order(ready, run.plan.seed, round_):
                     for call in calls(run, target.spec.name, round_):
+                        seq = _read(run, target, call, seq, progress)
+
+    def _measure_fresh(self, run, seq, progress):
+        """--fresh-rounds: the rounds as above, each target set up anew for its part of each round
+        and removed after it, so that where its files lie is drawn again every round."""
+        for round_ in range(run.plan.rounds()):
+            for spec in round_order(run.plan.targets, run.plan.seed, round_):
+                todo = calls(run, spec.name, round_)
+                if not todo:
+                    continue
+                with Teardown(run.problems) as undo:
+                    target = self._set_up(run, spec, undo)
+                    for call in todo:
                         seq = _read(run, target, call, seq, progress)
 
     def remove(self, run_id, settle=False):

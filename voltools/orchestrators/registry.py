@@ -28,7 +28,7 @@ class Orchestrator:
     """The interface of a backend; a subclass says what it can honour and overrides the steps."""
 
     name = ""
-    features = frozenset()  # of "resume", "question", "dry_run", "python_reader", "pack"
+    features = frozenset()  # of "resume", "question", "dry_run", "python_reader", "pack", "fresh_rounds"
     options = {}  # its own options (keyword arguments, CLI --options) and their defaults
 
     def __init__(self, **options):
@@ -93,7 +93,8 @@ def refuse_unsupported(orchestrator, request, resume=False, dry_run=False):
     asked = {"resume": ("--resume", resume), "dry_run": ("--dry-run", dry_run),
              "question": ("--question" if request.question else "--max-point-size",
                           bool(request.question or request.max_point)),
-             "python_reader": (f"--reader {request.reader}", request.reader != "fio")}
+             "python_reader": (f"--reader {request.reader}", request.reader != "fio"),
+             "fresh_rounds": ("--fresh-rounds", bool(request.fresh_rounds))}
     for feature, (option, given) in asked.items():
         if given and feature not in orchestrator.features:
             raise UsageError(f"{option} is not supported by --orchestrator {orchestrator.name}")

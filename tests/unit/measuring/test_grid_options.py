@@ -98,6 +98,7 @@ def test_numjobs_is_checked_like_the_other_counts():
 def test_an_old_request_resumes_with_one_job_and_no_options():
     assert ADDED_REQUEST_FIELDS["numjobs"] == SweepRequest().numjobs
     assert ADDED_REQUEST_FIELDS["fio_opt"] == list(SweepRequest().fio_opt)
+    assert ADDED_REQUEST_FIELDS["fresh_rounds"] == SweepRequest().fresh_rounds
 
 
 # ---------------------------------------------------------------- --fio-opt
