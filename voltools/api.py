@@ -8,7 +8,7 @@ def start_sweep(targets=(), **kwargs):
 
     Keywords: `preset` ("quick", "default", "thorough": a grid the other keywords override), the
     grid (bs="4k,64k", blocks="1,16", rw, direct, iodepth, numjobs, repeat, memory, batch, reader,
-    question, max_point, pack, fio_opt=["ioengine=pvsync2"]), the run (run_id, data_dir, image), `orchestrator` ("docker",
+    question, max_point, pack, fio_opt=["ioengine=pvsync2"], fresh_rounds), the run (run_id, data_dir, image), `orchestrator` ("docker",
     "swarm", "k8s") and that orchestrator's options (swarm: mode, constraints, nodes, timeout;
     k8s: storage_class, size, namespace, kubeconfig, context, timeout). Defaults: SweepRequest's."""
     return Run.start(SweepRequest.of(targets, **kwargs))

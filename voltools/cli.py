@@ -116,8 +116,8 @@ def _add_grid(p):
                                    "a kill loses the call)")
     p.add_argument("--fresh-rounds", dest="fresh_rounds", action="store_true",
                    help="set each target up anew for each round (a new volume, containers and files): "
-                        "where a file lies in memory or on disk moves its read speed from one volume to "
-                        "the next, and this makes it a round effect that compare's interval holds")
+                        "where a file lies in memory moves its read speed from one file or volume to the "
+                        "next; drawn again each round, it enters the repeats' spread and compare's interval")
     p.add_argument("--no-pack", dest="pack", action="store_false",
                    help="one fio process per point (slower; for comparison); by default the small "
                         "O_DIRECT points of a round are replayed in one fio call from an I/O log")
@@ -294,10 +294,11 @@ def _plan_lines(plan, run_id, done=frozenset(), each_node=False):
     where = " on each node" if each_node else ""
     left = f" left of {plan.total_points()}" if done else ""
     width = max(len(t.name) for t in loads)
-    fresh = ", each target set up anew each round (lay-out time not in the estimate)" if plan.fresh_rounds else ""
+    fresh = ", each target set up anew each round (the estimate counts one set-up a target)" if plan.fresh_rounds else ""
     return [f"plan: run {run_id}: {guess.points} points{left}{where} on {len(loads)} target(s) "
             f"in {plan.rounds()} round(s){fresh}",
-            *(f"plan:   {t.name:<{width}}  {t.points} points, {format_bytes(t.layout_bytes)} laid out, "
+            *(f"plan:   {t.name:<{width}}  {t.points} points, {format_bytes(t.layout_bytes)} laid out"
+              f"{' each round' if plan.fresh_rounds else ''}, "
               f"{format_bytes(t.read_bytes)} read" for t in loads),
             _estimate_line(guess, where)]
 

@@ -133,8 +133,9 @@ def test_cli_sweep_prints_summary_and_doctor_reports_ok(docker_client, run_id, r
 
 
 def test_fresh_rounds_set_each_target_up_anew_each_round(docker_client, run_id, raw_root, tmp_path):
-    """--fresh-rounds: a new volume (the engine's events count those removed: it also says
-    "create" when a container mounts one) and a new working folder every round; every point once,
+    """--fresh-rounds: a new volume every round (the engine's events count those removed: it also
+    says "create" when a container mounts one), and the bind target's working folder, made
+    exclusively, made and removed each round (one left would stop the next); every point once,
     each round complete, nothing left, the user's folder as it was."""
     from test_soak import user_files_kept, user_folder
     from voltools.measuring.cleanup import leftovers

@@ -1,15 +1,16 @@
 """The Docker backend: every target on this engine, read in rounds through long-lived containers.
 
-For each target a holder container lays the data out once and a locked-down reader runs every fio
-call through `docker exec`. Every target is set up first (each undo step pushed as it is made),
-then each repeat is a round that reads every target once, in a seeded shuffled order. Removal is
+For each target a holder container lays the data out and a locked-down reader runs every fio call
+through `docker exec`. Every target is set up first (each undo step pushed as it is made), then
+each repeat is a round that reads every target once, in a seeded shuffled order; with
+`fresh_rounds` each target is set up anew for its part of each round and removed after it. Removal is
 by label (`voltools clean`'s rules), looked at again after an interrupt. `run.Run` owns the run.
 """
 import random
 import time
 
 from .. import interrupts, provenance
-from ..errors import first_line
+from ..errors import TargetError, first_line
 from ..measuring import jobs, kinds, probe, replay
 from ..measuring.cleanup import clean, leftovers
 from ..measuring.engine import connect, engine_version
@@ -76,6 +77,7 @@ class DockerOrchestrator(Orchestrator):
                     target = self._set_up(run, spec, undo)
                     for call in todo:
                         seq = _read(run, target, call, seq, progress)
+                _check_removed(self.client, run, spec, round_)
 
     def remove(self, run_id, settle=False):
         return remove_leftovers(self.client, run_id, settle)
@@ -161,6 +163,16 @@ class ReadyTarget:
 
     def __init__(self, spec, session, layout):
         self.spec, self.session, self.layout = spec, session, layout
+
+
+def _check_removed(client, run, spec, round_):
+    """TargetError when a round's teardown left anything of the run: the next round must not
+    set up over it (the engine hands back a volume of the same name as it is)."""
+    left = leftovers(client, run.run_id)
+    if left:
+        why = f": {run.problems[-1]}" if run.problems else ""
+        raise TargetError(f"target {spec.name}: round {round_ + 1} left {left} object(s) of run {run.run_id} "
+                          f"behind{why}; run 'voltools clean --run-id {run.run_id}'")
 
 
 def round_order(targets, seed, round_):
