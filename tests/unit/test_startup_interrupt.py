@@ -48,3 +48,26 @@ def test_an_interrupt_during_start_up_prints_no_traceback(argv):
             assert err.count("\n") == 1 and err.startswith("voltools: interrupted"), err
         seen.add(proc.returncode)
     assert -signal.SIGINT in seen, f"no moment fell in the start-up: {seen}"
+
+
+@pytest.mark.parametrize("argv", _commands(), ids=lambda a: "module" if "-m" in a else "script")
+def test_an_interrupt_once_the_work_is_done_leaves_the_exit_status_alone(argv):
+    """SIGINT at evenly spread moments from 60% to 120% of a whole command: a command that has
+    printed all its output exits with its own status (0), whatever the moment. Python puts SIGINT
+    back to its default (death) as it shuts down: the kill soak saw a finished sweep end with
+    status -2 that way, read as "stopped before it began"."""
+    whole = _seconds(argv + SUMMARY)
+    full = subprocess.run(argv + SUMMARY, capture_output=True, text=True).stdout
+    done = 0
+    for i in range(MOMENTS):
+        proc = subprocess.Popen(argv + SUMMARY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(whole * (0.6 + 0.6 * i / MOMENTS))
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err and "Fatal Python error" not in err, err
+        if out == full:
+            assert proc.returncode == 0, (proc.returncode, err)
+            done += 1
+        else:
+            assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
+    assert done, "no moment fell after the command's work"
