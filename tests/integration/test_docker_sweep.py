@@ -137,7 +137,7 @@ def test_fresh_rounds_set_each_target_up_anew_each_round(docker_client, run_id, 
     says "create" when a container mounts one), and the bind target's working folder, made
     exclusively, made and removed each round (one left would stop the next); every point once,
     each round complete, nothing left, the user's folder as it was."""
-    from test_soak import user_files_kept, user_folder
+    from soaking import user_files_kept, user_folder
     from voltools.measuring.cleanup import leftovers
     from voltools.points import POINT_KEY
     bind = user_folder(tmp_path)

@@ -11,17 +11,16 @@ import signal
 import subprocess
 import time
 
-from test_soak import SEED, SIGNALS, _cli, _interpreter_start_up, user_files_kept, user_folder
+from soaking import KILLS, SEED, SIGNALS, cli, interpreter_start_up, user_files_kept, user_folder
 from voltools.config import loop_dir
 from voltools.measuring.cleanup import clean, leftovers
 
-KILLS = int(os.environ.get("VOLTOOLS_SOAK_KILLS", "6"))
 
 
 def _stop_one(client, run_id, raw_root, bind, rng):
     """One persist run stopped after a random delay by a random signal; returns (signal, status)."""
     targets = ["tmpfs:size=64m", "local", f"bind:path={bind}"] + (["loop:size=64m"] if os.geteuid() == 0 else [])
-    argv = _cli("persist", *(a for t in rng.sample(targets, rng.choice([1, 2])) for a in ("--target", t)),
+    argv = cli("persist", *(a for t in rng.sample(targets, rng.choice([1, 2])) for a in ("--target", t)),
                 "--size", "16m", "--run-id", run_id, "--data-dir", str(raw_root))
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(rng.uniform(0.0, 6.0))
@@ -29,9 +28,9 @@ def _stop_one(client, run_id, raw_root, bind, rng):
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=180)
     code = proc.returncode
-    assert "Traceback" not in err or _interpreter_start_up(sig, code, err), err
+    assert "Traceback" not in err or interpreter_start_up(sig, code, err), err
     if code == -signal.SIGKILL:
-        out = subprocess.run(_cli("clean", "--run-id", run_id), capture_output=True, text=True)
+        out = subprocess.run(cli("clean", "--run-id", run_id), capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
     elif code not in (0, -sig):
         assert code == 130, (sig, code, err)

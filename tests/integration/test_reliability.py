@@ -2,7 +2,6 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -15,16 +14,14 @@ from voltools.points import POINT_KEY
 from voltools.runlock import is_live
 from voltools.store import load_run
 
+from soaking import cli
+
 GRID = ["--bs", "4k,64k", "--blocks", "1,4,16,64", "--rw", "read,randread", "--repeat", "3"]  # 48 points
 SMALL = dict(bs="4k,64k", blocks="1,8", rw="read", repeat=2)
 
 
-def _cli(*args):
-    return [sys.executable, "-m", "voltools", *args]
-
-
 def _start_cli_sweep(run_id, raw_root, target="tmpfs:size=64m"):
-    return subprocess.Popen(_cli("sweep", "--target", target, *GRID, "--run-id", run_id,
+    return subprocess.Popen(cli("sweep", "--target", target, *GRID, "--run-id", run_id,
                                  "--data-dir", str(raw_root)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -70,10 +67,10 @@ def test_sigkill_then_clean_then_resume_measures_each_point_once(docker_client, 
     proc.communicate()
     assert leftovers(docker_client, run_id) > 0, "a killed run cannot clean up after itself"
     before = load_run(run_id, raw_root)
-    clean = subprocess.run(_cli("clean", "--run-id", run_id), capture_output=True, text=True)
+    clean = subprocess.run(cli("clean", "--run-id", run_id), capture_output=True, text=True)
     assert clean.returncode == 0 and "object(s) removed" in clean.stdout
     assert leftovers(docker_client, run_id) == 0
-    resumed = subprocess.run(_cli("sweep", "--resume", run_id, "--data-dir", str(raw_root)),
+    resumed = subprocess.run(cli("sweep", "--resume", run_id, "--data-dir", str(raw_root)),
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     points = load_run(run_id, raw_root)
@@ -161,7 +158,7 @@ def test_two_resumes_of_one_run_at_once_one_is_refused(docker_client, run_id, ra
     _wait_for_parts(raw_root, run_id, 2, proc)
     proc.kill()
     proc.communicate()
-    resume = _cli("sweep", "--resume", run_id, "--data-dir", str(raw_root))
+    resume = cli("sweep", "--resume", run_id, "--data-dir", str(raw_root))
     first = subprocess.Popen(resume, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while not is_live(run_id):
@@ -184,7 +181,7 @@ def test_an_interrupt_before_the_first_point_leaves_no_folder_or_a_resumable_one
     assert proc.returncode in (130, -signal.SIGINT), err
     assert leftovers(docker_client, run_id) == 0
     if (raw_root / run_id).exists():
-        resumed = subprocess.run(_cli("sweep", "--resume", run_id, "--data-dir", str(raw_root)),
+        resumed = subprocess.run(cli("sweep", "--resume", run_id, "--data-dir", str(raw_root)),
                                  capture_output=True, text=True)
         assert resumed.returncode == 0, resumed.stderr
         _assert_each_point_once(load_run(run_id, raw_root), 48)
@@ -225,7 +222,7 @@ def test_bind_folder_left_by_a_kill_is_found_by_clean(docker_client, run_id, raw
     proc.kill()
     proc.communicate()
     assert (folder / f"voltools_{run_id}_bind").is_dir()
-    assert subprocess.run(_cli("clean", "--run-id", run_id), capture_output=True).returncode == 0
+    assert subprocess.run(cli("clean", "--run-id", run_id), capture_output=True).returncode == 0
     assert list(folder.iterdir()) == []
 
 
@@ -234,10 +231,10 @@ def test_no_permission_on_the_socket_and_loop_without_root(raw_root, tmp_path):
         pytest.skip("needs root to drop to another user")
     drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
     env = dict(os.environ, HOME=str(tmp_path))
-    out = subprocess.run(drop + _cli("sweep", "--target", "local", "--data-dir", str(tmp_path / "r")),
+    out = subprocess.run(drop + cli("sweep", "--target", "local", "--data-dir", str(tmp_path / "r")),
                          capture_output=True, text=True, env=env)
     assert out.returncode == 2 and "no permission on the Docker socket" in out.stderr
-    out = subprocess.run(drop + _cli("sweep", "--target", "loop", "--data-dir", str(tmp_path / "r")),
+    out = subprocess.run(drop + cli("sweep", "--target", "loop", "--data-dir", str(tmp_path / "r")),
                          capture_output=True, text=True, env=env)
     assert out.returncode == 2 and "loop targets need root" in out.stderr
     assert not (tmp_path / "r").exists()
@@ -245,7 +242,7 @@ def test_no_permission_on_the_socket_and_loop_without_root(raw_root, tmp_path):
 
 def test_no_fio_on_the_host(raw_root, tmp_path):
     env = dict(os.environ, PATH=str(tmp_path))
-    out = subprocess.run(_cli("sweep", "--target", "host", "--data-dir", str(raw_root)),
+    out = subprocess.run(cli("sweep", "--target", "host", "--data-dir", str(raw_root)),
                          capture_output=True, text=True, env=env)
     assert out.returncode == 2 and "no fio on this host" in out.stderr and out.stderr.count("\n") == 1
     assert not raw_root.exists()

@@ -9,52 +9,18 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-import voltools
 from voltools.measuring.cleanup import clean, leftovers
 from voltools.config import loop_dir
 from voltools.points import POINT_KEY
 from voltools.store import load_run
 
-KILLS = int(os.environ.get("VOLTOOLS_SOAK_KILLS", "6"))
-SEED = int(os.environ.get("VOLTOOLS_SOAK_SEED", str(random.SystemRandom().randrange(10**6))))
+from soaking import KILLS, SEED, SIGNALS, cli, interpreter_start_up, user_files_kept, user_folder
+
 GRID = ["--bs", "4k,64k", "--blocks", "1,8", "--rw", "read", "--repeat", "2"]  # 8 points a target
-SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL]
-
-
-def _cli(*args):
-    return [sys.executable, "-m", "voltools", *args]
-
-
-def _interpreter_start_up(sig, code, err):
-    """SIGINT in the interpreter's own start-up (~30 ms, before any voltools code runs: no frame of
-    voltools in the traceback) gets Python's KeyboardInterrupt; test_startup_interrupt attacks the rest."""
-    package = str(Path(voltools.__file__).parent) + os.sep
-    return sig == signal.SIGINT and code == -signal.SIGINT and package not in err
-
-
-USER_FILES = {"keep.txt": b"user data\n", "sub/notes.md": b"# mine\n"}  # what the user keeps in the bind folder
-
-
-def user_folder(tmp_path):
-    """The bind folder, holding USER_FILES."""
-    folder = tmp_path / "bind"
-    for name, data in USER_FILES.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-        (folder / name).write_bytes(data)
-    folder.chmod(0o755)
-    return folder
-
-
-def user_files_kept(folder):
-    """The folder holds exactly USER_FILES, byte for byte, and nothing else."""
-    files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    return files == USER_FILES and sorted(p.name for p in folder.iterdir()) == ["keep.txt", "sub"]
 
 
 def _targets(tmp_path, rng):
@@ -75,9 +41,9 @@ class Soak:
 
     def command(self):
         if (self.raw / self.run_id).exists():
-            return _cli("sweep", "--resume", self.run_id, "--data-dir", str(self.raw))
+            return cli("sweep", "--resume", self.run_id, "--data-dir", str(self.raw))
         targets = [a for t in self.targets for a in ("--target", t)]
-        return _cli("sweep", *targets, *GRID, *self.fresh, "--run-id", self.run_id, "--data-dir", str(self.raw))
+        return cli("sweep", *targets, *GRID, *self.fresh, "--run-id", self.run_id, "--data-dir", str(self.raw))
 
     def attempt(self, kill):
         """Start (or resume), maybe stop it after a random delay; return the exit status."""
@@ -95,13 +61,13 @@ class Soak:
         return proc.returncode
 
     def check_stop(self, sig, code, err):
-        assert "Traceback" not in err or _interpreter_start_up(sig, code, err), err
+        assert "Traceback" not in err or interpreter_start_up(sig, code, err), err
         if code == 0:
             return
         if sig == signal.SIGKILL:
             assert code == -signal.SIGKILL
             if self.rng.random() < 0.5:
-                out = subprocess.run(_cli("clean", "--run-id", self.run_id), capture_output=True, text=True)
+                out = subprocess.run(cli("clean", "--run-id", self.run_id), capture_output=True, text=True)
                 assert out.returncode == 0, out.stderr
                 assert leftovers(self.client, self.run_id) == 0
         elif code == -sig:  # the signal came before voltools' handlers: this attempt made nothing
@@ -166,7 +132,7 @@ def test_kill_soak(docker_client, probe_image, raw_root, tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_second_and_third_interrupt_during_teardown_wait_for_it(sig, docker_client, probe_image,
                                                                     run_id, raw_root):
-    proc = subprocess.Popen(_cli("sweep", "--target", "tmpfs:size=32m", "--target", "local", *GRID,
+    proc = subprocess.Popen(cli("sweep", "--target", "tmpfs:size=32m", "--target", "local", *GRID,
                                  "--run-id", run_id, "--data-dir", str(raw_root)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     parts = raw_root / run_id / "points.parquet"

@@ -1,0 +1,44 @@
+"""What the kill soaks share: how many kills and the seed (VOLTOOLS_SOAK_KILLS, VOLTOOLS_SOAK_SEED),
+the signals, the command line, the one traceback a signal may cause, and the user's files in a
+bind folder that no stop may touch."""
+import os
+import random
+import signal
+import sys
+from pathlib import Path
+
+import voltools
+
+KILLS = int(os.environ.get("VOLTOOLS_SOAK_KILLS", "6"))
+SEED = int(os.environ.get("VOLTOOLS_SOAK_SEED", str(random.SystemRandom().randrange(10**6))))
+SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL]
+
+
+def cli(*args):
+    return [sys.executable, "-m", "voltools", *args]
+
+
+def interpreter_start_up(sig, code, err):
+    """SIGINT in the interpreter's own start-up (~30 ms, before any voltools code runs: no frame of
+    voltools in the traceback) gets Python's KeyboardInterrupt; test_startup_interrupt attacks the rest."""
+    package = str(Path(voltools.__file__).parent) + os.sep
+    return sig == signal.SIGINT and code == -signal.SIGINT and package not in err
+
+
+USER_FILES = {"keep.txt": b"user data\n", "sub/notes.md": b"# mine\n"}  # what the user keeps in the bind folder
+
+
+def user_folder(tmp_path):
+    """The bind folder, holding USER_FILES."""
+    folder = tmp_path / "bind"
+    for name, data in USER_FILES.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        (folder / name).write_bytes(data)
+    folder.chmod(0o755)
+    return folder
+
+
+def user_files_kept(folder):
+    """The folder holds exactly USER_FILES, byte for byte, and nothing else."""
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    return files == USER_FILES and sorted(p.name for p in folder.iterdir()) == ["keep.txt", "sub"]
