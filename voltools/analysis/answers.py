@@ -13,13 +13,15 @@ FIELDS = ("mean_s", "mean_low_s", "mean_high_s", "low_s", "high_s", "extrapolati
 
 def predict_table(points, dataset_bytes, bs_bytes):
     """One row per (target, rw) of the run: target, rw, dataset_bytes, bs_bytes and FIELDS, plus
-    `why` (empty where the answer holds). A group the model cannot fit gets holds = False."""
+    `why` (empty where the answer holds). A group the model cannot fit gets holds = False. Each
+    answer is its question's fit (models.fit_read_time with `question`): from the question's own
+    long reads where they reach its scale."""
     blocks = math.ceil(dataset_bytes / bs_bytes)
     rows = []
     for key, group in with_key_defaults(points).groupby(list(FIT_KEY), sort=True, dropna=False):
         row = dict(zip(FIT_KEY, key), dataset_bytes=int(dataset_bytes), bs_bytes=int(bs_bytes))
         try:
-            answer = fit_read_time(group).predict(blocks, bs_bytes)
+            answer = fit_read_time(group, question=(blocks, bs_bytes)).predict(blocks, bs_bytes)
         except FitError as exc:
             rows.append({**row, **dict.fromkeys(FIELDS, math.nan), "holds": False, "why": str(exc)})
             continue

@@ -33,7 +33,9 @@ def compare_runs(points_a, points_b, dataset_bytes, bs_bytes, level=LEVEL):
     the rounds each fit has; drift_sd_a, drift_sd_b: the sd of a round's level about its run's
     (log scale, about relative; NaN with one round). verdict: "slower" when ratio_low > 1,
     "faster" when ratio_high < 1, else "no detectable change"; "unknown" (with `why`) where
-    either run's group cannot be fitted. holds: both fits hold."""
+    either run's group cannot be fitted. holds: both fits hold. Each run's fit is the question's
+    (models.fit_read_time with `question`): where its long reads reach the question's scale, the
+    time ratio rests on them and beta and alpha on the rest of the grid."""
     blocks = math.ceil(dataset_bytes / bs_bytes)
     groups_a, groups_b = _groups(points_a), _groups(points_b)
     rows = []
@@ -43,7 +45,7 @@ def compare_runs(points_a, points_b, dataset_bytes, bs_bytes, level=LEVEL):
             fits = {}
             for name, groups in (("A", groups_a), ("B", groups_b)):
                 try:
-                    fits[name] = fit_read_time(groups[key])
+                    fits[name] = fit_read_time(groups[key], question=(blocks, bs_bytes))
                 except FitError as exc:
                     raise FitError(f"run {name}: {exc}") from None
         except FitError as exc:

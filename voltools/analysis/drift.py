@@ -98,15 +98,15 @@ class RoundDrift:
 def fit_drifts(fit, blocks, bs_bytes):
     """RoundDrift of a ReadTimeFit's expected time of N blocks of B bytes ("mean") and of its
     alpha and 1/beta ("alpha_s", "inv_beta_s_per_byte"; beta's is 1/beta's on the log scale)."""
-    contrasts = {"mean": read_time_design(blocks, bs_bytes) / fit.design_scale}
+    contrasts = {"mean": read_time_design(blocks, bs_bytes, fit.line) / fit.design_scale}
     for index in (2, 3):
-        contrasts[PARAM_NAMES[index]] = np.eye(len(PARAM_NAMES))[index]
+        contrasts[PARAM_NAMES[index]] = np.eye(len(fit.model.params))[index]
     rounds = np.asarray(fit.rounds, dtype=float)
     seen = np.unique(rounds[np.isfinite(rounds)])
     if not np.isfinite(rounds).all() or len(seen) < 2:
         return {name: RoundDrift(rounds=len(seen)) for name in contrasts}
     of = np.searchsorted(seen, rounds)
-    X = read_time_design(fit.blocks, fit.bs_bytes) / fit.design_scale
+    X = read_time_design(fit.blocks, fit.bs_bytes, fit.line) / fit.design_scale
     mu = X @ fit.model.params
     tau2, tau2_var = _between_rounds(fit, of, mu)
     return {name: RoundDrift(len(seen), tau2, tau2_var, tuple(np.bincount(of, _influence(fit, X, mu, c))))

@@ -371,7 +371,8 @@ def track_record(points, bs_bytes, by=FIT_KEY):
         row = {**key, "bs_bytes": bs, "blocks": n, "size_bytes": n * bs, "reads": len(held_out),
                "measured_s": measured}
         try:
-            p = models.fit_read_time(rest, key={k: _plain(v) for k, v in key.items()}).predict(n, bs)
+            p = models.fit_read_time(rest, key={k: _plain(v) for k, v in key.items()},
+                                     question=(n, bs)).predict(n, bs)
         except FitError as exc:
             rows.append({**row, **dict.fromkeys(_TRACK_FIELDS, math.nan), "error": math.nan,
                          "inside": False, "holds": False, "why": f"the refit fails: {exc}"})

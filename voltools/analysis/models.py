@@ -20,6 +20,14 @@ since a user's read meets them too. A prediction says how far it
 extrapolates (the question's N over the largest N measured at its B) and whether the model
 `holds` there: no test on measured points can check a regime change beyond them.
 
+A question measured near its scale (`fit_read_time(df, question=(N, B))`, within 4x of the
+largest N read at B) is answered by its own long reads: the line T_0' + N T_b' through the cells
+at B within 16x of that largest N (at least 3), two more columns of the same GLM, while T_0, c,
+alpha and beta rest on the other cells. On this machine's disk a read of 64 MiB-1 GiB costs 5-10%
+more per block than the grid's reads say, and the whole grid's model missed the answer by that
+much or failed its lack-of-fit test; whether the answer holds is then its line's test, and what
+the grid's model misses is a note (_question_line, _line_check).
+
 benchmarks/bench_coverage.py checks all this on 500 simulated sweeps per case (the small grid
 plus large N up to a quarter of a 40 GiB question); its figures are in benchmarks/RESULTS.md.
 
@@ -57,6 +65,7 @@ MODEL_OUTLIER_Z = 4.0    # ... or this many below the model alone (two fast read
 SCREEN_K = 4.0           # first screen: robust spreads below the cell median
 REL_SD_FLOOR = 1e-4      # relative noise never taken below 0.01% (identical repeats)
 LONG_READS = 16.0        # the longest reads: mean time within 16x of the longest repeated cell
+LINE_CELLS = 3           # a question's own line needs this many long cells (one to test it by)
 PARAM_NAMES = ("t0_s", "c_s_per_byte", "alpha_s", "inv_beta_s_per_byte")
 
 _READ_COLS = ("blocks", "bs_bytes", "read_time_s")
@@ -282,10 +291,54 @@ def _long_reads(t, b, s2, k):
 
 # ---------------------------------------------------------------- read time: the fit
 
-def read_time_design(blocks, bs_bytes):
-    """Regressors (1, B, N, N B) of T_d = T_0 + c B + N alpha + N B / beta, one row per point."""
+def read_time_design(blocks, bs_bytes, line=None):
+    """Regressors (1, B, N, N B) of T_d = T_0 + c B + N alpha + N B / beta, one row per point.
+    With a question's `line` (B_q, N_from) two more, L and L N, L = 1 at B_q from N_from on: the
+    long reads there get an intercept and a per-block time of their own (see _question_line)."""
     n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))
-    return np.stack([np.ones_like(n), b, n, n * b], axis=-1)
+    columns = [np.ones_like(n), b, n, n * b]
+    if line is not None:
+        long = ((b == line[0]) & (n >= line[1])).astype(float)
+        columns += [long, long * n]
+    return np.stack(columns, axis=-1)
+
+
+def _question_line(cells, question):
+    """(B_q, N_from) when the question's own reads can answer it, else None.
+
+    A question (N_q, B_q) measured near its scale (N_q within EXTRAPOLATION_MAX x of the largest
+    N measured at B_q) is answered by the line T = a + N t through the long cells at B_q (N within
+    LONG_READS x of that largest N, at least LINE_CELLS of them), not by the model of the whole
+    grid: a medium whose time per block differs between reads of kilobytes and of gigabytes (this
+    machine's disk: 5-10% more per block from 64 MiB on) makes the grid's model miss the answer
+    by that much. The line is the model T_d = T_0 + N T_b at B_q, fitted where the question lies;
+    the other cells still give T_0, c, alpha and beta (the normal equations part: the grid's
+    parameters rest on the other cells alone, the line on the long ones, the noise model and
+    scale on all)."""
+    if question is None:
+        return None
+    blocks, bs = (float(v) for v in question)
+    at = cells.n[cells.b == bs]
+    if not at.size or blocks > EXTRAPOLATION_MAX * at.max():
+        return None
+    long = at[at >= at.max() / LONG_READS]
+    if len(long) < LINE_CELLS:
+        return None
+    return (bs, float(long.min()))
+
+
+def _design(cells, line):
+    """(scaled design, column scales, line) for the cells; without the line where its columns
+    would leave the grid's parameters unidentified."""
+    for candidate in ((line, None) if line is not None else (None,)):
+        X = read_time_design(cells.n, cells.b, candidate)
+        scale = np.abs(X).max(axis=0)
+        Xc = X / scale
+        if np.linalg.matrix_rank(Xc) == X.shape[1]:
+            return Xc, scale, candidate
+    raise InsufficientDataError(
+        f"regressors (1, B, N, N*B) are collinear over the {len(cells)} measured (N, B) pairs; "
+        "measure at least 4 pairs not on one line (e.g. 2 N at each of 2 B)")
 
 
 @dataclass(frozen=True)
@@ -438,24 +491,28 @@ class LackOfFit:
     cells: int
 
 
-def _lack_of_fit(pearson, cells, keep, n_params):
-    """LackOfFit from the Pearson residuals of the kept points (NaN where it cannot be tested)."""
-    count = cells.counts(keep)
-    m = int((count > 0).sum())
+def _lack_of_fit(pearson, cells, keep, n_params, within=None):
+    """LackOfFit from the Pearson residuals of the kept points (NaN where it cannot be tested);
+    `within`: a mask of the cells whose means are tested (against `n_params` parameters that rest
+    on them alone), the pure error pooled over every cell's repeats as the whole fit's is."""
     r = np.zeros(len(keep))
     r[keep] = pearson
+    count = cells.counts(keep)
     rbar = cells.sums(r, keep) / np.maximum(count, 1)
     ss_pe = float(np.sum(np.where(keep, (r - rbar[cells.of]) ** 2, 0.0)))
-    ss_lof = float(np.sum(count * rbar**2))
-    df_lof, df_pe = m - n_params, int(keep.sum()) - m
+    df_pe = int(keep.sum()) - int((count > 0).sum())
+    tested = (count > 0) if within is None else (count > 0) & within
+    m = int(tested.sum())
+    ss_lof = float(np.sum(np.where(tested, count * rbar**2, 0.0)))
+    df_lof = m - n_params
     if df_lof <= 0 or df_pe <= 0 or ss_pe <= 0:
         return LackOfFit(math.nan, math.nan, df_lof, df_pe, m)
     f = (ss_lof / df_lof) / (ss_pe / df_pe)
     return LackOfFit(float(f), float(stats.f.sf(f, df_lof, df_pe)), df_lof, df_pe, m)
 
 
-def _fit_arrays(cols, key):
-    """The read-time fit on a dict of column arrays (one group)."""
+def _fit_arrays(cols, key, question=None):
+    """The read-time fit on a dict of column arrays (one group); `question` (N, B) or None."""
     ok = ~np.isnan(cols["read_time_s"])
     if "error" in cols:
         ok &= cols["error"] == 0
@@ -463,21 +520,38 @@ def _fit_arrays(cols, key):
     N, B, T = cols["blocks"][ok], cols["bs_bytes"][ok], cols["read_time_s"][ok]
     _check_read_data(N, B, T, excluded)
     cells = _Cells.of_points(N, B)
-    X = read_time_design(cells.n, cells.b)
-    scale = np.abs(X).max(axis=0)
-    Xc = X / scale
-    if np.linalg.matrix_rank(Xc) < len(PARAM_NAMES):
-        raise InsufficientDataError(
-            f"regressors (1, B, N, N*B) are collinear over the {len(cells)} measured (N, B) pairs; "
-            "measure at least 4 pairs not on one line (e.g. 2 N at each of 2 B)")
+    Xc, scale, line = _design(cells, _question_line(cells, question))
     state = _fit_with_outliers(Xc, T, cells, lambda: _scatter_fallback(Xc, T, cells))
     res, var_weights = _final_fit(state, Xc, T, cells)
     keep = state.keep
     mu = (Xc @ res.params)[cells.of][keep]
     pearson = np.sqrt(var_weights) * (T[keep] / mu - 1.0)
-    lof = _lack_of_fit(pearson, cells, keep, len(PARAM_NAMES))
+    lof = _lack_of_fit(pearson, cells, keep, Xc.shape[1])
+    line_check = _line_check(line, cells, keep, pearson, res.scale) if line else None
     return _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, state.noise, lof,
-                      var_weights, cells, mu, pearson)
+                      var_weights, cells, mu, pearson, line, line_check)
+
+
+@dataclass(frozen=True)
+class _LineCheck:
+    """A question's line judged on its own reads: lack of fit over its cells, and its scale
+    (as a share of the GLM's) with that scale's degrees of freedom."""
+
+    lack_of_fit: LackOfFit
+    scale_ratio: float
+    dof: int
+
+
+def _line_check(line, cells, keep, pearson, scale):
+    """_LineCheck of the long cells: a pure-error F test over them (the line's parameters rest
+    on them alone) and the Pearson chi^2 of their points over n - 2: the answer's standard
+    errors take that scale, not the GLM's of all points, so a misfit of the grid neither widens
+    the answer nor hides in it."""
+    long = (cells.b == line[0]) & (cells.n >= line[1])
+    in_long = long[cells.of][keep]
+    dof = max(int(in_long.sum()) - 2, 1)
+    line_scale = float(np.sum(pearson[in_long] ** 2) / dof)
+    return _LineCheck(_lack_of_fit(pearson, cells, keep, 2, within=long), line_scale / scale, dof)
 
 
 def _final_fit(state, Xc, T, cells):
@@ -554,7 +628,9 @@ class ReadTimeFit:
     points fitted: usable and not a fast outlier; a point's round, NaN where the table has none);
     rel_sd is their scatter. `problems` are the warnings that say the
     model does not describe the data; `warnings` holds them and the notes. `model` is the
-    statsmodels GLM result (design scaled by `design_scale`), `noise` the ReadNoise."""
+    statsmodels GLM result (design scaled by `design_scale`), `noise` the ReadNoise. `line` is
+    (B_q, N_from) where a question's long reads have their own line (_question_line), else None:
+    predictions at B_q from N_from on come from it, and T_0, c, alpha, beta from the other cells."""
 
     key: dict
     t0_s: float
@@ -589,6 +665,9 @@ class ReadTimeFit:
     rounds: np.ndarray = field(default=None, repr=False)
     design_scale: np.ndarray = field(default=None, repr=False)
     model: object = field(default=None, repr=False)
+    line: tuple = None
+    line_scale: float = 1.0
+    line_dof: int = 0
 
     @property
     def params(self):
@@ -642,10 +721,14 @@ class ReadTimeFit:
     def predict(self, blocks, bs_bytes, level=LEVEL):
         """Prediction of the read time of N blocks of B bytes (see Prediction)."""
         n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))
-        exog = read_time_design(n.ravel(), b.ravel()) / self.design_scale
+        exog = read_time_design(n.ravel(), b.ravel(), self.line) / self.design_scale
         frame = self.model.get_prediction(exog).summary_frame(alpha=1 - level)
         mean, se = frame["mean"].to_numpy(), frame["mean_se"].to_numpy()
-        low, high = self._one_read(mean, se, level)
+        on_line = self.on_line(n.ravel(), b.ravel())
+        se = np.where(on_line, se * math.sqrt(self.line_scale), se)
+        dof = np.where(on_line, self.line_dof, self.dof)
+        half = stats.t.ppf(0.5 + level / 2, dof) * se  # as statsmodels' (t on the fit's dof)
+        low, high = self._one_read(mean, se, level, dof)
         ext = np.asarray(self.extrapolation(n.ravel(), b.ravel()), dtype=float)
         holds = self.holds & (ext <= EXTRAPOLATION_MAX) & (mean > 0)
         shape = n.shape
@@ -653,14 +736,21 @@ class ReadTimeFit:
             lambda a: np.asarray(a).reshape(shape))
         return Prediction(
             blocks=_py(blocks) if n.ndim == 0 else n, bs_bytes=_py(bs_bytes) if n.ndim == 0 else b,
-            mean_s=conv(mean), mean_se_s=conv(se), mean_low_s=conv(frame["mean_ci_lower"]),
-            mean_high_s=conv(frame["mean_ci_upper"]), low_s=conv(low), high_s=conv(high),
+            mean_s=conv(mean), mean_se_s=conv(se), mean_low_s=conv(mean - half),
+            mean_high_s=conv(mean + half), low_s=conv(low), high_s=conv(high),
             level=level, extrapolation=conv(ext), lack_of_fit_p=self.lack_of_fit_p,
             holds=bool(holds[0]) if n.ndim == 0 else holds.reshape(shape),
             extrapolates=bool(self._outside(n, b)), reason=self._outside(n, b),
             why=self._why(ext, mean), noise_rel_sd=conv(np.sqrt(self.noise.read_var(mean))))
 
-    def _one_read(self, mean, se, level):
+    def on_line(self, blocks, bs_bytes):
+        """True where a prediction comes from the question's line (see `line`)."""
+        n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))
+        if self.line is None:
+            return np.zeros(n.shape, bool)
+        return (b == self.line[0]) & (n >= self.line[1])
+
+    def _one_read(self, mean, se, level, fit_dof):
         """Interval of one read: log-scale noise variance plus the mean's relative variance."""
         with np.errstate(invalid="ignore", divide="ignore"):
             positive = mean > 0
@@ -668,7 +758,7 @@ class ReadTimeFit:
             noise = np.log1p(self.noise.read_var(safe))
             rel_mean = (se / safe) ** 2
             total = noise + rel_mean
-            dof = total**2 / (noise**2 / self.noise.read_dof(safe) + rel_mean**2 / max(self.dof, 1))
+            dof = total**2 / (noise**2 / self.noise.read_dof(safe) + rel_mean**2 / np.maximum(fit_dof, 1))
             half = stats.t.ppf(0.5 + level / 2, dof) * np.sqrt(total)
             centre = np.log(safe) - noise / 2
             low = np.where(positive, np.exp(centre - half), np.nan)
@@ -765,14 +855,16 @@ def _distinct(arr):
     return arr.distinct() if isinstance(arr, _Coded) else list(pd.unique(arr))
 
 
-def fit_read_time(df, *, key=None):
-    """Fit T_d = T_0 + c B + N (alpha + B / beta) to one group of points (see the module doc)."""
+def fit_read_time(df, *, key=None, question=None):
+    """Fit T_d = T_0 + c B + N (alpha + B / beta) to one group of points (see the module doc).
+    `question` (N, B): the fit that answers it, with the question's own line where its reads
+    reach its scale (_question_line)."""
     _require(df, _READ_COLS, "fit_read_time")
     cols = _arrays(df, _READ_COLS + _EXTRA_COLS)
     if key is None:
         key = {c: _py(df[c].iloc[0]) for c in DEFAULT_BY if c in df.columns and len(df)
                and df[c].nunique(dropna=False) == 1}
-    return _fit_arrays(cols, dict(key))
+    return _fit_arrays(cols, dict(key), question)
 
 
 def _check_read_data(N, B, T, excluded):
@@ -803,12 +895,15 @@ def _check_read_data(N, B, T, excluded):
 
 
 def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, var_weights, cells,
-               mu, pearson):
+               mu, pearson, line, line_check):
     """ReadTimeFit from the final GLM result (parameters back in seconds and bytes); mu and
-    pearson are the kept points' fitted means and Pearson residuals."""
-    params = np.asarray(res.params) / scale
-    cov = np.asarray(res.cov_params()) / np.outer(scale, scale)
-    conf = np.asarray(res.conf_int(alpha=1 - LEVEL)) / scale[:, None]
+    pearson are the kept points' fitted means and Pearson residuals. With a question's line,
+    whether the fit holds is the line's (its lack of fit, and the settings): what the grid's
+    model misses moves T_0, c, alpha and beta, not the line, and becomes a note."""
+    k = len(PARAM_NAMES)
+    params = np.asarray(res.params)[:k] / scale[:k]
+    cov = np.asarray(res.cov_params())[:k, :k] / np.outer(scale[:k], scale[:k])
+    conf = np.asarray(res.conf_int(alpha=1 - LEVEL))[:k] / scale[:k, None]
     bse = np.sqrt(np.maximum(np.diag(cov), 0))
     t0, c, alpha, ib = (float(p) for p in params)
     names = PARAM_NAMES
@@ -826,8 +921,12 @@ def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, v
     dof = int(round(res.df_resid))
     outliers = int((~keep).sum())
     have = cells.counts(keep) > 0
-    problems, notes = _read_warnings(cols, ok, key, excluded, N, B, keep, (t0, c, alpha, ib),
-                                     res, lof, cells, have, pearson)
+    problems, notes, shape = _read_warnings(cols, ok, key, excluded, N, B, keep, (t0, c, alpha, ib),
+                                            res, lof, cells, have, pearson)
+    if line_check is not None:
+        lof = line_check.lack_of_fit
+        notes = [f"the grid's model (T_0, c, alpha, beta): {p}" for p in shape] + notes
+        problems = [p for p in [_lack_of_fit_problem(lof)] + problems if p and p not in shape]
     largest = pd.Series(cells.n[have]).groupby(cells.b[have]).max()
     spec = {}
     for col in _SPEC_COLS:
@@ -844,7 +943,8 @@ def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, v
         largest_n=tuple((float(b), float(n)) for b, n in largest.items()), target_spec=spec,
         cov=cov, residuals=rel, blocks=Nk, bs_bytes=Bk, read_time_s=Tk, var_weights=var_weights,
         rounds=cols["round"][ok][keep] if "round" in cols else np.full(len(Tk), np.nan),
-        design_scale=scale, model=res)
+        design_scale=scale, model=res, line=line,
+        line_scale=line_check.scale_ratio if line_check else 1.0, line_dof=line_check.dof if line_check else 0)
 
 
 def _pair(est, half):
@@ -872,8 +972,9 @@ def _b_half_se_ci(alpha, ib, cov, t):
 
 
 def _read_warnings(cols, ok, key, excluded, N, B, keep, params, res, lof, cells, have, pearson):
-    """(problems, notes): plain-English flags; problems say the model does not describe the
-    data (the fit does not hold), notes only inform."""
+    """(problems, notes, shape): plain-English flags; problems say the model does not describe
+    the data (the fit does not hold), notes only inform; shape: the problems of the model's
+    form (lack of fit, curvature, a change of regime, runs, 1/beta), not of the settings."""
     t0, c, alpha, ib = params
     problems, notes = [], []
     if excluded:
@@ -892,12 +993,12 @@ def _read_warnings(cols, ok, key, excluded, N, B, keep, params, res, lof, cells,
             if len(vals) > 1:
                 problems.append(f"mixes {len(vals)} values of {col} ({', '.join(map(str, vals[:4]))}): "
                                 "fit one group at a time (fit_groups)")
-    problems.append(_lack_of_fit_problem(lof))
-    problems.append(_curvature_warning(res, cells.n[have], cells.b[have]))
-    problems.append(_change_warning(res, cells.n[have], cells.b[have]))
-    problems.append(_runs_warning(pearson, cells, keep))
+    shape = [_lack_of_fit_problem(lof), _curvature_warning(res, cells.n[have], cells.b[have]),
+             _change_warning(res, cells.n[have], cells.b[have]), _runs_warning(pearson, cells, keep)]
     if ib <= 0:
-        problems.append(f"fitted 1/beta = {ib:.3g} s/B is not positive: beta is undefined")
+        shape.append(f"fitted 1/beta = {ib:.3g} s/B is not positive: beta is undefined")
+    shape = [p for p in shape if p]
+    problems += shape
     problems.extend(_condition_warnings(cols, ok, N, B))
     if t0 < 0:
         notes.append(f"fitted T_0 = {t0:.3g} s is negative: the fixed cost is not resolved")
@@ -909,7 +1010,7 @@ def _read_warnings(cols, ok, key, excluded, N, B, keep, params, res, lof, cells,
     if ib > 0 and alpha > 0 and not B.min() <= alpha / ib <= B.max():
         notes.append(f"B_half = {format_bytes(alpha / ib)} lies outside the measured block sizes "
                      f"{format_bytes(B.min())}..{format_bytes(B.max())}: it is extrapolated")
-    return [p for p in problems if p], notes
+    return [p for p in problems if p], notes, shape
 
 
 def _condition_warnings(cols, ok, N, B):
@@ -937,7 +1038,7 @@ def _lack_of_fit_problem(lof):
                 "the fit nor the noise of one read can be checked (measure with --repeat 3)")
     if lof.df_lof <= 0:
         return (f"lack of fit not tested: {lof.cells} distinct (N, B) cells for "
-                f"{len(PARAM_NAMES)} parameters (measure more N or B)")
+                f"{lof.cells - lof.df_lof} parameters (measure more N or B)")
     if math.isnan(lof.p_value):
         return "lack of fit not tested: the repeats do not vary"
     if lof.p_value < LACK_OF_FIT_P:
@@ -1078,16 +1179,17 @@ def _as_tuple(values, by):
     return tuple(map(_py, values if isinstance(values, tuple) else (values,)))[: len(by)]
 
 
-def fit_groups(df, by=DEFAULT_BY, *, on_error="raise"):
+def fit_groups(df, by=DEFAULT_BY, *, on_error="raise", question=None):
     """Fit the read-time model per group -> {key tuple (in `by` order): ReadTimeFit}.
 
-    on_error='skip' leaves out groups whose data cannot support a fit."""
+    on_error='skip' leaves out groups whose data cannot support a fit; `question` (N, B) as in
+    fit_read_time."""
     _check_on_error(on_error)
     by = tuple(by)
     _require(df, _READ_COLS, "fit_groups")
     cols = _arrays(df, _READ_COLS + _EXTRA_COLS)
-    return _fit_each(df, by, lambda idx, key: _fit_arrays({c: a[idx] for c, a in cols.items()}, key),
-                     on_error)
+    return _fit_each(df, by, lambda idx, key: _fit_arrays({c: a[idx] for c, a in cols.items()}, key,
+                                                           question), on_error)
 
 
 def _fit_each(frame, by, fit_one, on_error):
@@ -1404,12 +1506,13 @@ def compare_to_baseline(df, baseline="host", *, dataset_bytes, bs_bytes, by=DEFA
     ratio_to_baseline with ratio_low..ratio_high and ratio_p (compare_means; 1 [1, 1] for the
     baseline itself, NaN where the baseline has no fit with the same other keys).
 
-    `df` is the points table (groups that cannot be fitted are left out) or the dict returned
-    by fit_groups. Sizes are byte counts or strings such as '40g', '64k'."""
+    `df` is the points table (groups that cannot be fitted are left out; each group fitted for
+    the question, fit_read_time's `question`) or the dict returned by fit_groups. Sizes are byte counts or strings such as '40g', '64k'."""
     if "target" not in by and not isinstance(df, dict):
         raise UsageError(f"compare_to_baseline groups by target; by={tuple(by)} lacks it")
-    fits = df if isinstance(df, dict) else fit_groups(df, by, on_error="skip")
     size, bs = _size_arg(dataset_bytes, "dataset_bytes"), _size_arg(bs_bytes, "bs_bytes")
+    fits = df if isinstance(df, dict) else fit_groups(df, by, on_error="skip",
+                                                      question=(math.ceil(size / bs), bs))
     targets = sorted({str(f.key.get("target")) for f in fits.values()})
     if baseline not in targets:
         raise UsageError(f"baseline {baseline!r} is not among the fitted targets: {', '.join(targets)}")

@@ -368,7 +368,8 @@ def answer_md(answer, cap=None):
             lines.append(f"- {_who(r)}: *{UNKNOWN}* (the model would say {numbers}; "
                          f"{_short_why(r)}).{fit}")
     holding = int(answer["holds"].astype(bool).sum())
-    lines.append(f"\n{holding} of {len(answer)} answers hold: the model passes its tests there and "
+    lines.append(f"\n{holding} of {len(answer)} answers hold: the fit passes its tests there (the line "
+                 "through the question's own long reads, where they come near it) and "
                  f"the question lies within {EXTRAPOLATION_MAX:g}× the largest N measured at "
                  f"{format_bytes(first['bs_bytes'])}. Intervals are 95%: [ ] of the expected time, "
                  "'one read' of a single read.")

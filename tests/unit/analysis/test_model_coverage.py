@@ -56,14 +56,34 @@ def test_the_interval_of_one_long_read_follows_the_noise_of_long_reads(noise_run
 
 @pytest.mark.parametrize("case", [
     sim.Case("64 MiB, 10%", level=0.10, change_bytes=64 * MIB),
-    sim.Case("1 GiB, 2%", level=0.02, change_bytes=GIB),
+    sim.Case("1 GiB, 10%", level=0.10, change_bytes=GIB),
     sim.Case("1 GiB, realistic", shrinking=True, change_bytes=GIB),
-    sim.Case("1 GiB, no data beyond", level=0.10, change_bytes=GIB, large=sim.large_ns(GIB // 65536, 3)),
 ], ids=lambda c: c.name)
-def test_a_regime_change_beyond_the_question_makes_holds_false(case):
+def test_a_regime_change_before_the_long_reads_leaves_the_answer_on_their_line(case):
+    """Beta halves past 64 MiB or 1 GiB; the question's reads go to 10 GiB. The answer rests on
+    its own line through the reads of 810 MiB-10 GiB (past the change, or all but the first), so
+    it stays near the truth; the whole grid's model would miss it by tens of %."""
     runs = outcomes(case, 15, 7)
-    assert all(r["shows_change"] for r in runs) or all(r["extrapolation"] > 4 for r in runs)
-    assert not any(r["holds"] for r in runs)
+    assert all(r["on_line"] for r in runs)
+    assert abs(np.mean([r["bias"] for r in runs])) < 0.03
+    assert np.mean([r["mean_covers"] for r in runs]) >= 0.8
+
+
+def test_a_change_inside_the_long_reads_bends_the_line_a_little_and_that_is_the_limit():
+    """Beta halves at 1 GiB, between the line's first read (810 MiB) and its second (2.8 GiB): a
+    line through the three misses 40 GiB by about 1.5%. At 2% noise that is more than its
+    interval allows in about a third of the datasets, and three cells give its lack-of-fit test
+    one degree of freedom, too few to see it: the figure is in benchmarks/RESULTS.md."""
+    runs = outcomes(sim.Case("1 GiB, 2%", level=0.02, change_bytes=GIB), 15, 7)
+    bias = np.mean([r["bias"] for r in runs])
+    assert -0.03 < bias < 0
+    assert not all(r["mean_covers"] or not r["holds"] for r in runs)
+
+
+def test_a_change_beyond_the_grid_with_no_long_reads_makes_holds_false():
+    runs = outcomes(sim.Case("1 GiB, no data beyond", level=0.10, change_bytes=GIB,
+                             large=sim.large_ns(GIB // 65536, 3)), 15, 7)
+    assert all(r["extrapolation"] > 4 and not r["holds"] for r in runs)
 
 
 def test_a_change_past_the_largest_read_cannot_be_seen_and_that_is_the_limit():
