@@ -554,12 +554,13 @@ def cmd_doctor(args):
 def cmd_compare(args):
     import json
 
-    from .analysis.compare import compare_runs, gate, parse_percent, records
+    from .analysis.compare import compare_runs, gate, parse_percent, placement_note, records, with_placement
     with _checking():
         percent = None if args.fail_if_slower is None else parse_percent(args.fail_if_slower)
         (points_a, meta_a), (points_b, meta_b) = (_run_of(r, args.data_dir) for r in (args.run_a, args.run_b))
         size, bs = _compare_question(args, meta_a, meta_b)
-    table = compare_runs(points_a, points_b, size, bs)
+    table = with_placement(compare_runs(points_a, points_b, size, bs), meta_a, meta_b)
+    placement = placement_note(meta_a, meta_b)
     if args.json:
         print(json.dumps(records(table), indent=2))
     else:
@@ -576,6 +577,8 @@ def cmd_compare(args):
                   f"{row.verdict}{_within_run_note(row)}")
         if not len(table):
             print("no (target, rw) is in both runs")
+        elif placement:
+            print(f"note: {placement}")
     if percent is not None:
         failed = gate(table, percent)
         if len(failed):

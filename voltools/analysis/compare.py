@@ -55,6 +55,29 @@ def compare_runs(points_a, points_b, dataset_bytes, bs_bytes, level=LEVEL):
     return pd.DataFrame(rows, columns=COLUMNS).astype({"holds": bool})
 
 
+def with_placement(table, meta_a, meta_b):
+    """The table with `fresh_rounds_a` and `fresh_rounds_b`: whether each run set its targets up
+    anew for each round (run.json's request; runs made before the option were not)."""
+    return table.assign(fresh_rounds_a=fresh_rounds(meta_a), fresh_rounds_b=fresh_rounds(meta_b))
+
+
+def fresh_rounds(meta):
+    """True where a run's run.json says each target was set up anew for each round."""
+    return bool(((meta or {}).get("request") or {}).get("fresh_rounds", False))
+
+
+def placement_note(meta_a, meta_b):
+    """What the interval leaves out where a run laid its targets out once ('' where neither did):
+    where the files lie is drawn once and holds through that run."""
+    once = [name for name, meta in (("A", meta_a), ("B", meta_b)) if not fresh_rounds(meta)]
+    if not once:
+        return ""
+    runs = "run " + " and ".join(once)
+    return (f"{runs} laid each target out once: where its files lie held through the run and is not "
+            "in the interval (on this VM it moves a tmpfs's reads by 8-40%); sweep --fresh-rounds "
+            "draws it each round")
+
+
 def _groups(points):
     return {tuple(key): group for key, group in with_key_defaults(points).groupby(list(FIT_KEY), sort=True,
                                                                                    dropna=False)}

@@ -39,7 +39,9 @@ def test_sample_against_itself_is_no_change(capsys):
     assert status == 0 and err == ""
     lines = out.splitlines()
     assert lines[0].startswith("sample over sample: 4 GiB read in 64 KiB blocks")
-    assert len(lines) == 9 and all(line.endswith("no detectable change") for line in lines[1:])
+    assert len(lines) == 10 and all(line.endswith("no detectable change") for line in lines[1:9])
+    # the sample was laid out once: the interval leaves out where its files lie, and says so
+    assert lines[9].startswith("note: run A and B laid each target out once") and "--fresh-rounds" in lines[9]
 
 
 def test_sample_against_itself_json(capsys):
@@ -51,6 +53,7 @@ def test_sample_against_itself_json(capsys):
         assert row["alpha_ratio"] == pytest.approx(1)
         assert row["ratio_low"] < 1 < row["ratio_high"] and row["verdict"] == "no detectable change"
         assert (row["dataset_bytes"], row["bs_bytes"]) == (4 << 30, 64 << 10)
+        assert row["fresh_rounds_a"] is False and row["fresh_rounds_b"] is False
 
 
 def test_scaled_target_is_slower_and_fails_the_gate(capsys, slower_root):
@@ -112,6 +115,14 @@ def test_bad_options_are_one_line_exit_2(capsys, args, message):
 def test_missing_run_is_one_line_exit_2(capsys):
     status, out, err = _compare(capsys, "sample", "nope", "--data-dir", str(RAW))
     assert status == 2 and out == "" and err.count("\n") == 1 and "no run nope" in err
+
+
+def test_the_placement_note_names_the_runs_laid_out_once():
+    from voltools.analysis.compare import placement_note
+    fresh, once = {"request": {"fresh_rounds": True}}, {"request": {"fresh_rounds": False}}
+    assert placement_note(fresh, fresh) == ""
+    assert placement_note(once, fresh).startswith("run A laid each target out once")
+    assert placement_note(fresh, {}).startswith("run B laid")  # a run made before the option
 
 
 def test_parse_percent():
