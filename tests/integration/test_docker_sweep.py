@@ -151,3 +151,52 @@ def test_fresh_rounds_set_each_target_up_anew_each_round(docker_client, run_id, 
     assert points.groupby(["target", "round"]).size().to_dict() == {(t, r): 4 for t in ("tmpfs", "bind") for r in range(3)}
     assert leftovers(docker_client, run_id) == 0 and user_files_kept(bind)
     assert json.loads((raw_root / run_id / "run.json").read_text())["grid"]["fresh_rounds"] is True
+
+
+def test_a_round_whose_volume_cannot_be_removed_stops_the_run(docker_client, probe_image, run_id, raw_root):
+    """--fresh-rounds, attacked: a container of the user's takes hold of the run's volume (it
+    mounts it) while a round reads, so that round's teardown cannot remove the volume. The run
+    stops there, exit 1 with a line naming the round, the engine's reason and the clean command
+    (then a note a line of what its end could not remove), before it sets up
+    over a volume the engine would hand back as it is; the user's container is neither stopped
+    nor removed; the round's points are kept; once the user's container is gone, clean removes
+    the rest."""
+    import threading
+    from voltools.measuring.cleanup import leftovers
+    held, stop = [], threading.Event()
+
+    def hold_the_volume():
+        while not stop.is_set() and not held:
+            for volume in docker_client.volumes.list(filters={"label": f"voltools.run={run_id}"}):
+                held.append(docker_client.containers.create(probe_image, ["true"], network_mode="none",
+                                                            volumes={volume.name: {"bind": "/data", "mode": "ro"}}))
+                break
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=hold_the_volume)
+    watcher.start()
+    try:
+        done = subprocess.run([sys.executable, "-m", "voltools", "sweep", "--target", "tmpfs:size=64m",
+                               "--bs", "4k,64k", "--blocks", "1,8", "--rw", "read", "--repeat", "3",
+                               "--fresh-rounds", "-q", "--run-id", run_id, "--data-dir", str(raw_root)],
+                              capture_output=True, text=True, timeout=300)
+        stop.set()
+        watcher.join()
+        assert held, "the volume was never seen"
+        assert done.returncode == 1, done.stderr
+        lines = done.stderr.splitlines()
+        assert lines[0].startswith("voltools: error: target tmpfs: round 1 left 1 object(s)")
+        assert "volume is in use" in lines[0] and f"voltools clean --run-id {run_id}" in lines[0]
+        # then what the run's end could not remove, a note a line: no traceback
+        assert all(line.startswith("voltools: note: ") for line in lines[1:]) and len(lines) <= 4
+        held[0].reload()  # still there: what voltools did not make it never removes
+        points = load_run(run_id, raw_root)
+        assert set(points["round"]) == {0} and len(points) == 4 and (points["error"] == 0).all()
+        assert leftovers(docker_client, run_id) == 1
+    finally:
+        stop.set()
+        watcher.join()
+        for container in held:
+            container.remove(force=True)
+    clean(docker_client, run_id)
+    assert leftovers(docker_client, run_id) == 0
