@@ -3,7 +3,8 @@
 # of the first 3 pairs: the sweeps of tests/integration/test_compare_gate.py, made with
 # --fresh-rounds. Prints each compare line and its exit status. Runs go to a folder of their own
 # (GATE_DIR, default /tmp/voltools-gate); PAIRS (default 24). README, "--fresh-rounds", quotes
-# its output of 2026-12-06 (23 of 24 pairs exit 0; the loop image exit 1 in 3 of 3).
+# its output of 2026-12-06 (23 of 24 pairs exit 0 with the whole grid's model, 36 of 36 with the
+# question's line; the loop image exit 1 in 3 of 3 both times).
 set -u
 cd "$(dirname "$0")/.."
 V=".venv/bin/python -m voltools"

@@ -88,7 +88,7 @@ def compare_fits(fit_a, fit_b, blocks, bs_bytes, level=LEVEL):
     from a_mean_s on)."""
     a, b = fit_a.predict(blocks, bs_bytes, level), fit_b.predict(blocks, bs_bytes, level)
     drift_a, drift_b = fit_drifts(fit_a, blocks, bs_bytes), fit_drifts(fit_b, blocks, bs_bytes)
-    mean = _ratio(b.mean_s, b.mean_se_s, fit_b.dof, a.mean_s, a.mean_se_s, fit_a.dof, level,
+    mean = _ratio(b.mean_s, b.mean_se_s, b.mean_dof, a.mean_s, a.mean_se_s, a.mean_dof, level,
                   _drift_parts(drift_a["mean"], drift_b["mean"]))
     beta = _param_ratio(fit_a, fit_b, "beta_bytes_per_s", level,
                         _drift_parts(drift_a["inv_beta_s_per_byte"], drift_b["inv_beta_s_per_byte"]))
