@@ -507,7 +507,7 @@ def cmd_predict(args):
         return
     print(f"run {args.run_id}: {format_bytes(question[0])} read in {format_bytes(question[1])} blocks")
     for row in table.itertuples():
-        verdict = "" if row.holds else f"  (does not hold: {row.why})"
+        verdict = f"  (from {row.basis})" if row.holds else f"  (does not hold: {row.why})"
         print(f"{row.target:>12} {row.rw:>8}  {_seconds(row.mean_s)} [{_seconds(row.mean_low_s)}, "
               f"{_seconds(row.mean_high_s)}], one read [{_seconds(row.low_s)}, {_seconds(row.high_s)}]"
               f"{verdict}")

@@ -13,7 +13,8 @@ FIELDS = ("mean_s", "mean_low_s", "mean_high_s", "low_s", "high_s", "extrapolati
 
 def predict_table(points, dataset_bytes, bs_bytes):
     """One row per (target, rw) of the run: target, rw, dataset_bytes, bs_bytes and FIELDS, plus
-    `why` (empty where the answer holds). A group the model cannot fit gets holds = False. Each
+    `why` (empty where the answer holds) and `basis` (what it rests on, in words: not in
+    records). A group the model cannot fit gets holds = False. Each
     answer is its question's fit (models.fit_read_time with `question`): from the question's own
     long reads where they reach its scale."""
     blocks = math.ceil(dataset_bytes / bs_bytes)
@@ -21,19 +22,22 @@ def predict_table(points, dataset_bytes, bs_bytes):
     for key, group in with_key_defaults(points).groupby(list(FIT_KEY), sort=True, dropna=False):
         row = dict(zip(FIT_KEY, key), dataset_bytes=int(dataset_bytes), bs_bytes=int(bs_bytes))
         try:
-            answer = fit_read_time(group, question=(blocks, bs_bytes)).predict(blocks, bs_bytes)
+            fit = fit_read_time(group, question=(blocks, bs_bytes))
+            answer = fit.predict(blocks, bs_bytes)
         except FitError as exc:
-            rows.append({**row, **dict.fromkeys(FIELDS, math.nan), "holds": False, "why": str(exc)})
+            rows.append({**row, **dict.fromkeys(FIELDS, math.nan), "holds": False, "why": str(exc), "basis": ""})
             continue
-        rows.append(dict(row, **{f: getattr(answer, f) for f in FIELDS}, why=answer.why))
-    columns = ["target", "rw", "dataset_bytes", "bs_bytes", *FIELDS, "why", "direct", "iodepth", "numjobs"]
+        rows.append(dict(row, **{f: getattr(answer, f) for f in FIELDS}, why=answer.why,
+                         basis=fit.basis(blocks, bs_bytes)))
+    columns = ["target", "rw", "dataset_bytes", "bs_bytes", *FIELDS, "why", "basis", "direct", "iodepth",
+               "numjobs"]
     return pd.DataFrame(rows, columns=columns).astype({"holds": bool})
 
 
 def records(table):
     """The table as JSON-ready dicts (NaN as None), the fields `voltools predict --json` prints."""
     out = []
-    for row in table.drop(columns=["direct", "iodepth", "numjobs"]).to_dict("records"):
+    for row in table.drop(columns=["basis", "direct", "iodepth", "numjobs"]).to_dict("records"):
         out.append({k: (None if isinstance(v, float) and math.isnan(v) else _plain(v)) for k, v in row.items()})
     return out
 

@@ -752,6 +752,15 @@ class ReadTimeFit:
             why=self._why(ext, mean), noise_rel_sd=conv(np.sqrt(self.noise.read_var(mean))),
             mean_dof=conv(dof))
 
+    def basis(self, blocks, bs_bytes):
+        """What a prediction at (N, B) rests on, in words: the question's line ('its reads of
+        64 MiB-1 GiB at 64 KiB') or 'the model of the whole grid'."""
+        if not bool(np.all(self.on_line(blocks, bs_bytes))):
+            return "the model of the whole grid"
+        bs, first = self.line
+        largest = dict(self.largest_n)[bs]
+        return f"its reads of {format_bytes(first * bs)}-{format_bytes(largest * bs)} at {format_bytes(bs)}"
+
     def on_line(self, blocks, bs_bytes):
         """True where a prediction comes from the question's line (see `line`)."""
         n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))

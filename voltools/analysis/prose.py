@@ -363,7 +363,8 @@ def answer_md(answer, cap=None):
                    f"{duration_range(r['low_s'], r['high_s'], r['mean_s'])}")
         fit = f" **Does not fit**: {why_not[r['target']]}." if why_not.get(r["target"]) else ""
         if bool(r["holds"]):
-            lines.append(f"- {_who(r)}: {numbers}.{fit}")
+            basis = f", from {r['basis']}" if r.get("basis") else ""
+            lines.append(f"- {_who(r)}: {numbers}{basis}.{fit}")
         else:
             lines.append(f"- {_who(r)}: *{UNKNOWN}* (the model would say {numbers}; "
                          f"{_short_why(r)}).{fit}")

@@ -188,3 +188,15 @@ def test_on_the_committed_disk_run_the_line_answers_where_the_whole_grid_fails()
         p = fit.predict(*QUESTION)
         assert fit.line == (QUESTION_BS, 1024.0) and p.holds
         assert 6.4 < p.mean_s < 6.8 and p.mean_low_s < p.mean_s < p.mean_high_s
+
+
+def test_each_answer_says_what_it_rests_on():
+    """predict's text and the report's answer name the reads the line went through; --json keeps
+    exactly its fields."""
+    from voltools.analysis import prose
+    table = answers.predict_table(sweep(6), QUESTION[0] * QUESTION_BS, QUESTION_BS)
+    assert table["basis"].iloc[0] == "its reads of 64 MiB-1 GiB at 64 KiB"
+    assert "basis" not in answers.records(table)[0]
+    assert "expected [" in prose.answer_md(table) and ", from its reads of 64 MiB-1 GiB at 64 KiB." in prose.answer_md(table)
+    grid = fit_read_time(sweep(6), question=(512, QUESTION_BS))
+    assert grid.basis(512, QUESTION_BS) == "the model of the whole grid"
