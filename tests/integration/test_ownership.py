@@ -9,6 +9,8 @@ import stat
 import subprocess
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from voltools.measuring import loop
 from voltools.measuring.cleanup import clean, leftovers
@@ -269,3 +271,43 @@ def test_what_clean_cannot_remove_is_reported_not_forced(docker_client, probe_im
     finally:
         user.remove(force=True)
     assert clean(docker_client, run_id).volumes == [volume.name]
+
+
+ID_TAILS = st.lists(st.sampled_from(["", "-a", "a", "-a-b", ".1", "-A", "x", "-"]), min_size=2, max_size=4,
+                    unique=True)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tails=ID_TAILS, data=st.data())
+def test_clean_of_one_run_removes_exactly_its_labeled_objects(docker_client, probe_image, run_id, tails, data):
+    """Attacked with hypothesis: runs whose ids extend one another ('X', 'X-a', 'Xa', 'X-a-b'...),
+    each with a labeled volume, maybe a labeled container, and a volume and a container of the
+    user's named like voltools' but unlabeled. `clean --run-id` one of them removes exactly that
+    run's labeled objects; every other object is still there."""
+    import docker
+    from voltools.naming import labels
+    ids = [run_id + tail for tail in tails]
+    target = data.draw(st.sampled_from(ids), label="target")
+    made = []  # (object, the run it is labeled with, or None for the user's)
+    try:
+        for rid in ids:
+            made.append((docker_client.volumes.create(name=object_name(rid, "v"), labels=labels(rid, "v")), rid))
+            made.append((docker_client.volumes.create(name=object_name(rid, "u")), None))
+            if data.draw(st.booleans(), label=f"container of {rid}"):
+                made.append((docker_client.containers.create(probe_image, ["true"], name=object_name(rid, "c"),
+                                                             labels=labels(rid, "c"), network_mode="none"), rid))
+            if data.draw(st.booleans(), label=f"user's container named like {rid}'s"):
+                made.append((docker_client.containers.create(probe_image, ["true"], name=object_name(rid, "k"),
+                                                             network_mode="none"), None))
+        removed = clean(docker_client, target)
+        assert set(removed.volumes) | set(removed.containers) == {o.name for o, rid in made if rid == target}
+        assert removed.left == [] and removed.loop_devices == []
+        for obj, rid in made:
+            if rid != target:
+                obj.reload()  # raises NotFound if clean took it
+    finally:
+        for obj, _ in made:
+            try:
+                obj.remove(force=True)
+            except docker.errors.NotFound:
+                pass
