@@ -4,9 +4,11 @@ Each test attacks one way voltools used to touch what was not its own: a user's 
 file, folder or symlink bearing the working folder's name, a run whose id extends another's, a
 loop device backed by a voltools-named file outside the loop folder.
 """
+import itertools
 import os
 import stat
 import subprocess
+import tempfile
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -311,3 +313,58 @@ def test_clean_of_one_run_removes_exactly_its_labeled_objects(docker_client, pro
                 obj.remove(force=True)
             except docker.errors.NotFound:
                 pass
+
+
+ENTRY_KINDS = ("file", "folder", "link-out", "dangling", "link-root", "fifo")
+_EXAMPLES = itertools.count()  # each example its own run id
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_tree_of_the_users_in_a_bind_folder_is_left_as_it_was(docker_client, run_id, raw_root, tmp_path,
+                                                                   capsys, data):
+    """Attacked with hypothesis: a bind folder holding a random tree of the user's (files, folders,
+    symlinks out of it, dangling, back to it, a fifo), under names a sweep might use (its working
+    folder's, a data file's, another run's) and ordinary ones. A sweep either measures (exit 0)
+    or refuses in one line (exit 2: its working folder's name is taken); either way the tree and
+    what its links point to are byte-identical, and nothing of the run is left."""
+    rid = f"{run_id}-{next(_EXAMPLES)}"
+    base = tempfile.mkdtemp(dir=tmp_path)
+    root, elsewhere = os.path.join(base, "bind"), os.path.join(base, "elsewhere")
+    os.mkdir(root)
+    os.mkdir(elsewhere)
+    with open(os.path.join(elsewhere, "precious.txt"), "w") as handle:
+        handle.write("not below the bind folder")
+    names = st.sampled_from([object_name(rid, "bind"), object_name(rid, "local"), "vt-4096.dat",
+                             "vt-65536.dat", object_name(run_id, "bind"), "data", "a b", ".hidden"])
+    for name, kind in data.draw(st.dictionaries(names, st.sampled_from(ENTRY_KINDS), max_size=5), label="tree").items():
+        path = os.path.join(root, name)
+        if kind == "file":
+            with open(path, "wb") as handle:
+                handle.write(os.urandom(64))
+        elif kind == "folder":
+            os.mkdir(path)
+            with open(os.path.join(path, "inside.txt"), "w") as handle:
+                handle.write("the user's")
+        elif kind == "link-out":
+            os.symlink(elsewhere, path)
+        elif kind == "dangling":
+            os.symlink(os.path.join(base, "gone"), path)
+        elif kind == "link-root":
+            os.symlink(root, path)
+        else:
+            os.mkfifo(path)
+        if kind not in ("link-out", "dangling", "link-root"):
+            os.utime(path, ns=(OLD, OLD))
+    before = _snapshot(root), _snapshot(elsewhere)
+    squatted = os.path.lexists(os.path.join(root, object_name(rid, "bind")))
+    code = main(["sweep", "--target", f"bind:path={root}", *GRID, "--run-id", rid, "--data-dir", str(raw_root), "-q"])
+    err = capsys.readouterr().err
+    if squatted:
+        assert code == 2 and err.count("\n") == 1 and err.startswith("voltools: error: ") and "exists" in err, err
+        assert not os.path.exists(raw_root / rid)
+    else:
+        assert code == 0, err
+    assert (_snapshot(root), _snapshot(elsewhere)) == before, "nothing written, moved or deleted"
+    assert not marker_path(rid, "bind").exists() and leftovers(docker_client, rid) == 0
+
