@@ -638,27 +638,45 @@ def _compare_question(args, meta_a, meta_b):
 
 
 def cmd_clean(args):
-    from .measuring.cleanup import clean
-    from .measuring.engine import connect
     from .errors import StoreError
     from .naming import check_name
-    from .runlock import is_live
+    from .runlock import RunLock
     from .orchestrators.nodes import check_url
-    for url in args.nodes:
-        check_url(url)
-    if args.run_id is not None:
-        check_name(args.run_id)
-        if is_live(args.run_id):
-            raise StoreError(f"run {args.run_id} is running: stop it first (its own end removes what it made)")
+    lock = None
+    with _checking():  # refused before anything is removed: exit 2, as a resume of a live run is
+        for url in args.nodes:
+            check_url(url)
+        if args.run_id is not None:
+            check_name(args.run_id)
+            try:  # held while cleaning: a resume started meanwhile is refused, not cleaned under
+                lock = RunLock(args.run_id).acquire()
+            except StoreError:
+                raise StoreError(f"run {args.run_id} is running: stop it first (its own end removes what "
+                                 "it made)") from None
+    try:
+        _clean(args, lock)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _clean(args, lock):
+    """clean's work: every run's objects but live ones' (this run's, whose lock it holds, too)."""
+    from .measuring.cleanup import clean
+    from .measuring.engine import connect
+    from .runlock import is_live
+
+    def keep(run):
+        return not (lock is not None and run == args.run_id) and is_live(run)
     try:
         client = connect(timeout=10)
     except VoltoolsError as exc:
         print(f"voltools: note: {exc}; cleaning loop devices and files only", file=sys.stderr)
         client = None
-    removed = clean(client, args.run_id, args.images, keep=is_live)
+    removed = clean(client, args.run_id, args.images, keep=keep)
     if args.nodes:
         from .orchestrators.nodes import clean_nodes
-        clean_nodes(args.nodes, args.run_id, removed, keep=is_live)
+        clean_nodes(args.nodes, args.run_id, removed, keep=keep)
     for kind, names in vars(removed).items():
         for name in names if kind != "left" else ():
             print(f"removed {kind[:-1].replace('_', ' ')} {name}")

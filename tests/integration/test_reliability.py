@@ -246,3 +246,48 @@ def test_no_fio_on_the_host(raw_root, tmp_path):
                          capture_output=True, text=True, env=env)
     assert out.returncode == 2 and "no fio on this host" in out.stderr and out.stderr.count("\n") == 1
     assert not raw_root.exists()
+
+
+def test_clean_of_a_live_run_is_refused_like_a_resume(docker_client, run_id, capsys):
+    """A run whose lock another process holds: clean removes nothing and says so in one line,
+    exit 2 (a request refused before anything was done), as a second resume is."""
+    from voltools.runlock import RunLock
+    lock = RunLock(run_id)
+    lock.acquire()
+    try:
+        assert main(["clean", "--run-id", run_id]) == 2
+    finally:
+        lock.release()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"run {run_id} is running: stop it first" in err
+
+
+@pytest.mark.parametrize("racers", [3, 5])
+def test_resumes_and_cleans_racing_for_one_run_leave_one_writer(docker_client, run_id, raw_root, racers):
+    """Attacked: a run killed mid-sweep, then `racers` resumes and a clean of it started at once,
+    their start-ups overlapping. Exactly one process writes at a time: every resume ends with
+    exit 0 (it measured, or found nothing left to measure) or is refused in one line (exit 2,
+    another process is measuring it); clean either removes nothing of a live run (refused, one
+    line) or runs before any resume holds it; the table ends with every point once and nothing
+    is left on the engine."""
+    proc = _start_cli_sweep(run_id, raw_root)
+    _wait_for_parts(raw_root, run_id, 2, proc)
+    proc.kill()
+    proc.communicate()
+    assert main(["clean", "--run-id", run_id]) == 0
+    argv = [cli("sweep", "--resume", run_id, "--data-dir", str(raw_root), "-q")] * racers
+    argv.insert(racers // 2, cli("clean", "--run-id", run_id))
+    procs = [subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for a in argv]
+    results = [(a[a.index("voltools") + 1], p.wait(timeout=180), p.stderr.read()) for a, p in zip(argv, procs)]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    resumes = [(code, err) for command, code, err in results if command == "sweep"]
+    assert any(code == 0 for code, _ in resumes), results
+    for code, err in resumes:
+        assert code == 0 or (code == 2 and err.count("\n") == 1
+                             and "being measured by another voltools process" in err), results
+    (_, clean_code, clean_err), = [r for r in results if r[0] == "clean"]
+    assert clean_code == 0 or (clean_code == 2 and clean_err.count("\n") == 1 and "is running" in clean_err), results
+    _assert_each_point_once(load_run(run_id, raw_root), 48)
+    assert leftovers(docker_client, run_id) == 0
