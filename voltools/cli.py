@@ -653,6 +653,8 @@ def cmd_clean(args):
             except StoreError:
                 raise StoreError(f"run {args.run_id} is running: stop it first (its own end removes what "
                                  "it made)") from None
+            except OSError as exc:
+                raise StoreError(f"run {args.run_id}'s lock cannot be taken in {exc.filename}: {exc.strerror}") from None
     try:
         _clean(args, lock)
     finally:
