@@ -298,9 +298,14 @@ def read_time_design(blocks, bs_bytes, line=None):
     n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))
     columns = [np.ones_like(n), b, n, n * b]
     if line is not None:
-        long = ((b == line[0]) & (n >= line[1])).astype(float)
+        long = _on_line(n, b, line).astype(float)
         columns += [long, long * n]
     return np.stack(columns, axis=-1)
+
+
+def _on_line(blocks, bs_bytes, line):
+    """True where (N, B) lies on a question's line (B_q, N_from): B = B_q and N >= N_from."""
+    return (np.asarray(bs_bytes) == line[0]) & (np.asarray(blocks) >= line[1])
 
 
 def _question_line(cells, question):
@@ -553,7 +558,7 @@ def _line_check(line, cells, keep, pearson, scale):
     on them alone) and the Pearson chi^2 of their points over n - 2: the answer's standard
     errors take that scale, not the GLM's of all points, so a misfit of the grid neither widens
     the answer nor hides in it."""
-    long = (cells.b == line[0]) & (cells.n >= line[1])
+    long = _on_line(cells.n, cells.b, line)
     in_long = long[cells.of][keep]
     dof = max(int(in_long.sum()) - 2, 1)
     line_scale = float(np.sum(pearson[in_long] ** 2) / dof)
@@ -730,8 +735,8 @@ class ReadTimeFit:
         """Prediction of the read time of N blocks of B bytes (see Prediction)."""
         n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))
         exog = read_time_design(n.ravel(), b.ravel(), self.line) / self.design_scale
-        frame = self.model.get_prediction(exog).summary_frame(alpha=1 - level)
-        mean, se = frame["mean"].to_numpy(), frame["mean_se"].to_numpy()
+        found = self.model.get_prediction(exog)
+        mean, se = np.asarray(found.predicted_mean), np.asarray(found.se_mean)
         on_line = self.on_line(n.ravel(), b.ravel())
         se = np.where(on_line, se * math.sqrt(self.line_scale), se)
         dof = np.where(on_line, self.line_dof, self.dof)
@@ -764,9 +769,7 @@ class ReadTimeFit:
     def on_line(self, blocks, bs_bytes):
         """True where a prediction comes from the question's line (see `line`)."""
         n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))
-        if self.line is None:
-            return np.zeros(n.shape, bool)
-        return (b == self.line[0]) & (n >= self.line[1])
+        return np.zeros(n.shape, bool) if self.line is None else _on_line(n, b, self.line)
 
     def _one_read(self, mean, se, level, fit_dof):
         """Interval of one read: log-scale noise variance plus the mean's relative variance."""
