@@ -16,7 +16,9 @@ from voltools.store import load_run
 
 from soaking import cli
 
-GRID = ["--bs", "4k,64k", "--blocks", "1,4,16,64", "--rw", "read,randread", "--repeat", "3"]  # 48 points
+# 128 points in 8 rounds: a round of a target is one fio call (one part), so a sweep has parts to stop between
+GRID = ["--bs", "4k,64k", "--blocks", "1,4,16,64", "--rw", "read,randread", "--repeat", "8"]
+POINTS = 128
 SMALL = dict(bs="4k,64k", blocks="1,8", rw="read", repeat=2)
 
 
@@ -56,7 +58,7 @@ def test_signal_mid_sweep_cleans_up_and_keeps_finished_points(sig, docker_client
     assert proc.returncode == 130, err
     assert "interrupted" in err.splitlines()[-1]
     points = load_run(run_id, raw_root)
-    assert 3 <= len(points) < 48 and (points["error"] == 0).all()
+    assert 3 <= len(points) < POINTS and (points["error"] == 0).all()
     assert len(list((raw_root / run_id / "points.parquet").iterdir())) == 1, "parts were merged"
 
 
@@ -74,7 +76,7 @@ def test_sigkill_then_clean_then_resume_measures_each_point_once(docker_client, 
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     points = load_run(run_id, raw_root)
-    _assert_each_point_once(points, 48)
+    _assert_each_point_once(points, POINTS)
     kept = points.merge(before[POINT_KEY + ["seq", "read_time_s"]], on=POINT_KEY + ["seq"])
     assert (kept["read_time_s_x"] == kept["read_time_s_y"]).all() and len(kept) == len(before)
 
@@ -85,7 +87,7 @@ def test_resume_after_sigkill_without_clean_removes_the_leftovers_itself(docker_
     proc.kill()
     proc.communicate()
     points = resume_sweep(run_id, raw_root).measure()
-    _assert_each_point_once(points, 48)
+    _assert_each_point_once(points, POINTS)
 
 
 def test_exception_in_the_middle_leaves_nothing(docker_client, run_id, raw_root):
@@ -169,7 +171,7 @@ def test_two_resumes_of_one_run_at_once_one_is_refused(docker_client, run_id, ra
     assert second.stderr.count("\n") == 1
     _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
-    _assert_each_point_once(load_run(run_id, raw_root), 48)
+    _assert_each_point_once(load_run(run_id, raw_root), POINTS)
 
 
 def test_an_interrupt_before_the_first_point_leaves_no_folder_or_a_resumable_one(docker_client, run_id,
@@ -184,7 +186,7 @@ def test_an_interrupt_before_the_first_point_leaves_no_folder_or_a_resumable_one
         resumed = subprocess.run(cli("sweep", "--resume", run_id, "--data-dir", str(raw_root)),
                                  capture_output=True, text=True)
         assert resumed.returncode == 0, resumed.stderr
-        _assert_each_point_once(load_run(run_id, raw_root), 48)
+        _assert_each_point_once(load_run(run_id, raw_root), POINTS)
 
 
 def test_enospc_on_a_filesystem_smaller_than_its_nominal_size(docker_client, run_id, raw_root, capsys):
@@ -289,5 +291,5 @@ def test_resumes_and_cleans_racing_for_one_run_leave_one_writer(docker_client, r
                              and "being measured by another voltools process" in err), results
     (_, clean_code, clean_err), = [r for r in results if r[0] == "clean"]
     assert clean_code == 0 or (clean_code == 2 and clean_err.count("\n") == 1 and "is running" in clean_err), results
-    _assert_each_point_once(load_run(run_id, raw_root), 48)
+    _assert_each_point_once(load_run(run_id, raw_root), POINTS)
     assert leftovers(docker_client, run_id) == 0

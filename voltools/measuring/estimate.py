@@ -1,19 +1,20 @@
 """What a sweep will do and a rough time for it, before it starts: from stated costs, not measured here.
 
-The costs are those of the committed sample run (`data/raw/sample`, `make report`'s sweep: 525
-points in 65 fio calls, 102 s on a 2-core VM whose disk read at 700-830 MiB/s): its wall time less
-its read time, over its fio calls, is the cost of a call besides reading (fio's start-up, docker
-exec, lay-out and set-up shared out); its bytes over its read time, the bandwidth. The python
-reader's cost is the README's (16 points in 1.3 s, a call a point). A disk or CPU unlike that
-VM's makes the estimate wrong by as much.
+The costs are the medians of `make report`'s sweep in benchmarks/RESULTS.md (bench_reportsweep,
+2026-12-06 17:40 UTC, 3 sweeps: 525 points in 20 fio calls, 52.4 s on a 2-core VM, 25.5 GiB read in
+35.3 s): its wall time less its read time, over its fio calls, is the cost of a call besides
+reading (fio's start-up, docker exec, lay-out and set-up shared out); its bytes over its read
+time, the bandwidth. The same disk read at 439 MiB/s on 2026-11-27 and at 740-900 MiB/s on
+2026-12-06 (the same sweep took 43-53 s that evening): the time of a sweep moves with it. The
+python reader's cost is the README's (16 points in 1.3 s, a call a point).
 """
 from dataclasses import dataclass
 
 from ..formatting import MIB
 
-CALL_COST_S = {"fio": 0.66, "python": 0.08}  # a fio call's cost besides reading, by reader
-READ_BYTES_PER_S = 439 * MIB  # the sample's 25.5 GiB over its 59.5 s of read time
-BASIS = "the sample run's costs on a 2-core VM, not measured here"
+CALL_COST_S = {"fio": 0.86, "python": 0.08}  # a fio call's cost besides reading, by reader
+READ_BYTES_PER_S = 741 * MIB  # the benchmark's 25.5 GiB over its 35.3 s of read time
+BASIS = "make report's costs on a 2-core VM on 2026-12-06, not measured here"
 
 
 @dataclass(frozen=True)

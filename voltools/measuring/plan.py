@@ -221,6 +221,15 @@ class SweepPlan:
         asked = {self.question.bs_bytes * n for n in self.question_blocks(target)} if target else set()
         return sorted(grid | asked)
 
+    def direct_layout(self, target=None):
+        """Lay the files out with O_DIRECT: where every read is O_DIRECT (the medium takes it),
+        fio writes them (the python reader writes its own), every file is a whole number of 4 KiB
+        pages (what a 4Kn device takes) and no --memory limit binds the holder (fio's depth-8
+        buffers, up to 8 MiB a file written side by side, count against it; page cache can be
+        reclaimed). Lay-out falls back to writing through the page cache where fio fails."""
+        return (self.direct == [1] and self.reader == "fio" and self.memory_bytes is None
+                and all(size % 4096 == 0 for size in self.sizes(target)))
+
     def layout_bytes(self, target=None):
         return sum(self.sizes(target))
 
@@ -286,18 +295,25 @@ class SweepPlan:
                 for i in range(0, len(points), self.batch)]
 
     def calls(self, target):
-        """The target's fio calls as (points, replayed): with `pack` and no `fio_opts`, the small
-        points of each group (O_DIRECT, queue depth 1, one job) are replayed together from an I/O
-        log in calls of at most replay.CALL_IOS reads; every other point goes as `batches` cuts it."""
-        calls = []
+        """The target's fio calls as (points, replayed): with `pack` and no `fio_opts`, the
+        replayable points of each round (O_DIRECT, queue depth 1, one job; both access patterns)
+        are replayed together from an I/O log, in a seeded shuffled order, in as few calls as
+        replay.pack allows; every other point goes as `batches` cuts its group."""
         packs = self.pack and not self.fio_opts  # the replay call's fio options are fixed
+        by_round, calls = {}, []
         for group in self.groups(target):
-            small, rest = [], []
+            rest = []
             for point in group:
-                (small if packs and replay.replayable(point, self.reader) else rest).append(point)
-            calls += [Call(points, True) for points in replay.pack(small)]
+                if packs and replay.replayable(point, self.reader):
+                    by_round.setdefault(point.repeat, []).append(point)
+                else:
+                    rest.append(point)
             calls += [Call(rest[i:i + self.batch], False) for i in range(0, len(rest), self.batch)]
-        return calls
+        replayed = []
+        for repeat, points in by_round.items():
+            random.Random(f"{self.seed}-{target}-{repeat}-replay").shuffle(points)
+            replayed += [Call(call, True) for call in replay.pack(points)]
+        return replayed + calls
 
     def _check_fits(self, spec):
         size = spec.size_bytes

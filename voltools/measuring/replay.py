@@ -1,16 +1,20 @@
 """Many small points in one fio process: fio replays an I/O log of their reads, one after another.
 
 fio's start-up costs about 0.25 s a process here (process start, set-up, and a fixed 100 ms sleep
-in its job loop), a hundred times the I/O of a 4 KiB x 16 point. So the small points of one round
-and access pattern go into one call: voltools writes the exact reads of each point (its file, in
+in its job loop), a hundred times the I/O of a 4 KiB x 16 point. So the points of one round of a
+target (both access patterns) go into one call: voltools writes the exact reads of each point (its file, in
 order for `read`, in a seeded random order for `randread`) as a fio I/O log (version 2), fio
 replays it with `replay_no_stall` on `psync` at queue depth 1 and O_DIRECT, and its per-I/O
 latency log (`log_avg_msec=0`) is cut back into points: a point's T_d is the sum of its own I/Os'
 latencies, the same figure a one-point job gives (`lat_mean x total_ios`).
 
-A call holds at most CALL_IOS reads: a kill loses that call (a fraction of a second of reading);
-a point larger than that is a call of its own, as before. Every call's output (fio's JSON, then
-its latency log) is kept as the raw file.
+A call holds at most CALL_IOS reads and CALL_BYTES bytes: a kill loses that call (make report's
+largest, a round of one disk target with the question's 1 GiB read, is 2.2 GiB: about 2.5 s of
+reading here); a point larger than that is a call of its own, as before. The points of a round
+go into as few calls as fit (first fit, each call keeping their order): fio's start-up (about
+0.25 s a process) is then paid once per round and target. The I/O log names the
+files relative to the working folder (fio runs there), so its size does not grow with the
+folder's path. Every call's output (fio's JSON, then its latency log) is kept as the raw file.
 """
 import io
 import random
@@ -19,16 +23,20 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FioParseError
-from .jobs import data_file
+from .jobs import data_name
 
-CALL_IOS = 4096        # reads in one replayed call at most (and the largest point replayed)
+CALL_IOS = 32768       # reads in one replayed call at most (and the largest point replayed)
+CALL_BYTES = 4 << 30   # bytes read in one replayed call at most (and the largest point replayed)
 ARG_BYTES = 96 << 10   # the I/O log goes in as arguments of at most this size (Linux: 128 KiB each)
 LOG_MARK = "--- voltools: fio per-I/O latency log (ms, lat ns, dir, bs, offset) ---"
 LOG_COLUMNS = ("time_ms", "lat_ns", "direction", "bs_bytes", "offset")
 
-# The call: write the I/O log from the arguments into a private folder, replay it, print fio's
-# JSON, the mark, and the latency log. The folder is removed whatever happens.
-SCRIPT = f"""d=$(mktemp -d) || exit 125
+# The call: in the working folder (the first argument), write the I/O log from the other
+# arguments into a private folder, replay it, print fio's JSON, the mark, and the latency log.
+# The private folder is removed whatever happens.
+SCRIPT = f"""cd "$1" || exit 125
+shift
+d=$(mktemp -d) || exit 125
 trap 'rm -rf "$d"' EXIT
 printf '%s' "$@" > "$d/io.log" || exit 125
 fio --output-format=json --readonly --clocksource=clock_gettime --name=replay --ioengine=psync \\
@@ -43,21 +51,26 @@ exit $status
 
 
 def replayable(point, reader):
-    """Points fio can replay exactly: fio reader, O_DIRECT, queue depth 1, one job, at most CALL_IOS reads."""
+    """Points fio can replay exactly: fio reader, O_DIRECT, queue depth 1, one job, at most
+    CALL_IOS reads and CALL_BYTES bytes."""
     return (reader == "fio" and point.direct == 1 and point.iodepth == 1 and point.numjobs == 1
-            and point.blocks <= CALL_IOS)
+            and point.blocks <= CALL_IOS and point.size_bytes <= CALL_BYTES)
 
 
-def pack(points, limit=CALL_IOS):
-    """Consecutive points cut into calls of at most `limit` reads each (order kept)."""
-    calls, current, ios = [], [], 0
+def pack(points, ios=CALL_IOS, size=CALL_BYTES):
+    """The points in calls of at most `ios` reads and `size` bytes each: each point goes into the
+    first call it fits (first fit), so each call keeps the points' order."""
+    calls, room = [], []  # room: [reads, bytes] left in each call
     for point in points:
-        if current and ios + point.blocks > limit:
-            calls.append(current)
-            current, ios = [], 0
-        current.append(point)
-        ios += point.blocks
-    return calls + ([current] if current else [])
+        at = next((i for i, (r, b) in enumerate(room) if point.blocks <= r and point.size_bytes <= b), None)
+        if at is None:
+            calls.append([])
+            room.append([ios, size])
+            at = len(calls) - 1
+        calls[at].append(point)
+        room[at][0] -= point.blocks
+        room[at][1] -= point.size_bytes
+    return calls
 
 
 def offsets(point, seed):
@@ -68,22 +81,24 @@ def offsets(point, seed):
     return [i * point.bs_bytes for i in order]
 
 
-def iolog(workdir, points, seed):
-    """fio I/O log (version 2) reading each point's file once, points one after another."""
-    files = list(dict.fromkeys(data_file(workdir, p.size_bytes) for p in points))
+def iolog(points, seed):
+    """fio I/O log (version 2) reading each point's file once, points one after another; the files
+    named relative to the working folder fio runs in."""
+    files = list(dict.fromkeys(data_name(p.size_bytes) for p in points))
     lines = ["fio version 2 iolog"] + [f"{f} add" for f in files] + [f"{f} open" for f in files]
     for point in points:
-        name = data_file(workdir, point.size_bytes)
+        name = data_name(point.size_bytes)
         lines += [f"{name} read {offset} {point.bs_bytes}" for offset in offsets(point, seed)]
     lines += [f"{f} close" for f in files]
     return "\n".join(lines) + "\n"
 
 
 def argv(workdir, points, seed):
-    """The call as one argv (no shell text is built from data): sh, the script, the log in pieces."""
-    text = iolog(workdir, points, seed)
+    """The call as one argv (no shell text is built from data): sh, the script, the working
+    folder, the log in pieces."""
+    text = iolog(points, seed)
     pieces = [text[i:i + ARG_BYTES] for i in range(0, len(text), ARG_BYTES)]
-    return ["sh", "-c", SCRIPT, "voltools-replay", *pieces]
+    return ["sh", "-c", SCRIPT, "voltools-replay", workdir, *pieces]
 
 
 def split(output):

@@ -89,7 +89,8 @@ class DockerOrchestrator(Orchestrator):
         session = open_session(self.client, self.image, prepared, run.plan.memory_bytes)
         undo.push(session.close)
         undo.push(lambda: remove_workdir(session, spec, run.run_id))
-        layout = lay_out(session, spec, run.plan.sizes(spec.name), run.run_id, run.plan.reader)
+        layout = lay_out(session, spec, run.plan.sizes(spec.name), run.run_id, run.plan.reader,
+                         run.plan.direct_layout(spec.name))
         return ReadyTarget(spec, session, layout)
 
 
@@ -193,5 +194,6 @@ def _read(run, target, call, seq, progress):
     rows = replay_rows if call.replayed else point_rows
     run.store.append_points(rows(points, result, raw, spec, target.layout, plan, run.run_id, seq))
     if progress:
-        progress(len(points), f"{spec.name} {points[0].rw} round {points[0].repeat + 1}")
+        patterns = "/".join(rw for rw in plan.rw if any(p.rw == rw for p in points))
+        progress(len(points), f"{spec.name} {patterns} round {points[0].repeat + 1}")
     return seq + len(points)

@@ -17,3 +17,11 @@ def test_argv_lists_never_need_a_shell():
     lay = layout_argv("/data/w", [1 << 20, 4096])
     assert lay.index("--name=layout-4096") < lay.index("--name=layout-1048576")
     assert "--bs=4096" in lay and "--bs=1048576" in lay
+
+
+def test_a_direct_lay_out_writes_with_o_direct_at_depth_and_a_buffered_one_does_not():
+    direct = layout_argv("/data/w", [1 << 20], direct=True)
+    assert "--direct=1" in direct and "--ioengine=libaio" in direct and "--iodepth=8" in direct
+    assert "--end_fsync=1" in direct
+    buffered = layout_argv("/data/w", [1 << 20])
+    assert "--ioengine=psync" in buffered and not any(a.startswith(("--direct", "--iodepth")) for a in buffered)

@@ -70,3 +70,36 @@ def test_a_lay_out_larger_than_the_free_space_is_refused_before_writing(tmp_path
         assert os.listdir(prepared.workdir) == []
     finally:
         prepared.teardown()
+
+
+class _RefusesDirectWrites:
+    """A real host session whose medium refuses O_DIRECT writes, as some FUSE or 9p mounts do."""
+
+    def __init__(self, session):
+        self.session, self.root, self.commands = session, session.root, []
+
+    def run(self, argv, role="reader"):
+        self.commands.append(argv)
+        if argv[0] == "fio" and "--direct=1" in argv:
+            return ExecResult(1, "", "fio: pid=1, err=22/file:filesetup.c:240, func=open, error=Invalid argument")
+        return self.session.run(argv, role)
+
+
+@pytest.mark.skipif(shutil.which("fio") is None, reason="needs fio on the host")
+@pytest.mark.parametrize("refuses", [False, True])
+def test_a_direct_lay_out_writes_the_files_or_falls_back_to_the_page_cache(tmp_path, isolated_state, refuses):
+    root = tmp_path / "root"
+    root.mkdir()
+    spec = parse_target(f"host:path={root}")
+    prepared = prepare(None, spec, "r1")
+    session = _RefusesDirectWrites(HostSession(prepared)) if refuses else HostSession(prepared)
+    try:
+        layout = lay_out(session, spec, [4096, 1 << 20], "r1", direct=True)
+        assert os.path.getsize(data_file(layout.workdir, 1 << 20)) == 1 << 20
+        assert layout.allocated[1 << 20] >= 1 << 20
+        if refuses:
+            writes = [argv for argv in session.commands if argv[0] == "fio"]
+            assert len(writes) == 2 and "--direct=1" in writes[0] and "--ioengine=psync" in writes[1]
+    finally:
+        prepared.teardown()
+    assert list(root.iterdir()) == []

@@ -49,3 +49,12 @@ def test_numbers_are_ascii_digits_only(kwargs):
     with pytest.raises(UsageError) as info:
         make_plan(**args)
     assert "\n" not in str(info.value)
+
+
+def test_files_are_laid_out_with_o_direct_only_where_every_read_is_o_direct_by_fio():
+    assert make_plan(["local"], "4k", "1").direct_layout()
+    assert not make_plan(["local"], "4k", "1", direct="0,1").direct_layout()
+    assert not make_plan(["local"], "4k", "1", direct="0").direct_layout()
+    assert not make_plan(["host"], "4k", "1", reader="python").direct_layout()
+    assert not make_plan(["local"], "4k", "1", memory="256m").direct_layout()  # depth-8 buffers count
+    assert not make_plan(["local"], "512,4k", "1").direct_layout()  # a 512-byte file: not for 4Kn

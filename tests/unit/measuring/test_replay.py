@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from voltools.errors import FioParseError
 from voltools.measuring import replay
-from voltools.measuring.jobs import data_file
+from voltools.measuring.jobs import data_file, data_name
 from voltools.measuring.layout import Layout
 from voltools.measuring.plan import Point, make_plan
 from voltools.measuring.rows import replay_rows
@@ -34,11 +34,22 @@ def _fake_log(points, seed, lat=lambda i: 1000 + i):
     return "\n".join(", ".join(map(str, r)) + ", 0" for r in rows) + "\n"
 
 
-def test_pack_keeps_order_and_cuts_at_the_read_budget():
+def test_pack_puts_each_point_in_the_first_call_it_fits_keeping_order():
     points = [Point("t", "read", 1, 1, 4096, n, 0) for n in (3000, 1000, 200, 4000, 1)]
+    calls = replay.pack(points, ios=4096)
+    assert [[p.blocks for p in c] for c in calls] == [[3000, 1000, 1], [200], [4000]]
+
+
+@given(st.lists(st.tuples(st.sampled_from([4096, 65536, 1 << 20]), st.integers(1, replay.CALL_IOS)),
+                max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_pack_keeps_every_point_once_in_order_within_both_budgets(shapes):
+    points = [Point("t", "read", 1, 1, bs, min(n, replay.CALL_BYTES // bs), i) for i, (bs, n) in enumerate(shapes)]
     calls = replay.pack(points)
-    assert [[p.blocks for p in c] for c in calls] == [[3000, 1000], [200], [4000, 1]]
+    assert sorted(p.repeat for c in calls for p in c) == list(range(len(points)))
+    assert all([p.repeat for p in c] == sorted(p.repeat for p in c) for c in calls)
     assert all(sum(p.blocks for p in c) <= replay.CALL_IOS for c in calls)
+    assert all(sum(p.size_bytes for p in c) <= replay.CALL_BYTES for c in calls)
 
 
 def test_only_small_direct_depth_1_fio_points_are_replayed():
@@ -62,8 +73,8 @@ def test_read_is_in_order_and_randread_a_seeded_permutation_per_repeat():
 def test_the_iolog_opens_each_file_once_and_reads_each_point_in_turn():
     points = [Point("t", "read", 1, 1, 4096, 16, 0), Point("t", "read", 1, 1, 65536, 1, 0),
               Point("t", "randread", 1, 1, 4096, 4, 0)]
-    lines = replay.iolog("/data/w", points, 0).splitlines()
-    files = [data_file("/data/w", 65536), data_file("/data/w", 16384)]
+    lines = replay.iolog(points, 0).splitlines()
+    files = [data_name(65536), data_name(16384)]  # relative: fio runs in the working folder
     assert lines[0] == "fio version 2 iolog"
     assert sorted(lines[1:3]) == sorted(f"{f} add" for f in files)
     assert sorted(lines[3:5]) == sorted(f"{f} open" for f in files)
@@ -75,9 +86,19 @@ def test_the_iolog_opens_each_file_once_and_reads_each_point_in_turn():
 def test_the_argv_carries_the_log_in_pieces_each_below_the_kernels_limit():
     points = [Point("t", "randread", 1, 1, 4096, 4096, 0)]
     argv = replay.argv("/data/w", points, 0)
-    assert argv[:2] == ["sh", "-c"] and argv[3] == "voltools-replay"
-    assert len(argv) > 5 and all(len(a.encode()) <= replay.ARG_BYTES for a in argv[4:])
-    assert "".join(argv[4:]) == replay.iolog("/data/w", points, 0)
+    assert argv[:2] == ["sh", "-c"] and argv[3:5] == ["voltools-replay", "/data/w"]
+    assert len(argv) > 6 and all(len(a.encode()) <= replay.ARG_BYTES for a in argv[5:])
+    assert "".join(argv[5:]) == replay.iolog(points, 0)
+
+
+def test_the_log_of_the_largest_call_stays_far_below_the_kernels_argument_limit():
+    """The file names are relative, so a call's log does not grow with its folder's path: the
+    largest call (CALL_IOS reads at the largest offsets a call reaches) stays under 1.5 MiB of
+    arguments, three quarters of Linux's 2 MiB for all of them, whatever the folder."""
+    bs = replay.CALL_BYTES // replay.CALL_IOS
+    points = [Point("t", "randread", 1, 1, bs, replay.CALL_IOS, 0)]
+    argv = replay.argv("/data/" + "w" * 200, points, 0)
+    assert sum(len(a.encode()) + 1 for a in argv) < 3 << 19
 
 
 @given(points_st, st.integers(0, 3))
