@@ -119,8 +119,9 @@ def _add_grid(p):
                         "where a file lies in memory moves its read speed from one file or volume to the "
                         "next; drawn again each round, it enters the repeats' spread and compare's interval")
     p.add_argument("--no-pack", dest="pack", action="store_false",
-                   help="one fio process per point (slower; for comparison); by default the small "
-                        "O_DIRECT points of a round are replayed in one fio call from an I/O log")
+                   help="one fio process per point (slower; for comparison); by default the O_DIRECT, "
+                        "depth-1 points of a round of a target are replayed in one fio call from an I/O log "
+                        "(at most 32768 reads and 4 GiB a call)")
 
 
 def _preset_help():
