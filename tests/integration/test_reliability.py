@@ -3,8 +3,11 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from voltools.measuring.cleanup import leftovers
 from voltools.cli import main
@@ -153,6 +156,58 @@ def test_a_sweep_that_stored_error_rows_exits_1_saying_how_many(docker_client, r
     assert code == 1 and len(err) == 1, err  # --quiet: no plan header, the error still printed
     assert err[0].startswith("voltools: error: 4 of 8 points failed; first: tmpfs read")
     assert f"--resume {run_id}" in err[0]
+
+
+def _failing_argv(real, failing, how):
+    """replay.argv whose calls numbered in `failing` break `how`: a folder that is not there (the
+    script exits 125), fio's place taken by a command that exits 0 printing an empty JSON object,
+    or a latency log cut after 3 reads."""
+    made = []
+
+    def argv(workdir, points, seed):
+        made.append(workdir)
+        out = real(workdir, points, seed)
+        if len(made) - 1 not in failing:
+            return out
+        if how == "missing":
+            return real(f"{workdir}-missing", points, seed)
+        if how == "silent":
+            return ["sh", "-c", "echo '{}'"]
+        return out[:2] + [out[2].replace('cat "$d/vt_lat.1.log"', 'head -n 3 "$d/vt_lat.1.log"')] + out[3:]
+    return argv
+
+
+@given(failing=st.sets(st.integers(0, 3)), how=st.sampled_from(["missing", "silent", "truncated"]))
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_failed_calls_are_counted_exactly_and_resume_measures_them(docker_client, tmp_path, capsys,
+                                                                       failing, how):
+    """No silent failure, attacked: any subset of a sweep's 4 calls (a round each, 4 points, 18
+    reads) breaks in one of three ways. The sweep exits 1 exactly when it stored error rows, names
+    their number, and stores every point once; a call that exits 0 with nothing to show is error
+    rows, not a gap; --resume then measures exactly the failed points again."""
+    import voltools.orchestrators.docker as measure
+    run_id, raw_root = f"t{uuid.uuid4().hex[:10]}", tmp_path / f"raw-{uuid.uuid4().hex[:6]}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(measure.replay, "argv", _failing_argv(measure.replay.argv, failing, how))
+        code = main(["sweep", "--target", "tmpfs:size=64m", "--bs", "4k,64k", "--blocks", "1,8", "--rw", "read",
+                     "--repeat", "4", "--run-id", run_id, "--data-dir", str(raw_root), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    first = load_run(run_id, raw_root)
+    failed = int((first["error"] != 0).sum())
+    _assert_each_point_once(first, 16)
+    assert 2 * len(failing) <= failed <= 4 * len(failing)  # each broken call: its two 8-block points at least
+    if how != "truncated":
+        assert failed == 4 * len(failing)
+    assert code == (1 if failed else 0), err
+    if failed:
+        assert err[0].startswith(f"voltools: error: {failed} of 16 points failed; first: tmpfs read"), err
+    good = first[first["error"] == 0].set_index(POINT_KEY)["read_time_s"]
+    assert main(["sweep", "--resume", run_id, "--data-dir", str(raw_root), "--quiet"]) == 0
+    again = load_run(run_id, raw_root)
+    _assert_each_point_once(again, 16)
+    assert (again["error"] == 0).all()
+    assert again.set_index(POINT_KEY)["read_time_s"].loc[good.index].equals(good), "a stored point was measured again"
+    assert leftovers(docker_client, run_id) == 0
 
 
 def test_two_resumes_of_one_run_at_once_one_is_refused(docker_client, run_id, raw_root):
