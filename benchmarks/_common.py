@@ -15,6 +15,7 @@ from voltools.measuring import fio
 from voltools import provenance
 
 LABEL = "voltools.run"
+REPORT_TARGETS = ["local", "tmpfs:size=512m", "loop:fs=ext4,size=1g", "host"]  # the Makefile's REPORT_TARGETS
 DISK_PARENT = "/var/tmp"  # a host folder on the root filesystem (where Docker keeps its volumes)
 
 
@@ -102,6 +103,11 @@ def run_id(tag):
     rid = f"bench-{tag}-{new_run_id()}"[:48]
     RUN_IDS.append(rid)
     return rid
+
+
+def report_targets(chosen=REPORT_TARGETS):
+    """`chosen` (make report's targets by default) less loop unless root, as make report does."""
+    return [t for t in chosen if os.geteuid() == 0 or not t.startswith("loop")]
 
 
 def machine():

@@ -20,7 +20,6 @@ fio process a point, and than the 2 min 18 s the issue measured before.
 
     .venv/bin/python benchmarks/bench_pointcost.py [--quick] [--json PATH]
 """
-import os
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,6 @@ from voltools.api import start_sweep
 from voltools.measuring import engine, jobs
 from voltools.measuring.plan import Point
 
-TARGETS = ["local", "tmpfs:size=512m", "loop:fs=ext4,size=1g", "host"]
 BEFORE_S = 138.0  # the issue's default sweep before this change: 2 min 18 s for 480 points
 COST_BAR_MS, SPEEDUP_BAR = 60.0, 3.0
 MODES = {"one fio process a point (--no-pack)": False, "small points replayed together (default)": True}
@@ -40,8 +38,7 @@ QUESTION = (1 << 30, 64 << 10)
 
 def targets(quick):
     """make report's targets (no loop unless root); host and tmpfs alone with --quick."""
-    chosen = ["tmpfs:size=512m", "host"] if quick else TARGETS
-    return [t for t in chosen if os.geteuid() == 0 or not t.startswith("loop")]
+    return c.report_targets(["tmpfs:size=512m", "host"] if quick else c.REPORT_TARGETS)
 
 
 def sweep(specs, pack, data_dir):

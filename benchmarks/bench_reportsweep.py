@@ -26,32 +26,26 @@ import pandas as pd
 
 import _common as c
 from voltools.measuring import engine
+from voltools.measuring.plan import make_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "78d4af2"  # the last commit before rounds were packed whole
-TARGETS = ["local", "tmpfs:size=512m", "loop:fs=ext4,size=1g", "host"]
 QUESTION = "4g@64k"
-POINTS = 525 if os.geteuid() == 0 else 395  # a sweep with a failed or missing point is no figure
 ISSUE_S, SPEEDUP_BAR = 138.0, 3.0  # the issue's 2 min 18 s, and the 3x it asks for
-
-
-def targets():
-    """make report's targets (no loop unless root)."""
-    return [t for t in TARGETS if os.geteuid() == 0 or not t.startswith("loop")]
 
 
 def sweep(source, tag, data_dir):
     """One make-report sweep with the voltools package at `source`; returns its figures."""
-    rid = c.run_id(tag)
-    argv = [sys.executable, "-m", "voltools", "sweep", *[a for t in targets() for a in ("--target", t)],
+    rid, targets = c.run_id(tag), c.report_targets()
+    argv = [sys.executable, "-m", "voltools", "sweep", *[a for t in targets for a in ("--target", t)],
             "--question", QUESTION, "--run-id", rid, "--data-dir", str(data_dir), "-q"]
     env = dict(os.environ, PYTHONPATH=str(source))
     with tempfile.TemporaryDirectory() as cwd:  # nowhere near either checkout: PYTHONPATH decides
         wall, _ = c.timed_run(argv, env=env, cwd=cwd)
     points = pd.read_parquet(Path(data_dir) / rid / "points.parquet")
-    failed = int((points["error"] != 0).sum())
-    if failed or len(points) != POINTS:
-        raise RuntimeError(f"{tag} sweep {rid}: {len(points)} points, {failed} failed; {POINTS} expected")
+    failed, planned = int((points["error"] != 0).sum()), make_plan(targets, question=QUESTION).total_points()
+    if failed or len(points) != planned:  # a sweep with a failed or missing point is no figure
+        raise RuntimeError(f"{tag} sweep {rid}: {len(points)} points, {failed} failed; {planned} planned")
     io = float(points["read_time_s"].sum())
     return {"wall_s": wall, "io_s": io, "rest_s": wall - io, "calls": int(points["raw_file"].nunique()),
             "points": len(points), "errors": int((points["error"] != 0).sum())}
@@ -87,7 +81,7 @@ def main(argv=None):
         left = c.finish(client)
         drop_worktree(old)
     result = summarize(runs)
-    result.update(leftovers=left, load_avg_1m=c.cpu_load(), targets=targets(), before_commit=BEFORE)
+    result.update(leftovers=left, load_avg_1m=c.cpu_load(), targets=c.report_targets(), before_commit=BEFORE)
     c.write(result, args.json)
     return 0 if left == 0 else 1
 

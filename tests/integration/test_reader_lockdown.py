@@ -19,9 +19,8 @@ PLACES = ["/", "/data", "/data/sub", "/data/f", "/etc", "/bin", "/usr", "/var", 
 NAMES = st.sampled_from(["", "x", "f", "sub", ".hidden", "vt-4096.dat", "..x", "a b"])
 # Each attempt is one argv run in the reader; every one must fail there.
 ATTEMPTS = {
-    "create": lambda p: ["sh", "-c", ': > "$1"', "sh", p],
+    "create or truncate": lambda p: ["sh", "-c", ': > "$1"', "sh", p],
     "append": lambda p: ["sh", "-c", 'echo x >> "$1"', "sh", p],
-    "truncate": lambda p: ["sh", "-c", ': > "$1"', "sh", p],
     "mkdir": lambda p: ["mkdir", p],
     "remove": lambda p: ["rm", "-rf", p],
     "chmod": lambda p: ["chmod", "777", p],

@@ -37,7 +37,7 @@ def layout_argv(workdir, sizes, reader="fio", direct=False):
     (fallocate) before writing it, so the files come out as contiguous as when written one by one
     (3 extents for 256 MiB on ext4 either way, filefrag). `direct`: written with O_DIRECT at queue
     depth 8 (for a sweep whose reads are all O_DIRECT, so the medium takes it): make report's
-    1.33 GiB of files on this disk took 1.06-1.18 s so against 1.16-2.96 s written through the
+    1.33 GiB of files on this disk took 1.06-1.18 s against 1.16-2.96 s written through the
     page cache and fsynced (3 each, alternating, 2026-12-06).
     """
     if reader == "python":
