@@ -66,7 +66,7 @@ notebooks: $(STAMP) ## re-execute the notebooks on the committed sample, saving 
 
 BENCH_ARGS ?=
 
-bench: $(STAMP) engine ## measure the measurer -> benchmarks/RESULTS.md (~48 min; BENCH_ARGS=--quick is shorter)
+bench: $(STAMP) engine ## measure the measurer -> benchmarks/RESULTS.md (~30 min; BENCH_ARGS=--quick is shorter)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 doctor: $(STAMP) ## what is here and what is missing

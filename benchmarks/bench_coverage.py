@@ -3,7 +3,17 @@
 Each dataset looks like what `voltools sweep --question 40g@64k` measures: the small grid (B = 4k,
 16k, 64k, 256k, 1m x N = 1, 16, 64, 256) plus N log-spaced from 1024 up to a quarter of the
 dataset at the question's B (1024, 3641, 12953, 46069, 163840 blocks of 64 KiB), 3 repeats each
-for the grid and 5 for the question's reads, as `sweep` measures them (plan.QUESTION_REPEAT).
+for the grid and 5 for the question's reads, as `sweep` measures them (plan.QUESTION_REPEAT): a
+round's reads at a block size that one replayed call can hold (replay.CALL_IOS, CALL_BYTES: all
+but the question's two largest) are one read of the largest N, the smaller N its first blocks
+(replay.reads; the fit takes the read apart into disjoint stretches), each stretch with its own
+noise (the relative sd below is a stretch's). One case reads every point on its own
+(`--no-prefix`, as sweeps did before). Diagnostic cases (figures, no bars), each both ways
+(prefix reads, every point on its own): a level shared by every read of a round (the disk's state
+then), or by the stretches of a read, which breaks the fit's assumption that reads are
+independent (this machine's long reads correlate 0.17-0.62 between reads of a round and
+0.47-0.77 between stretches of a read); and make report's question, 4 GiB answered from reads of
+64 MiB-1 GiB, every one of them a prefix of the 1 GiB read.
 True parameters like the sample's disk targets: T_0 = 250 us, c = 0.6 ms/MiB, alpha = 40 us,
 beta = 1.3 GB/s; noise multiplicative with mean 1 (lognormal; gamma in one case) whose relative
 sd is 2%, 10% or 34% at every size, or falls with the time read as this machine's does
@@ -42,6 +52,7 @@ import statsmodels.api as sm
 
 import _common as c
 from voltools.analysis import models
+from voltools.measuring import replay
 from voltools.measuring.plan import QUESTION_REPEAT
 
 MIB, GIB = 1 << 20, 1 << 30
@@ -72,6 +83,11 @@ class Case:
     large: tuple = large_ns()
     outliers: bool = False
     slower: float = 1.0             # the question's long reads: per-block time x this (this disk: 1.05-1.12)
+    prefix: bool = True             # as sweep reads: the smaller N of a round and B the first blocks of the largest
+    round_sd: float = 0.0           # a level every read of a round shares (the disk's state then), relative sd
+    read_sd: float = 0.0            # a level the stretches of one read share, relative sd
+    diagnostic: bool = False        # figures only: a case beyond the issue's, no bars
+    question_n: int = QUESTION_N    # the question's blocks at QUESTION_BS
 
 
 def cases():
@@ -79,12 +95,27 @@ def cases():
     noise = [Case("noise 2%", level=0.02), Case("noise 10%", level=0.10), Case("noise 34%", level=0.34),
              Case("noise 34% gamma", noise="gamma", level=0.34),
              Case("noise 25% to 7% (realistic)", shrinking=True)]
+    own = [Case("every point read on its own (--no-prefix), noise 10%", level=0.10, prefix=False)]
+    for shared, label in (("round_sd", "every read of a round shares a level of sd 7%"),
+                          ("read_sd", "the stretches of a read share a level of sd 7%")):
+        for prefix, how in ((True, "prefix reads"), (False, "every point read on its own")):
+            own.append(Case(f"{label}, noise 10%, {how}", level=0.10, prefix=prefix, diagnostic=True,
+                            **{shared: 0.07}))
+    report = dict(question_n=CHECK_N, large=(1024, 4096, 16384), diagnostic=True)  # make report's 4g@64k
+    for prefix, how in ((True, "prefix reads"), (False, "every point read on its own")):
+        own += [Case(f"make report's question (4 GiB; reads of 64 MiB-1 GiB), noise 10%, {how}", level=0.10,
+                     prefix=prefix, **report),
+                Case(f"make report's question (4 GiB), realistic noise, rounds share a level of sd 7%, {how}",
+                     shrinking=True, round_sd=0.07, prefix=prefix, **report)]
     out = [Case(f"outliers, {k.name}", k.noise, k.level, k.shrinking, outliers=True) for k in noise]
     regime = []
     for change, label in ((64 * MIB, "64 MiB"), (GIB, "1 GiB")):
         for base in (noise[0], noise[1], noise[2], noise[4]):
             regime.append(Case(f"beta halves past {label}, data beyond, {base.name}", base.noise,
                                base.level, base.shrinking, change_bytes=change))
+    regime += [Case(f"beta halves past 1 GiB, data beyond, {base.name}, every point read on its own",
+                    base.noise, base.level, prefix=False, change_bytes=GIB, diagnostic=True)
+               for base in (noise[0], noise[1])]
     regime += [
         Case("long reads 10% slower per block than the grid (this disk), noise 10%", slower=1.10),
         Case("long reads 10% slower per block than the grid (this disk), noise 25% to 7% (realistic)",
@@ -95,7 +126,7 @@ def cases():
              large=()),
         Case("beta halves past 16 GiB, beyond the largest read (10 GiB), noise 10%",
              change_bytes=16 * GIB)]
-    return noise + out + regime
+    return noise + own + out + regime
 
 
 def true_time(case, n, b):
@@ -125,13 +156,51 @@ def draw(case, mean_s, rng):
 
 
 def dataset(case, rng):
-    """A points table of one simulated sweep."""
-    cells = [(n, b, r) for n in SMALL_N for b in SMALL_B for r in range(REPEATS)]
-    cells += [(n, QUESTION_BS, r) for n in case.large for r in range(QUESTION_ROUNDS)]
-    n, b, repeat = (np.array(col, dtype=float) for col in zip(*cells))
-    t = draw(case, true_time(case, n, b), rng)
-    return pd.DataFrame({"target": "sim", "rw": "read", "direct": 1, "iodepth": 1, "blocks": n,
-                         "bs_bytes": b, "read_time_s": t, "error": 0, "repeat": repeat.astype(int)})
+    """A points table of one simulated sweep: with `prefix`, each round's points at a block size
+    are one read, drawn stretch by stretch (each its own noise) and summed; else each its own."""
+    cells = [(n, b, r) for r in range(REPEATS) for b in SMALL_B for n in SMALL_N]
+    cells += [(n, QUESTION_BS, r) for r in range(QUESTION_ROUNDS) for n in case.large]
+    df = pd.DataFrame(cells, columns=["blocks", "bs_bytes", "repeat"]).astype(float)
+    df = df.sort_values(["repeat", "bs_bytes", "blocks"], ignore_index=True)
+    df = df.assign(target="sim", rw="read", direct=1, iodepth=1, error=0, run_id="sim",
+                   seq=np.arange(len(df)), repeat=df["repeat"].astype(int))
+    mean = true_time(case, df["blocks"], df["bs_bytes"])
+    n, b = df["blocks"].to_numpy(), df["bs_bytes"].to_numpy()
+    shared = case.prefix & (n <= replay.CALL_IOS) & (n * b <= replay.CALL_BYTES)  # what sweep replays
+    key = np.where(shared, df["repeat"] * 1e7 + b / 4096, -1.0 - df["seq"])
+    largest = df["seq"].groupby(key).transform("last")
+    df["prefix_of"] = np.where(df["seq"] == largest, np.nan, largest)
+    stretch = mean - pd.Series(mean).groupby(key).shift().fillna(0.0).to_numpy()
+    level = _levels(case.round_sd, df["repeat"], rng) * _levels(case.read_sd, largest, rng)
+    return cumulate(df, draw(case, stretch, rng) * level)
+
+
+def _levels(sd, groups, rng):
+    """A lognormal factor of mean 1 and relative sd `sd` per group, on each row (1 where sd is 0)."""
+    if not sd:
+        return np.ones(len(groups))
+    codes, labels = pd.factorize(np.asarray(groups))
+    sigma = math.sqrt(math.log1p(sd**2))
+    return np.exp(sigma * rng.standard_normal(len(labels)) - sigma**2 / 2)[codes]
+
+
+def _reads(df):
+    """Each row's read (prefix_of, or its own seq), as a grouping key."""
+    return df["prefix_of"].fillna(df["seq"]) if "prefix_of" in df else df["seq"]
+
+
+def cumulate(df, stretch):
+    """The table with read_time_s the running sum of `stretch` over each read's rows (by N)."""
+    order = df.sort_values("blocks", kind="stable").index
+    total = pd.Series(np.asarray(stretch, float), index=df.index).loc[order].groupby(_reads(df).loc[order]).cumsum()
+    return df.assign(read_time_s=total.reindex(df.index).to_numpy())
+
+
+def stretches(df):
+    """Each row's own stretch of its read: its read time less its read's next smaller row's."""
+    order = df.sort_values("blocks", kind="stable").index
+    t = df["read_time_s"].loc[order]
+    return np.array((t - t.groupby(_reads(df).loc[order]).shift().fillna(0.0)).reindex(df.index), dtype=float)
 
 
 def evaluate(args):
@@ -139,12 +208,13 @@ def evaluate(args):
     case, seed = args
     rng = np.random.default_rng(seed)
     df = dataset(case, rng)
-    truth = float(true_time(case, QUESTION_N, QUESTION_BS))
-    fit = models.fit_read_time(df, question=(QUESTION_N, QUESTION_BS))
-    p = fit.predict(QUESTION_N, QUESTION_BS)
+    truth = float(true_time(case, case.question_n, QUESTION_BS))
+    fit = models.fit_read_time(df, question=(case.question_n, QUESTION_BS))
+    p = fit.predict(case.question_n, QUESTION_BS)
     q4 = fit.predict(CHECK_N, QUESTION_BS)
-    new = float(draw(case, np.array([truth]), rng)[0])
-    new4 = float(draw(case, np.array([float(true_time(case, CHECK_N, QUESTION_BS))]), rng)[0])
+    again = [_levels(case.round_sd, [0], rng)[0] * _levels(case.read_sd, [0], rng)[0] for _ in range(2)]
+    new = float(draw(case, np.array([truth]), rng)[0]) * again[0]
+    new4 = float(draw(case, np.array([float(true_time(case, CHECK_N, QUESTION_BS))]), rng)[0]) * again[1]
     out = {"bias": p.mean_s / truth - 1, "mean_covers": p.mean_low_s <= truth <= p.mean_high_s,
            "read_covers": p.low_s <= new <= p.high_s, "half_width": (p.high_s - p.low_s) / 2 / p.mean_s,
            "read_covers_4g": q4.low_s <= new4 <= q4.high_s,
@@ -156,7 +226,7 @@ def evaluate(args):
     if case.outliers:
         out.update(outlier_effects(df, models.fit_read_time(df), rng))
     if case.slower != 1.0:
-        whole = models.fit_read_time(df).predict(QUESTION_N, QUESTION_BS)
+        whole = models.fit_read_time(df).predict(case.question_n, QUESTION_BS)
         out.update(whole_bias=whole.mean_s / truth - 1, whole_holds=bool(whole.holds),
                    whole_covers=whole.mean_low_s <= truth <= whole.mean_high_s)
     return out
@@ -167,22 +237,26 @@ def shows_change(fit, change_bytes):
     their model, statsmodels' Wald p < 0.01 (with the fit's weights), on Student's t: the scale is
     estimated, from 12 degrees of freedom on a line of 3 cells read 5 times, where the normal
     reference (statsmodels' default) called a change shown at p = 0.007 that the F test on the
-    same reads puts at 0.019. The question's line (1, N)
-    on its long reads where the fit has one, else the whole model on every fitted point; False
-    where no such point lies beyond the change, or none before it on a line."""
-    n, b, t, w = fit.blocks, fit.bs_bytes, fit.read_time_s, fit.var_weights
+    same reads puts at 0.019. Where the fit has the question's line: its long reads alone, their
+    line's two columns and the hinge, the grid's part of each read (a stretch that starts before
+    the line does has one) taken from the fit as an offset; else the whole model on every fitted
+    point. Stretches of a read (first_blocks > 0) take the difference of each column. False where
+    no such point lies beyond the change, or none before it on a line."""
+    n, b, t, w, f = fit.blocks, fit.bs_bytes, fit.read_time_s, fit.var_weights, fit.first_blocks
+    X = models.read_time_design(n, b, fit.line, first=f)
+    offset = np.zeros(len(t))
     if fit.line is not None:
         on = fit.on_line(n, b)
-        n, b, t, w = n[on], b[on], t[on], w[on]
-    hinge = np.maximum(0.0, n * b - change_bytes)
+        offset, X = (X[:, :4] @ fit.params)[on], X[on][:, 4:]
+        n, b, t, w, f = n[on], b[on], t[on], w[on], f[on]
+    hinge = np.maximum(0.0, n * b - change_bytes) - np.maximum(0.0, f * b - change_bytes)  # a stretch's share
     if not hinge.any() or (fit.line is not None and hinge.all()):
         return False
-    design = np.column_stack([np.ones_like(n), n]) if fit.line is not None else models.read_time_design(n, b)
-    X = np.column_stack([design, hinge])
+    X = np.column_stack([X, hinge])
     X = X / np.abs(X).max(axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = sm.GLM(t, X, family=sm.families.Gamma(sm.families.links.Identity()),
+        res = sm.GLM(t, X, family=sm.families.Gamma(sm.families.links.Identity()), offset=offset,
                      var_weights=w).fit(scale="X2", use_t=True)
     return bool(res.pvalues[-1] < 0.01)
 
@@ -193,8 +267,9 @@ def outlier_effects(df, clean, rng):
     for tag, pool in (("random3", np.arange(len(df))),
                       ("largest_n", np.flatnonzero(df["blocks"].to_numpy() == df["blocks"].max()))):
         hit = rng.choice(pool, 3 if tag == "random3" else 1, replace=False)
-        bad = df.copy()
-        bad.loc[hit, "read_time_s"] *= 0.2
+        own = stretches(df)
+        own[hit] *= 0.2  # fast reads (stretches of a read where rows share one)
+        bad = cumulate(df, own)
         fit = models.fit_read_time(bad)
         out[f"beta_shift_{tag}"] = fit.beta_bytes_per_s / clean.beta_bytes_per_s - 1
         out[f"caught_{tag}"] = (fit.outliers - clean.outliers) / len(hit)
@@ -247,7 +322,13 @@ def summarise(case, rows):
     d = pd.DataFrame(rows)
     k = case.name
     figures, bars = [], []
-    if not math.isfinite(case.change_bytes) and not case.outliers:
+    if not math.isfinite(case.change_bytes) and not case.outliers and case.diagnostic:
+        figures += [mean_figure(f"{k}: bias of the 40 GiB expected time", d["bias"]),
+                    rate(f"{k}: 95% interval of the expected time covers the truth", d["mean_covers"]),
+                    rate(f"{k}: 95% interval of one read covers a new read (40 GiB)", d["read_covers"]),
+                    rate(f"{k}: interval of one read covers a new read (4 GiB)", d["read_covers_4g"]),
+                    rate(f"{k}: the model holds at 40 GiB (true model)", d["holds"])]
+    elif not math.isfinite(case.change_bytes) and not case.outliers:
         figures += [mean_figure(f"{k}: bias of the 40 GiB expected time", d["bias"]),
                     rate(f"{k}: 95% interval of the expected time covers the truth", d["mean_covers"]),
                     rate(f"{k}: 95% interval of one read covers a new read (40 GiB)", d["read_covers"]),
@@ -312,7 +393,9 @@ def summarise(case, rows):
                             "time misses the truth)", ~not_holds & ~d["mean_covers"].astype(bool)))
         figures.append(mean_figure(f"{k}: bias of the 40 GiB expected time where it holds",
                                    d["bias"][~not_holds] if (~not_holds).sum() > 1 else [0.0, 0.0]))
-        if shows.any():
+        if case.diagnostic:
+            pass
+        elif shows.any():
             hit = 100 * float(not_holds[shows].mean())
             bars.append(c.bar(f"{k}: holds = false whenever the data show the change", hit, 99.0, None,
                               unit="%", why=f"{hit:.1f}% of the {int(shows.sum())} datasets that show it"))
@@ -341,10 +424,11 @@ def main(argv=None):
     p = c.parser(__doc__)
     p.add_argument("--datasets", type=int, default=None, help="datasets per case (default 500, --quick 40)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--cases", default="", help="only the cases whose name holds this text")
     args = p.parse_args(argv)
     datasets = args.datasets or (40 if args.quick else 500)
     start = time.perf_counter()
-    case_list = cases()
+    case_list = [k for k in cases() if args.cases in k.name]
     outcomes = run(case_list, datasets, args.workers)
     figures, bars = [], []
     for case in case_list:

@@ -122,6 +122,11 @@ def _add_grid(p):
                    help="one fio process per point (slower; for comparison); by default the O_DIRECT, "
                         "depth-1 points of a round of a target are replayed in one fio call from an I/O log "
                         "(at most 32768 reads and 4 GiB a call)")
+    p.add_argument("--no-prefix", dest="prefix", action="store_false",
+                   help="every replayed point reads its own file; by default the sequential points of a "
+                        "block size in a round are one read of the largest, each of the others its first "
+                        "N blocks (its latencies' sum, row's prefix_of: that read's seq), which the fit "
+                        "takes apart into disjoint stretches")
 
 
 def _preset_help():

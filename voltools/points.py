@@ -17,11 +17,11 @@ POINT_SCHEMA = {
     "read_time_source": _STR, "runtime_s": _FLOAT, "bw_bytes": _INT, "iops": _FLOAT,
     "lat_mean_ns": _FLOAT, "lat_p50_ns": _INT, "lat_p99_ns": _INT, "lat_p999_ns": _INT,
     "fio_version": _STR, "error": _INT, "error_msg": _STR, "raw_file": _STR,
-    "raw_job_index": _INT, "finished_at": _STR,
+    "raw_job_index": _INT, "finished_at": _STR, "prefix_of": _INT,
 }
 POINT_COLUMNS = list(POINT_SCHEMA)
 # Columns added after the first release: a part written before them loads with them empty.
-ADDED_COLUMNS = ("round",)
+ADDED_COLUMNS = ("round", "prefix_of")
 # Columns renamed since a release, old -> new: an old part (and run.json) loads under the new names.
 RENAMED_COLUMNS = {"engine": "reader"}
 

@@ -249,8 +249,9 @@ def renamed(table):
 
 # Request fields added after a release, with the value that does what runs made before them did:
 # a run resumes as it was started (before `pack`, every point was a fio call of its own; before
-# `numjobs` and `fio_opt`, every point was one job with voltools' own options).
-ADDED_REQUEST_FIELDS = {"pack": False, "numjobs": "1", "fio_opt": [], "fresh_rounds": False}
+# `numjobs` and `fio_opt`, every point was one job with voltools' own options; before `prefix`,
+# every point read its own file).
+ADDED_REQUEST_FIELDS = {"pack": False, "numjobs": "1", "fio_opt": [], "fresh_rounds": False, "prefix": False}
 
 
 def renamed_meta(meta):

@@ -91,7 +91,7 @@ def test_a_sweep_in_a_terminal_prints_the_plan_then_one_redraw_a_call(env, raw_r
     assert status == 0, err
     header = err.split("\r")[0].splitlines()
     assert header[0] == "plan: run tty1: 12 points on 1 target(s) in 2 round(s)"
-    assert header[1] == "plan:   host  12 points, 60 KiB laid out, 168 KiB read"
+    assert header[1] == "plan:   host  12 points, 60 KiB laid out, 112 KiB read"  # the 1-block points: first blocks of the 2-block reads
     assert header[2].startswith("plan: estimated time about ") and "not measured here" in header[2]
     assert header[2].split(": ")[2].startswith("2 fio calls x ")  # one replayed call a round
     assert 2 <= err.count("\r") <= 2 + 4, err.count("\r")  # one a call, plus the first and last draw

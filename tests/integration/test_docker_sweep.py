@@ -1,12 +1,14 @@
 """Real-engine integration: real volumes, real fio in the probe container, rows on disk, no leftovers."""
+import gzip
 import json
 import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 
-from voltools.measuring import probe
+from voltools.measuring import probe, replay
 from voltools.measuring.cleanup import clean
 from voltools.api import sweep
 from voltools.measuring.sessions import ContainerSession
@@ -67,6 +69,24 @@ def test_unpacked_points_are_one_fio_job_each_and_agree_with_the_replayed(docker
     raw = subprocess.run([sys.executable, "-m", "voltools", "parse-fio",
                           str(raw_root / run_id / packed["raw_file"].iloc[0])], capture_output=True, text=True)
     assert raw.returncode == 0 and "replay" in raw.stdout, raw.stderr
+
+
+def test_the_smaller_sequential_points_are_the_first_blocks_of_one_read(docker_client, run_id, raw_root):
+    """By default a round reads each block size's 8-block file once; its 1-block point is that
+    read's first block: prefix_of names the 8-block row, and the raw latency log (16 reads, not
+    18) gives both figures exactly. --no-prefix reads every point's own file."""
+    points = sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=run_id, **SMALL)
+    by_seq = points.set_index("seq")
+    log = replay.latencies(replay.split(gzip.open(raw_root / run_id / points["raw_file"].iloc[0], "rt").read())[1])
+    assert len(log) == 16
+    for bs in (4096, 65536):
+        one, eight = (points[(points["bs_bytes"] == bs) & (points["blocks"] == n)].iloc[0] for n in (1, 8))
+        assert one["prefix_of"] == eight["seq"] and pd.isna(by_seq.loc[eight["seq"], "prefix_of"])
+        lat = log.loc[log["bs_bytes"] == bs, "lat_ns"].to_numpy()
+        assert one["read_time_s"] == pytest.approx(lat[0] / 1e9) and eight["read_time_s"] == pytest.approx(lat.sum() / 1e9)
+    whole = sweep(["tmpfs:size=64m"], data_dir=raw_root, run_id=f"{run_id}-whole", prefix=False, **SMALL)
+    raw = gzip.open(raw_root / f"{run_id}-whole" / whole["raw_file"].iloc[0], "rt").read()
+    assert whole["prefix_of"].isna().all() and len(replay.latencies(replay.split(raw)[1])) == 18
 
 
 def test_tmpfs_reports_its_size_and_allocation(docker_client, run_id, raw_root):

@@ -145,9 +145,9 @@ def test_a_sweep_that_stored_error_rows_exits_1_saying_how_many(docker_client, r
     import voltools.orchestrators.docker as measure
     real, calls = measure.replay.argv, []
 
-    def all_but_the_first_read_a_missing_folder(workdir, points, seed):
+    def all_but_the_first_read_a_missing_folder(workdir, points, seed, prefixed=False):
         calls.append(workdir)
-        return real(workdir if len(calls) == 1 else f"{workdir}-missing", points, seed)
+        return real(workdir if len(calls) == 1 else f"{workdir}-missing", points, seed, prefixed)
 
     monkeypatch.setattr(measure.replay, "argv", all_but_the_first_read_a_missing_folder)
     code = main(["sweep", "--target", "tmpfs:size=64m", "--bs", "4k,64k", "--blocks", "1,8", "--rw", "read",
@@ -164,13 +164,13 @@ def _failing_argv(real, failing, how):
     or a latency log cut after 3 reads."""
     made = []
 
-    def argv(workdir, points, seed):
+    def argv(workdir, points, seed, prefixed=False):
         made.append(workdir)
-        out = real(workdir, points, seed)
+        out = real(workdir, points, seed, prefixed)
         if len(made) - 1 not in failing:
             return out
         if how == "missing":
-            return real(f"{workdir}-missing", points, seed)
+            return real(f"{workdir}-missing", points, seed, prefixed)
         if how == "silent":
             return ["sh", "-c", "echo '{}'"]
         return out[:2] + [out[2].replace('cat "$d/vt_lat.1.log"', 'head -n 3 "$d/vt_lat.1.log"')] + out[3:]
@@ -181,10 +181,11 @@ def _failing_argv(real, failing, how):
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_failed_calls_are_counted_exactly_and_resume_measures_them(docker_client, tmp_path, capsys,
                                                                        failing, how):
-    """No silent failure, attacked: any subset of a sweep's 4 calls (a round each, 4 points, 18
-    reads) breaks in one of three ways. The sweep exits 1 exactly when it stored error rows, names
+    """No silent failure, attacked: any subset of a sweep's 4 calls (a round each, 4 points, 16
+    reads: the 1-block points are the first blocks of the 8-block ones) breaks in one of three ways. The sweep exits 1 exactly when it stored error rows, names
     their number, and stores every point once; a call that exits 0 with nothing to show is error
-    rows, not a gap; --resume then measures exactly the failed points again."""
+    rows, not a gap; --resume then measures exactly the failed points again. A cut log leaves the
+    1-block points known where their read got that far (they are its first blocks)."""
     import voltools.orchestrators.docker as measure
     run_id, raw_root = f"t{uuid.uuid4().hex[:10]}", tmp_path / f"raw-{uuid.uuid4().hex[:6]}"
     with pytest.MonkeyPatch.context() as patch:

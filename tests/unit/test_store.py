@@ -44,7 +44,7 @@ def test_a_new_run_folder_is_whole_from_the_start(raw_root):
     store = RunStore.create("r", raw_root, {"run_id": "r", "request": {}})
     # a request without them predates them: one fio call a point, one job, voltools' own options
     assert store.read_meta() == {"run_id": "r", "request": {"pack": False, "numjobs": "1", "fio_opt": [],
-                                                            "fresh_rounds": False}}
+                                                            "fresh_rounds": False, "prefix": False}}
     assert sorted(p.name for p in store.path.iterdir()) == ["fio", "points.parquet", "run.json"]
     assert [p.name for p in raw_root.iterdir()] == ["r"], "no draft folder is left"
 
@@ -107,11 +107,12 @@ def test_an_old_run_json_reads_with_the_new_names(raw_root):
     meta = store.read_meta()
     assert meta["grid"] == {"reader": "python"}
     assert meta["request"] == {"reader": "python", "bs": "4k", "pack": False, "numjobs": "1",
-                               "fio_opt": [], "fresh_rounds": False}  # made before them: resumes so
+                               "fio_opt": [], "fresh_rounds": False, "prefix": False}  # made before them: resumes so
 
 
 def test_a_new_run_json_keeps_its_own_request():
-    request = {"bs": "4k", "pack": True, "numjobs": "1,4", "fio_opt": ["ioengine=pvsync2"], "fresh_rounds": True}
+    request = {"bs": "4k", "pack": True, "numjobs": "1,4", "fio_opt": ["ioengine=pvsync2"], "fresh_rounds": True,
+               "prefix": True}
     meta = renamed_meta({"request": dict(request), "grid": {"reader": "fio"}})
     assert meta["request"] == request and meta["grid"] == {"reader": "fio"}
 

@@ -106,7 +106,7 @@ def fit_drifts(fit, blocks, bs_bytes):
     if not np.isfinite(rounds).all() or len(seen) < 2:
         return {name: RoundDrift(rounds=len(seen)) for name in contrasts}
     of = np.searchsorted(seen, rounds)
-    X = read_time_design(fit.blocks, fit.bs_bytes, fit.line) / fit.design_scale
+    X = read_time_design(fit.blocks, fit.bs_bytes, fit.line, fit.first_blocks) / fit.design_scale
     mu = X @ fit.model.params
     tau2, tau2_var = _between_rounds(fit, of, mu)
     return {name: RoundDrift(len(seen), tau2, tau2_var, tuple(np.bincount(of, _influence(fit, X, mu, c))))

@@ -349,8 +349,13 @@ def track_record(points, bs_bytes, by=FIT_KEY):
     N measured at block size `bs_bytes`, left out of a refit of the group, predicted from that
     refit and compared with the median measured read time there.
 
-    Columns: the key, bs_bytes, blocks (that largest N), size_bytes (N x B), reads (usable reads
-    there), measured_s (their median), mean_s with mean_low_s..mean_high_s (the expected time and
+    Where the refit saw the first blocks of those reads (the smaller N cut from them: prefix_of),
+    what is compared is the rest of each read, blocks first_blocks..N: the part it had not seen.
+
+    Columns: the key, bs_bytes, blocks (that largest N), size_bytes (N x B), first_blocks (0, or
+    the largest N measured as the first blocks of one of those reads), reads (the usable reads
+    there compared: those with a row at first_blocks), measured_s (the median time of their
+    blocks first_blocks..N), mean_s with mean_low_s..mean_high_s (the expected time and
     its 95% interval), low_s..high_s (95% interval of one read), error (measured / mean - 1),
     inside (measured_s within the one-read interval), extrapolation and holds of the refit's
     prediction, why (why it does not hold, or why the refit failed). A group with no usable
@@ -366,13 +371,13 @@ def track_record(points, bs_bytes, by=FIT_KEY):
             continue
         n = int(at_bs["blocks"].max())
         held_out = at_bs[at_bs["blocks"] == n]
-        measured = float(held_out["read_time_s"].median())
+        first, reads, measured = _unseen(ok, held_out)
         rest = group[~((group["bs_bytes"] == bs) & (group["blocks"] == n))]
-        row = {**key, "bs_bytes": bs, "blocks": n, "size_bytes": n * bs, "reads": len(held_out),
-               "measured_s": measured}
+        row = {**key, "bs_bytes": bs, "blocks": n, "size_bytes": n * bs, "first_blocks": first,
+               "reads": reads, "measured_s": measured}
         try:
             p = models.fit_read_time(rest, key={k: _plain(v) for k, v in key.items()},
-                                     question=(n, bs)).predict(n, bs)
+                                     question=(n, bs)).predict(n, bs, first_blocks=first)
         except FitError as exc:
             rows.append({**row, **dict.fromkeys(_TRACK_FIELDS, math.nan), "error": math.nan,
                          "inside": False, "holds": False, "why": f"the refit fails: {exc}"})
@@ -381,9 +386,28 @@ def track_record(points, bs_bytes, by=FIT_KEY):
                      "error": measured / p.mean_s - 1 if p.mean_s > 0 else math.nan,
                      "inside": bool(p.low_s <= measured <= p.high_s), "holds": bool(p.holds),
                      "why": p.why})
-    columns = [*by, "bs_bytes", "blocks", "size_bytes", "reads", "measured_s", *_TRACK_FIELDS,
+    columns = [*by, "bs_bytes", "blocks", "size_bytes", "first_blocks", "reads", "measured_s", *_TRACK_FIELDS,
                "error", "inside", "holds", "why"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _unseen(usable_rows, held_out):
+    """(first, the held-out reads compared, the median time of their blocks first..N): first is
+    the largest N measured as the first blocks of any held-out read (prefix_of), 0 where none
+    was; a read without a row at first is left out (its blocks first..N are not known)."""
+    if "prefix_of" not in usable_rows or "seq" not in usable_rows:
+        return 0, len(held_out), float(held_out["read_time_s"].median())
+    run = usable_rows["run_id"] if "run_id" in usable_rows else pd.Series("", index=usable_rows.index)
+    reads = usable_rows["prefix_of"].fillna(usable_rows["seq"])
+    firsts = []
+    for _, row in held_out.iterrows():
+        lead = row["seq"] if pd.isna(row["prefix_of"]) else row["prefix_of"]
+        mine = usable_rows[(reads == lead) & (run == row.get("run_id", "")) & (usable_rows["seq"] != row["seq"])]
+        firsts.append(mine.drop_duplicates("blocks", keep="last").set_index("blocks")["read_time_s"])
+    first = int(max((int(n) for f in firsts for n in f.index), default=0))
+    times = [t - (float(f[first]) if first else 0.0) for t, f in zip(held_out["read_time_s"], firsts)
+             if not first or first in f.index]
+    return first, len(times), float(np.median(times))
 
 
 _TRACK_FIELDS = ("mean_s", "mean_low_s", "mean_high_s", "low_s", "high_s", "extrapolation")

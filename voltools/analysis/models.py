@@ -70,7 +70,7 @@ PARAM_NAMES = ("t0_s", "c_s_per_byte", "alpha_s", "inv_beta_s_per_byte")
 
 _READ_COLS = ("blocks", "bs_bytes", "read_time_s")
 _EXTRA_COLS = ("error", "direct", "iodepth", "numjobs", "memory_limit_bytes", "size_bytes", "round",
-               "read_time_source", "target", "rw", "target_kind", "driver_opts")
+               "read_time_source", "target", "rw", "target_kind", "driver_opts", "run_id", "seq", "prefix_of")
 _MIX_COLS = ("target", "rw", "direct", "iodepth", "numjobs", "read_time_source")
 _SPEC_COLS = ("target_kind", "driver_opts")
 _WEIGHT_ROUNDS = 25      # weights on the fitted mean: refits until the parameters settle
@@ -291,16 +291,54 @@ def _long_reads(t, b, s2, k):
 
 # ---------------------------------------------------------------- read time: the fit
 
-def read_time_design(blocks, bs_bytes, line=None):
+def read_time_design(blocks, bs_bytes, line=None, first=None):
     """Regressors (1, B, N, N B) of T_d = T_0 + c B + N alpha + N B / beta, one row per point.
     With a question's `line` (B_q, N_from) two more, L and L N, L = 1 at B_q from N_from on: the
-    long reads there get an intercept and a per-block time of their own (see _question_line)."""
+    long reads there get an intercept and a per-block time of their own (see _question_line).
+    With `first` (N_0 > 0 where a row is a read's blocks N_0..N, not all of it: _stretches) the
+    row is that of N less that of N_0: a stretch's expected time under the same model."""
     n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))
+    X = _design_columns(n, b, line)
+    if first is not None:
+        f = np.broadcast_to(np.asarray(first, float), n.shape)
+        X = X - np.where((f > 0)[..., None], _design_columns(f, b, line), 0.0)
+    return X
+
+
+def _design_columns(n, b, line):
     columns = [np.ones_like(n), b, n, n * b]
     if line is not None:
         long = _on_line(n, b, line).astype(float)
         columns += [long, long * n]
     return np.stack(columns, axis=-1)
+
+
+def _stretches(cols, ok, N, T):
+    """(first, T) of the usable rows: where rows share a read (prefix_of: the smaller are its
+    first N blocks, replay.reads), each row becomes its read's blocks from the next smaller row's
+    N on (first, 0 for the smallest) and its time that stretch's: disjoint reads, independent as
+    the model's repeats are. Rows read on their own keep first 0 and their time."""
+    first = np.zeros(len(N))
+    lead = cols["prefix_of"][ok] if "prefix_of" in cols else np.full(len(N), np.nan)
+    if np.isnan(lead).all():
+        return first, T
+    if "seq" not in cols:
+        raise UsageError("rows with prefix_of need their seq column: a read is taken apart by it")
+    run = cols["run_id"].codes[ok] if "run_id" in cols else np.zeros(len(N), int)
+    read = np.where(np.isnan(lead), cols["seq"][ok], lead)
+    bs = cols["bs_bytes"][ok]  # a read has one block size: tables of several runs without run_id collide less
+    order = np.lexsort((N, read, bs, run))
+    same = ((run[order][1:] == run[order][:-1]) & (read[order][1:] == read[order][:-1])
+            & (bs[order][1:] == bs[order][:-1]))
+    first[order[1:]] = np.where(same, N[order][:-1], 0.0)
+    stretch = T.copy()
+    stretch[order[1:]] -= np.where(same, T[order][:-1], 0.0)
+    bad = (first >= N) | (stretch <= 0)
+    if bad.any():
+        raise InsufficientDataError(
+            f"{int(bad.sum())} row(s) repeat a block count of their read or take no longer than its "
+            "shorter prefix: a read's rows (prefix_of) must each be measured once (load_run dedupes)")
+    return first, stretch
 
 
 def _on_line(blocks, bs_bytes, line):
@@ -324,7 +362,7 @@ def _question_line(cells, question):
     if question is None:
         return None
     blocks, bs = (float(v) for v in question)
-    at, others = cells.n[cells.b == bs], cells.n[cells.b != bs]
+    at, others = np.unique(cells.n[cells.b == bs]), cells.n[cells.b != bs]  # distinct N: stretches share some
     if not at.size or blocks > EXTRAPOLATION_MAX * at.max():
         return None
     if others.size and at.max() <= others.max():
@@ -339,7 +377,7 @@ def _design(cells, line):
     """(scaled design, column scales, line) for the cells; without the line where its columns
     would leave the grid's parameters unidentified."""
     for candidate in ((line, None) if line is not None else (None,)):
-        X = read_time_design(cells.n, cells.b, candidate)
+        X = read_time_design(cells.n, cells.b, candidate, cells.first)
         scale = np.abs(X).max(axis=0)
         Xc = X / scale
         if np.linalg.matrix_rank(Xc) == X.shape[1]:
@@ -351,7 +389,8 @@ def _design(cells, line):
 
 @dataclass(frozen=True)
 class _Cells:
-    """Points grouped by distinct (N, B), sorted by N then B: `of` maps each point to its cell.
+    """Points grouped by distinct (N, B, first), sorted by N, B, first: `of` maps each point to its
+    cell (first: where the point is a stretch of a read, _stretches).
 
     The GLM is fitted on the cells' means with frequency weights (their counts): the same
     estimating equations, parameters, covariance (with the points' Pearson scale), degrees of
@@ -361,13 +400,17 @@ class _Cells:
     n: np.ndarray
     b: np.ndarray
     of: np.ndarray
+    first: np.ndarray
 
     @classmethod
-    def of_points(cls, N, B):
+    def of_points(cls, N, B, first=None):
+        first = np.zeros(len(N)) if first is None else first
         code_n, uniq_n = pd.factorize(N, sort=True)
         code_b, uniq_b = pd.factorize(B, sort=True)
-        of, combined = pd.factorize(code_n.astype(np.int64) * len(uniq_b) + code_b, sort=True)
-        return cls(uniq_n[combined // len(uniq_b)], uniq_b[combined % len(uniq_b)], of)
+        code_f, uniq_f = pd.factorize(first, sort=True)
+        nb, nf = len(uniq_b), len(uniq_f)
+        of, combined = pd.factorize((code_n.astype(np.int64) * nb + code_b) * nf + code_f, sort=True)
+        return cls(uniq_n[combined // (nb * nf)], uniq_b[(combined // nf) % nb], of, uniq_f[combined % nf])
 
     def __len__(self):
         return len(self.n)
@@ -530,7 +573,8 @@ def _fit_arrays(cols, key, question=None):
     excluded = int((~ok).sum())
     N, B, T = cols["blocks"][ok], cols["bs_bytes"][ok], cols["read_time_s"][ok]
     _check_read_data(N, B, T, excluded)
-    cells = _Cells.of_points(N, B)
+    first, T = _stretches(cols, ok, N, T)
+    cells = _Cells.of_points(N, B, first)
     Xc, scale, line = _design(cells, _question_line(cells, question))
     state = _fit_with_outliers(Xc, T, cells, lambda: _scatter_fallback(Xc, T, cells))
     res, var_weights = _final_fit(state, Xc, T, cells)
@@ -540,7 +584,7 @@ def _fit_arrays(cols, key, question=None):
     lof = _lack_of_fit(pearson, cells, keep, Xc.shape[1])
     line_check = _line_check(line, cells, keep, pearson, res.scale) if line else None
     return _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, state.noise, lof,
-                      var_weights, cells, mu, pearson, line, line_check)
+                      var_weights, cells, mu, pearson, line, line_check, first)
 
 
 @dataclass(frozen=True)
@@ -637,9 +681,10 @@ class ReadTimeFit:
     ci/se map 't0_s', 'c_s_per_byte', 'alpha_s', 'inv_beta_s_per_byte', 'beta_bytes_per_s',
     'b_half_bytes' to `level` intervals / standard errors (t-based, from statsmodels; beta's by
     inverting 1/beta's, B_half's by the delta method). residuals are relative to the fitted mean,
-    (T_d - fit) / fit, aligned with blocks, bs_bytes, read_time_s, var_weights and rounds (the
-    points fitted: usable and not a fast outlier; a point's round, NaN where the table has none);
-    rel_sd is their scatter. `problems` are the warnings that say the
+    (T_d - fit) / fit, aligned with blocks, bs_bytes, read_time_s, var_weights, rounds and
+    first_blocks (the points fitted: usable and not a fast outlier; a point's round, NaN where the
+    table has none; where first_blocks > 0 the row is its read's stretch of blocks first..N and
+    read_time_s that stretch's time: _stretches); rel_sd is their scatter. `problems` are the warnings that say the
     model does not describe the data; `warnings` holds them and the notes. `model` is the
     statsmodels GLM result (design scaled by `design_scale`), `noise` the ReadNoise. `line` is
     (B_q, N_from) where a question's long reads have their own line (_question_line), else None:
@@ -676,6 +721,7 @@ class ReadTimeFit:
     read_time_s: np.ndarray = field(default=None, repr=False)
     var_weights: np.ndarray = field(default=None, repr=False)
     rounds: np.ndarray = field(default=None, repr=False)
+    first_blocks: np.ndarray = field(default=None, repr=False)
     design_scale: np.ndarray = field(default=None, repr=False)
     model: object = field(default=None, repr=False)
     line: tuple = None
@@ -731,10 +777,13 @@ class ReadTimeFit:
         out = np.maximum(1.0, n / ref) * b_factor
         return float(out) if out.ndim == 0 else out
 
-    def predict(self, blocks, bs_bytes, level=LEVEL):
-        """Prediction of the read time of N blocks of B bytes (see Prediction)."""
+    def predict(self, blocks, bs_bytes, level=LEVEL, first_blocks=0):
+        """Prediction of the read time of N blocks of B bytes (see Prediction); with
+        `first_blocks` N_0 > 0, of the blocks N_0..N of such a read (what it reads after its first
+        N_0 blocks)."""
         n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))
-        exog = read_time_design(n.ravel(), b.ravel(), self.line) / self.design_scale
+        first = np.broadcast_to(np.asarray(first_blocks, float), n.shape).ravel()
+        exog = read_time_design(n.ravel(), b.ravel(), self.line, first) / self.design_scale
         found = self.model.get_prediction(exog)
         mean, se = np.asarray(found.predicted_mean), np.asarray(found.se_mean)
         on_line = self.on_line(n.ravel(), b.ravel())
@@ -857,7 +906,7 @@ class _Coded:
         return [self.labels[c] if c >= 0 else None for c in np.unique(self.codes)]
 
 
-_TEXT_COLS = ("target", "rw", "read_time_source", "target_kind", "driver_opts")
+_TEXT_COLS = ("target", "rw", "read_time_source", "target_kind", "driver_opts", "run_id")
 
 
 def _arrays(df, cols):
@@ -916,7 +965,7 @@ def _check_read_data(N, B, T, excluded):
 
 
 def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, var_weights, cells,
-               mu, pearson, line, line_check):
+               mu, pearson, line, line_check, first):
     """ReadTimeFit from the final GLM result (parameters back in seconds and bytes); mu and
     pearson are the kept points' fitted means and Pearson residuals. With a question's line,
     whether the fit holds is the line's (its lack of fit, and the settings): what the grid's
@@ -944,6 +993,9 @@ def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, v
     have = cells.counts(keep) > 0
     problems, notes, shape = _read_warnings(cols, ok, key, excluded, N, B, keep, (t0, c, alpha, ib),
                                             res, lof, cells, have, pearson)
+    if (first > 0).any():
+        notes.append(f"{int((first > 0).sum())} of {len(first)} rows are the first blocks of a longer "
+                     "read: fitted as the read's disjoint stretches")
     if line_check is not None:
         lof = line_check.lack_of_fit
         notes = [f"the grid's model (T_0, c, alpha, beta): {p}" for p in shape] + notes
@@ -963,6 +1015,7 @@ def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, v
         warnings=problems + notes, problems=problems, lack_of_fit=lof, noise=noise,
         largest_n=tuple((float(b), float(n)) for b, n in largest.items()), target_spec=spec,
         cov=cov, residuals=rel, blocks=Nk, bs_bytes=Bk, read_time_s=Tk, var_weights=var_weights,
+        first_blocks=first[keep],
         rounds=cols["round"][ok][keep] if "round" in cols else np.full(len(Tk), np.nan),
         design_scale=scale, model=res, line=line,
         line_scale=line_check.scale_ratio if line_check else 1.0, line_dof=line_check.dof if line_check else 0)
@@ -1003,7 +1056,7 @@ def _read_warnings(cols, ok, key, excluded, N, B, keep, params, res, lof, cells,
     if (~keep).any():
         sizes = ", ".join(f"{_fmt_values([n], 1)} x {format_bytes(b)}"
                           for n, b in sorted(set(zip(N[~keep], B[~keep])))[:4])
-        notes.append(f"{int((~keep).sum())} fast outlier(s) left out: reads over "
+        notes.append(f"{int((~keep).sum())} fast outlier(s) left out: reads (or stretches of a read) over "
                      f"{FAST_OUTLIER_Z:g} noise sds faster than the model and their cell's other "
                      f"repeats (a cache hit, a short read) at N x B = {sizes}")
     for col in _MIX_COLS:
@@ -1014,8 +1067,9 @@ def _read_warnings(cols, ok, key, excluded, N, B, keep, params, res, lof, cells,
             if len(vals) > 1:
                 problems.append(f"mixes {len(vals)} values of {col} ({', '.join(map(str, vals[:4]))}): "
                                 "fit one group at a time (fit_groups)")
-    shape = [_lack_of_fit_problem(lof), _curvature_warning(res, cells.n[have], cells.b[have]),
-             _change_warning(res, cells.n[have], cells.b[have]), _runs_warning(pearson, cells, keep)]
+    fitted = (cells.n[have], cells.b[have], cells.first[have])
+    shape = [_lack_of_fit_problem(lof), _curvature_warning(res, *fitted),
+             _change_warning(res, *fitted), _runs_warning(pearson, cells, keep)]
     if ib <= 0:
         shape.append(f"fitted 1/beta = {ib:.3g} s/B is not positive: beta is undefined")
     shape = [p for p in shape if p]
@@ -1068,20 +1122,29 @@ def _lack_of_fit_problem(lof):
     return None
 
 
-def _curvature_warning(res, N, B):
+def _stretch(column, N, B, first):
+    """An extra column f(N B) of a read as the design has it: f(N B) - f(N_0 B) on a stretch
+    that starts at N_0 > 0 (read_time_design; first None: every row a whole read)."""
+    first = np.zeros(len(N)) if first is None else first
+    hi, lo = column(N * B), column(np.where(first > 0, first, N) * B)
+    starts = first > 0
+    return hi - np.where(starts[:, None] if hi.ndim == 2 else starts, lo, 0.0)
+
+
+def _curvature_warning(res, N, B, first=None):
     """Score test (statsmodels) for an omitted N B log(N B) term: a time per byte that drifts
-    with the amount read, the shape of a regime change (a cache filling, throttling). N, B: the
-    cells of the GLM `res`."""
+    with the amount read, the shape of a regime change (a cache filling, throttling). N, B, first:
+    the cells of the GLM `res`."""
     size = N * B
     if len(np.unique(size)) < 3:
         return None
-    extra = size * np.log(size / size.min())
-    if not extra.max() > 0:
+    extra = _stretch(lambda d: d * np.log(d / size.min()), N, B, first)
+    if not np.abs(extra).max() > 0:
         return None
     try:
         with pywarnings.catch_warnings():
             pywarnings.simplefilter("ignore")
-            test = res.score_test(exog_extra=(extra / extra.max())[:, None], observed=False)
+            test = res.score_test(exog_extra=(extra / np.abs(extra).max())[:, None], observed=False)
     except (ValueError, np.linalg.LinAlgError):
         return None
     p = float(np.asarray(test[1]).ravel()[0])
@@ -1091,18 +1154,7 @@ def _curvature_warning(res, N, B):
     return None
 
 
-def _score_p(res, extra):
-    """p-value of statsmodels' score test for one omitted column (NaN where it cannot be run)."""
-    try:
-        with pywarnings.catch_warnings():
-            pywarnings.simplefilter("ignore")
-            test = res.score_test(exog_extra=(extra / extra.max())[:, None], observed=False)
-    except (ValueError, np.linalg.LinAlgError):
-        return math.nan
-    return float(np.asarray(test[1]).ravel()[0])
-
-
-def _change_warning(res, N, B):
+def _change_warning(res, N, B, first=None):
     """A change of the time per byte beyond some amount read (a cache filling, throttling): a
     hinge max(0, N B - D_k) at every measured amount D_k below the largest and within
     1/CHANGE_SPAN of it (the largest such amount where none is), tested together by the maximum
@@ -1117,14 +1169,14 @@ def _change_warning(res, N, B):
     it sees; all knots at 2%, 96.8%; these knots at 1%, 98.3%; at 2%, 99.8%, and the true model
     was said to hold in 95.4% and 97.6% of datasets (lognormal, gamma; 95.2% and 97.2% with all
     knots at 1%: the same within simulation error). Confirmed on bench_coverage's own datasets:
-    99.3% (64 MiB) and 100% (1 GiB). N, B: the cells of `res`."""
+    99.3% (64 MiB) and 100% (1 GiB). N, B, first: the cells of `res`."""
     size = N * B
     inner = np.unique(size)[1:-1]
     if not inner.size:
         return None
     knots = inner[inner >= size.max() / CHANGE_SPAN]
     knots = knots if knots.size else inner[-1:]
-    z = np.maximum(0.0, size[:, None] - knots[None, :]) / size.max()
+    z = _stretch(lambda d: np.maximum(0.0, d[:, None] - knots[None, :]), N, B, first) / size.max()
     p, knot = _max_score_p(res, z)
     if p < CHANGE_P:
         return (f"a change of regime: the time per byte changes beyond {format_bytes(knots[knot])} "
@@ -1256,7 +1308,8 @@ class PerBlockFit:
 
 def fit_per_block(df, bs_bytes):
     """Fit T_d = N * T_b at one B: a Gamma GLM with identity link through the origin (weights on
-    the fitted mean, as the full fit; rel_sd is the relative scatter about it)."""
+    the fitted mean, as the full fit; rel_sd is the relative scatter about it). Rows that share
+    a read (prefix_of) are its disjoint stretches, as in fit_read_time."""
     _require(df, _READ_COLS, "fit_per_block")
     bs = _size_arg(bs_bytes, "bs_bytes")
     sel = _num(df, "bs_bytes") == bs
@@ -1265,18 +1318,19 @@ def fit_per_block(df, bs_bytes):
     N, T = _num(df, "blocks")[ok], _num(df, "read_time_s")[ok]
     if not np.isfinite(N).all() or not np.isfinite(T).all() or (T <= 0).any():
         raise InsufficientDataError(f"non-finite or non-positive blocks/read_time_s at B = {bs}")
+    first, T = _stretches(_arrays(df, ("run_id", "seq", "prefix_of", "bs_bytes")), ok, N, T)
     if len(np.unique(N)) < 2 or len(T) < 2:
         raise InsufficientDataError(
             f"{len(T)} usable points with {len(np.unique(N))} distinct N at B = {format_bytes(bs)}; "
             "the per-block fit needs at least 2 distinct N")
     scale = float(N.max())
-    res = _gamma_glm(T, (N / scale)[:, None])
+    res = _gamma_glm(T, ((N - first) / scale)[:, None])
     if res is None:
         raise InsufficientDataError(f"the per-block GLM did not converge at B = {format_bytes(bs)}")
     tb = float(res.params[0]) / scale
     se = float(res.bse[0]) / scale
     low, high = (float(v) / scale for v in np.asarray(res.conf_int(alpha=1 - LEVEL))[0])
-    r2 = 1.0 - float(((T - N * tb) ** 2).sum() / ((T - T.mean()) ** 2).sum()) if np.ptp(T) else math.nan
+    r2 = 1.0 - float(((T - (N - first) * tb) ** 2).sum() / ((T - T.mean()) ** 2).sum()) if np.ptp(T) else math.nan
     key = {c: _py(df[c].iloc[0]) for c in ("target", "rw", "direct", "iodepth")
            if c in df.columns and len(df) and df[c].nunique(dropna=False) == 1}
     return PerBlockFit(key, bs, tb, se, (low, high), r2, math.sqrt(float(res.scale)), len(T),

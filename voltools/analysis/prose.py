@@ -390,6 +390,10 @@ def track_record_md(track):
     for _, r in track.iterrows():
         where = (f"the largest read measured ({format_bytes(r['size_bytes'])}, "
                  f"{int(r['blocks']):,} blocks)")
+        first = int(r["first_blocks"]) if pd.notna(r.get("first_blocks", 0)) else 0
+        if first:
+            where = (f"the rest of {where}, its blocks {first:,}-{int(r['blocks']):,} (the refit saw its "
+                     f"first {format_bytes(first * r['bs_bytes'])}: the smaller reads are its first blocks)")
         if pd.isna(r["mean_s"]):
             lines.append(f"- {_who(r)}: no prediction for {where} ({r['why']}); it took "
                          f"{duration(r['measured_s'])}.")

@@ -253,12 +253,18 @@ def place_text(place):
     return text
 
 
+def _firsts(track):
+    """track_record's first_blocks (0 where a table predates the column)."""
+    return track["first_blocks"].fillna(0) if "first_blocks" in track else [0] * len(track)
+
+
 def track_record_display(track):
     """analysis.track_record as a table: the read held out, the prediction with its intervals,
     the measured median, the error and whether it fell inside the interval of one read."""
     return _keyed(track, {
-        "largest read": [f"{format_bytes(s)} ({int(n):,} × {format_bytes(b)})" for s, n, b in
-                         zip(track["size_bytes"], track["blocks"], track["bs_bytes"])],
+        "largest read": [f"{format_bytes(s)} ({int(n):,} × {format_bytes(b)})"
+                         + (f", blocks {int(f):,}-{int(n):,}" if f else "") for s, n, b, f in
+                         zip(track["size_bytes"], track["blocks"], track["bs_bytes"], _firsts(track))],
         "predicted [95%]": map(duration_ci, track["mean_s"], track["mean_low_s"], track["mean_high_s"]),
         "one read, 95%": map(duration_range, track["low_s"], track["high_s"], track["mean_s"]),
         "measured (median)": map(duration, track["measured_s"]),

@@ -1,19 +1,21 @@
 """What a sweep will do and a rough time for it, before it starts: from stated costs, not measured here.
 
 The costs are the medians of `make report`'s sweep in benchmarks/RESULTS.md (bench_reportsweep,
-2026-12-06 17:40 UTC, 3 sweeps: 525 points in 20 fio calls, 52.4 s on a 2-core VM, 25.5 GiB read in
-35.3 s): its wall time less its read time, over its fio calls, is the cost of a call besides
+2026-12-06 20:25 UTC, 3 sweeps: 525 points in 20 fio calls, 43.9 s on a 2-core VM, 20.6 GiB read in
+27.4 s): its wall time less its read time, over its fio calls, is the cost of a call besides
 reading (fio's start-up, docker exec, lay-out and set-up shared out); its bytes over its read
-time, the bandwidth. The same disk read at 439 MiB/s on 2026-11-27 and at 740-900 MiB/s on
-2026-12-06 (the same sweep took 43-53 s that evening): the time of a sweep moves with it. The
-python reader's cost is the README's (16 points in 1.3 s, a call a point).
+time, the bandwidth. The same disk read at 439 MiB/s on 2026-11-27 and at 700-900 MiB/s on
+2026-12-06 (the same sweep took 42-53 s that evening): the time of a sweep moves with it. The
+python reader's cost is the README's (16 points in 1.3 s, a call a point). Bytes read are the
+reads made: a point cut from another's read (replay.reads) reads nothing more.
 """
 from dataclasses import dataclass
 
 from ..formatting import MIB
+from . import replay
 
-CALL_COST_S = {"fio": 0.86, "python": 0.08}  # a fio call's cost besides reading, by reader
-READ_BYTES_PER_S = 741 * MIB  # the benchmark's 25.5 GiB over its 35.3 s of read time
+CALL_COST_S = {"fio": 0.81, "python": 0.08}  # a fio call's cost besides reading, by reader
+READ_BYTES_PER_S = 770 * MIB  # the benchmark's 20.6 GiB over its 27.4 s of read time
 BASIS = "make report's costs on a 2-core VM on 2026-12-06, not measured here"
 
 
@@ -48,10 +50,10 @@ def target_loads(plan, done=frozenset()):
     """Each target's load: the plan's points less those in `done` (keys of points measured)."""
     loads = []
     for spec in plan.targets:
-        calls = [[p for p in c.points if p.key() not in done] for c in plan.calls(spec.name)]
-        left = [p for call in calls for p in call]
-        loads.append(TargetLoad(spec.name, len(left), sum(1 for c in calls if c), plan.layout_bytes(spec.name),
-                                sum(p.size_bytes for p in left)))
+        calls = [([p for p in c.points if p.key() not in done], c.prefixed) for c in plan.calls(spec.name)]
+        loads.append(TargetLoad(spec.name, sum(len(left) for left, _ in calls), sum(1 for left, _ in calls if left),
+                                plan.layout_bytes(spec.name),
+                                sum(replay.read_bytes(left, prefixed) for left, prefixed in calls)))
     return loads
 
 

@@ -88,10 +88,12 @@ class Point:
 
 @dataclass(frozen=True)
 class Call:
-    """One fio call: its points, and whether fio replays them from an I/O log (`replay`)."""
+    """One fio call: its points, whether fio replays them from an I/O log (`replay`), and whether
+    sequential points of one block size are cut from one read (`prefixed`, replay.reads)."""
 
     points: list
     replayed: bool
+    prefixed: bool = False
 
 
 # The grids a sweep can start from (`--preset`); options given with it override its values.
@@ -136,6 +138,7 @@ class SweepRequest:
     numjobs: str = "1"
     fio_opt: tuple = ()
     fresh_rounds: bool = False
+    prefix: bool = True
     run_id: str = None
     data_dir: str = None
     image: str = None
@@ -167,7 +170,7 @@ class SweepRequest:
 
 
 GRID_FIELDS = ("targets", "bs", "blocks", "rw", "direct", "iodepth", "repeat", "memory", "batch", "reader",
-               "question", "max_point", "pack", "numjobs", "fio_opt", "fresh_rounds")
+               "question", "max_point", "pack", "numjobs", "fio_opt", "fresh_rounds", "prefix")
 
 
 @dataclass
@@ -193,6 +196,7 @@ class SweepPlan:
     fio_opts: tuple = ()
     seed: int = 0
     fresh_rounds: bool = False  # each target set up anew (volume, containers, files) for each round
+    prefix: bool = True  # replayed sequential points of one block size: one read, the others its first blocks
 
     def validate(self):
         _check_members("reader", [self.reader], READERS)
@@ -295,10 +299,11 @@ class SweepPlan:
                 for i in range(0, len(points), self.batch)]
 
     def calls(self, target):
-        """The target's fio calls as (points, replayed): with `pack` and no `fio_opts`, the
-        replayable points of each round (O_DIRECT, queue depth 1, one job; both access patterns)
-        are replayed together from an I/O log, in a seeded shuffled order, in as few calls as
-        replay.pack allows; every other point goes as `batches` cuts its group."""
+        """The target's fio calls (Call): with `pack` and no `fio_opts`, the replayable points of
+        each round (O_DIRECT, queue depth 1, one job; both access patterns) are replayed together
+        from an I/O log, in a seeded shuffled order, in as few calls as replay.pack allows (with
+        `prefix`, a sequential point rides in the call of the largest of its block size, whose
+        first reads it is: replay.reads); every other point goes as `batches` cuts its group."""
         packs = self.pack and not self.fio_opts  # the replay call's fio options are fixed
         by_round, calls = {}, []
         for group in self.groups(target):
@@ -312,7 +317,11 @@ class SweepPlan:
         replayed = []
         for repeat, points in by_round.items():
             random.Random(f"{self.seed}-{target}-{repeat}-replay").shuffle(points)
-            replayed += [Call(call, True) for call in replay.pack(points)]
+            groups = replay.reads(points, self.prefix)
+            packed = replay.pack([points[group[0]] for group in groups])
+            riders = {points[group[0]]: [points[i] for i in group[1:]] for group in groups}
+            replayed += [Call([p for read in call for p in (read, *riders[read])], True, self.prefix)
+                         for call in packed]
         return replayed + calls
 
     def _check_fits(self, spec):
@@ -357,7 +366,7 @@ def make_plan(*args, **kwargs):
 
 
 def parse_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, reader, question, max_point,
-               pack=True, numjobs="1", fio_opt=(), fresh_rounds=False):
+               pack=True, numjobs="1", fio_opt=(), fresh_rounds=False, prefix=True):
     """A validated SweepPlan from CLI-style values (lists or comma-separated strings)."""
     plan = SweepPlan(
         targets=parse_targets([targets] if isinstance(targets, str) else list(targets)),
@@ -367,7 +376,8 @@ def parse_plan(targets, bs, blocks, rw, direct, iodepth, repeat, memory, batch, 
         batch=_int(batch, "batch"), memory_bytes=parse_size(memory, "--memory") if memory else None,
         reader=reader, question=parse_question(question) if question else None,
         max_point_bytes=parse_size(max_point, "--max-point-size") if max_point else None, pack=bool(pack),
-        numjobs=parse_count_list(csv(numjobs), "numjobs"), fio_opts=parse_fio_opts(fio_opt), fresh_rounds=bool(fresh_rounds))
+        numjobs=parse_count_list(csv(numjobs), "numjobs"), fio_opts=parse_fio_opts(fio_opt), fresh_rounds=bool(fresh_rounds),
+        prefix=bool(prefix))
     return plan.validate()
 
 

@@ -15,6 +15,14 @@ go into as few calls as fit (first fit, each call keeping their order): fio's st
 0.25 s a process) is then paid once per round and target. The I/O log names the
 files relative to the working folder (fio runs there), so its size does not grow with the
 folder's path. Every call's output (fio's JSON, then its latency log) is kept as the raw file.
+
+Prefixes (`prefixed` calls, the default): the sequential points of one block size in a call are
+one read, of the largest one's file from its start; each smaller point is its first N reads, and
+its figure the sum of their latencies, as if its own file had been read (`reads`). make report's
+question reads 1 GiB, 256 MiB and 64 MiB a round at 64 KiB: the two smaller cost no reading. The
+points share reads, so they are not independent: the fit takes a read apart into disjoint
+stretches (analysis.models). Random reads are not cut: the first reads of a shuffle over a large
+file are not a random read of a small one.
 """
 import io
 import random
@@ -73,6 +81,38 @@ def pack(points, ios=CALL_IOS, size=CALL_BYTES):
     return calls
 
 
+def reads(points, prefixed):
+    """The points as reads: lists of indices into `points`, the point read first and then those
+    cut from its first reads (with `prefixed`, every other sequential point of its block size and
+    settings; a list of one where a point is read on its own), in the order the reads are made."""
+    if not prefixed:
+        return [[i] for i in range(len(points))]
+    largest = {}
+    for i, point in enumerate(points):
+        if point.rw == "read":
+            shape = _shape(point)
+            if shape not in largest or point.blocks > points[largest[shape]].blocks:
+                largest[shape] = i
+    groups = {}
+    for i, point in enumerate(points):
+        lead = largest.get(_shape(point), i) if point.rw == "read" else i
+        groups.setdefault(lead, [lead])
+        if i != lead:
+            groups[lead].append(i)
+    return list(groups.values())
+
+
+def _shape(point):
+    """What points must share to be cut from one read: everything but their block count."""
+    key = point.key()
+    return key[:6] + key[7:]
+
+
+def read_bytes(points, prefixed):
+    """Bytes a call of `points` reads."""
+    return sum(points[group[0]].size_bytes for group in reads(points, prefixed))
+
+
 def offsets(point, seed):
     """Byte offsets of a point's reads in the order they are issued (randread: seeded shuffle)."""
     order = list(range(point.blocks))
@@ -81,9 +121,10 @@ def offsets(point, seed):
     return [i * point.bs_bytes for i in order]
 
 
-def iolog(points, seed):
-    """fio I/O log (version 2) reading each point's file once, points one after another; the files
-    named relative to the working folder fio runs in."""
+def iolog(points, seed, prefixed=False):
+    """fio I/O log (version 2) reading the file of each read (`reads`) once, one after another;
+    the files named relative to the working folder fio runs in."""
+    points = [points[group[0]] for group in reads(points, prefixed)]
     files = list(dict.fromkeys(data_name(p.size_bytes) for p in points))
     lines = ["fio version 2 iolog"] + [f"{f} add" for f in files] + [f"{f} open" for f in files]
     for point in points:
@@ -93,10 +134,10 @@ def iolog(points, seed):
     return "\n".join(lines) + "\n"
 
 
-def argv(workdir, points, seed):
+def argv(workdir, points, seed, prefixed=False):
     """The call as one argv (no shell text is built from data): sh, the script, the working
     folder, the log in pieces."""
-    text = iolog(points, seed)
+    text = iolog(points, seed, prefixed)
     pieces = [text[i:i + ARG_BYTES] for i in range(0, len(text), ARG_BYTES)]
     return ["sh", "-c", SCRIPT, "voltools-replay", workdir, *pieces]
 
@@ -122,21 +163,27 @@ def latencies(log_text):
     return frame
 
 
-def cut(points, log, seed):
-    """Each point's slice of the latency log, checked read by read against what it was to read.
+def cut(points, log, seed, prefixed=False):
+    """(slices, leads): each point's slice of the latency log (None where the log stops before
+    its last read), checked read by read against what it was to read, and the index of the point
+    whose read it was cut from (None for a point read on its own or first).
 
     Raises FioParseError when the log holds a read other than the next one planned (wrong count,
     block size or offset): a point's figure is then unknown, never guessed."""
-    expected = [(p.bs_bytes, o) for p in points for o in offsets(p, seed)]
+    groups = reads(points, prefixed)
+    expected = [(points[g[0]].bs_bytes, o) for g in groups for o in offsets(points[g[0]], seed)]
     found = list(zip(log["bs_bytes"].tolist(), log["offset"].tolist()))
     if found != expected[:len(found)]:
         raise FioParseError("fio's latency log does not match the I/O log it replayed")
-    slices, start = [], 0
-    for point in points:
-        part = log.iloc[start:start + point.blocks]
-        slices.append(part if len(part) == point.blocks else None)
-        start += point.blocks
-    return slices
+    slices, leads, start = [None] * len(points), [None] * len(points), 0
+    for group in groups:
+        part = log.iloc[start:start + points[group[0]].blocks]
+        for i in group:
+            n = points[i].blocks
+            slices[i] = part.iloc[:n] if len(part) >= n else None
+            leads[i] = group[0] if i != group[0] else None
+        start += points[group[0]].blocks
+    return slices, leads
 
 
 def figures(part):

@@ -31,14 +31,17 @@ def point_rows(points, result, raw_file, spec, layout, plan, run_id, seq, orches
     return pd.DataFrame(rows)
 
 
-def replay_rows(points, result, raw_file, spec, layout, plan, run_id, seq):
-    """One row per point of a replayed call (`replay`): its figures from its own reads' latencies."""
+def replay_rows(points, result, raw_file, spec, layout, plan, run_id, seq, prefixed=False):
+    """One row per point of a replayed call (`replay`): its figures from its own reads' latencies
+    (a point cut from another's read: its first N reads', and prefix_of that point's seq)."""
     where = _where(spec)
     bases = [_base(p, spec, layout, plan, run_id, seq + i, raw_file, i, where) for i, p in enumerate(points)]
     try:
-        job, parts = _replayed(points, result, plan.seed)
+        job, (parts, leads) = _replayed(points, result, plan.seed, prefixed)
     except FioParseError as exc:
         return pd.DataFrame([dict(b, error=-1, error_msg=_failure(result, exc)) for b in bases])
+    for base, lead in zip(bases, leads):
+        base["prefix_of"] = None if lead is None else seq + lead
     rows, error = [], int(job.get("error") or 0)
     for base, part in zip(bases, parts):
         if part is None:
@@ -50,13 +53,14 @@ def replay_rows(points, result, raw_file, spec, layout, plan, run_id, seq):
     return pd.DataFrame(rows)
 
 
-def _replayed(points, result, seed):
-    """(fio's job row, each point's latency-log slice or None) of a replay call's output."""
+def _replayed(points, result, seed, prefixed):
+    """(fio's job row, (each point's latency-log slice or None, its lead: replay.cut)) of a replay
+    call's output."""
     head, tail = replay.split(result.stdout)
     parsed = fio.parse(head)
     if parsed.empty:
         raise FioParseError("fio reported no job")
-    return parsed.iloc[0].to_dict(), replay.cut(points, replay.latencies(tail), seed)
+    return parsed.iloc[0].to_dict(), replay.cut(points, replay.latencies(tail), seed, prefixed)
 
 
 def _failure(result, exc):

@@ -100,7 +100,7 @@ register(DockerOrchestrator.name, DockerOrchestrator)
 def calls(run, target, round_=None):
     """The target's fio calls (of one round, if given), less the points already measured."""
     found = [Call([p for p in call.points if p.key() not in run.done and round_ in (None, p.repeat)],
-                  call.replayed) for call in run.plan.calls(target)]
+                  call.replayed, call.prefixed) for call in run.plan.calls(target)]
     return [call for call in found if call.points]
 
 
@@ -187,12 +187,13 @@ def _read(run, target, call, seq, progress):
     """One fio call: run it, keep its output, store its rows; return the next seq."""
     plan, spec, points, workdir = run.plan, target.spec, call.points, target.layout.workdir
     if call.replayed:
-        result = target.session.run(replay.argv(workdir, points, plan.seed))
+        result = target.session.run(replay.argv(workdir, points, plan.seed, call.prefixed))
     else:
         result = target.session.run(jobs.read_argv(workdir, points, plan.reader, plan.fio_opts))
     raw = run.store.write_raw(f"{spec.name}-{seq:05d}", result.stdout or result.stderr)
-    rows = replay_rows if call.replayed else point_rows
-    run.store.append_points(rows(points, result, raw, spec, target.layout, plan, run.run_id, seq))
+    found = (replay_rows(points, result, raw, spec, target.layout, plan, run.run_id, seq, call.prefixed)
+             if call.replayed else point_rows(points, result, raw, spec, target.layout, plan, run.run_id, seq))
+    run.store.append_points(found)
     if progress:
         patterns = "/".join(rw for rw in plan.rw if any(p.rw == rw for p in points))
         progress(len(points), f"{spec.name} {patterns} round {points[0].repeat + 1}")

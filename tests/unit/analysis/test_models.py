@@ -42,6 +42,21 @@ def points(t0=T0, alpha=ALPHA, beta=BETA, quad=0.0, ns=NS, bs=BS, repeats=3, sd=
     return pd.DataFrame(base)
 
 
+def prefixed(t0=T0, alpha=ALPHA, beta=BETA, ns=NS, bs=BS, repeats=3, sd=0.03, seed=7, c=C):
+    """Points as sweep reads them (replay.reads): each (repeat, B) one read of the largest N, the
+    smaller N its first blocks (prefix_of: its seq); each stretch drawn with its own noise."""
+    df = points(t0, alpha, beta, 0.0, ns, bs, repeats, 0.0, seed, c)
+    df = df.sort_values(["repeat", "bs_bytes", "blocks"], ignore_index=True)
+    df["seq"] = np.arange(len(df))
+    read = df.groupby(["repeat", "bs_bytes"])
+    largest = read["seq"].transform("last")
+    df["prefix_of"] = np.where(df["seq"] == largest, np.nan, largest)
+    stretch = df["read_time_s"] - read["read_time_s"].shift().fillna(0.0)
+    noise = 1 + sd * np.random.default_rng(seed).standard_normal(len(df))
+    df["read_time_s"] = (stretch * noise).groupby([df["repeat"], df["bs_bytes"]]).cumsum()
+    return df
+
+
 @pytest.fixture(scope="module")
 def fit():
     return fit_read_time(points())
@@ -289,7 +304,7 @@ def test_read_time_fit_matches_statsmodels_on_the_sample(sample_fits):
     question = read_time_design(655360, 65536)[None, :]
     for key, f in sample_fits.items():
         with pytest.warns(sm.tools.sm_exceptions.DomainWarning):
-            glm = sm.GLM(f.read_time_s, read_time_design(f.blocks, f.bs_bytes),
+            glm = sm.GLM(f.read_time_s, read_time_design(f.blocks, f.bs_bytes, first=f.first_blocks),
                          family=sm.families.Gamma(sm.families.links.Identity()),
                          var_weights=f.var_weights)
         res = glm.fit(start_params=f.params, scale="X2", use_t=True)
@@ -501,3 +516,53 @@ def test_the_change_test_keeps_a_knot_when_every_amount_read_is_far_below_the_la
     y = (X @ np.array([2.5e-4, 4e-5 + 4096 / 1.3e9]) + slow) * rng.lognormal(0, 0.02, n.size)
     res = _gamma_glm(y, X, np.ones(n.size))
     assert "beyond 1 MiB" in (_change_warning(res, n, b) or "")
+
+
+# ---------------------------------------------------------------- reads that share their first blocks
+
+def test_rows_that_share_a_read_are_fitted_as_its_disjoint_stretches():
+    """Each row of a read (prefix_of) is fitted as its blocks beyond the read's next smaller row:
+    the stretch's time, design row X(N) - X(N_0); a row whose smaller neighbour failed starts
+    at the one before. Parameters recovered within their intervals."""
+    df = prefixed()
+    f = fit_read_time(df)
+    for name, true in (("t0_s", T0), ("c_s_per_byte", C), ("alpha_s", ALPHA), ("beta_bytes_per_s", BETA)):
+        lo, hi = f.ci[name]
+        assert lo <= true <= hi, name
+    row = df[(df["repeat"] == 0) & (df["bs_bytes"] == 65536)].set_index("blocks")["read_time_s"]
+    at = (f.blocks == 64) & (f.bs_bytes == 65536)
+    assert sorted(f.first_blocks[at]) == [16] * 3 and np.isin(row[64] - row[16], f.read_time_s[at]).any()
+    broken = df.copy()
+    broken.loc[(broken["blocks"] == 16) & (broken["bs_bytes"] == 65536) & (broken["repeat"] == 0), "error"] = -1
+    g = fit_read_time(broken)
+    assert np.isin(row[64] - row[4], g.read_time_s[(g.blocks == 64) & (g.first_blocks == 4)]).any()
+
+
+def test_the_stretch_fit_matches_statsmodels_and_predicts_whole_reads_and_stretches():
+    f = fit_read_time(prefixed(sd=0.1, seed=3))
+    X = read_time_design(f.blocks, f.bs_bytes, first=f.first_blocks)
+    with pytest.warns(sm.tools.sm_exceptions.DomainWarning):
+        res = sm.GLM(f.read_time_s, X, family=sm.families.Gamma(sm.families.links.Identity()),
+                     var_weights=f.var_weights).fit(start_params=f.params, scale="X2", use_t=True)
+    assert np.allclose(res.params, f.params, rtol=1e-6) and f.dof == res.df_resid
+    for first in (0, 256):
+        frame = res.get_prediction(read_time_design(1024, 65536, first=first)[None, :]).summary_frame(alpha=0.05)
+        p = f.predict(1024, 65536, first_blocks=first)
+        assert p.mean_s == pytest.approx(frame["mean"].iloc[0], rel=1e-6)
+        assert p.mean_low_s == pytest.approx(frame["mean_ci_lower"].iloc[0], rel=1e-6)
+    whole, head = f.predict(1024, 65536).mean_s, f.predict(256, 65536).mean_s
+    rest = f.predict(1024, 65536, first_blocks=256).mean_s
+    assert whole == pytest.approx(rest + head, rel=1e-9)
+
+
+def test_prefix_rows_that_repeat_a_block_count_of_their_read_are_refused():
+    df = prefixed()
+    twice = pd.concat([df, df[df["prefix_of"].notna()].head(1)], ignore_index=True)
+    with pytest.raises(InsufficientDataError, match="repeat a block count of their read"):
+        fit_read_time(twice)
+
+
+def test_fit_per_block_takes_shared_reads_apart_too():
+    df = prefixed(t0=0.0, c=0.0, sd=0.01)
+    pb = fit_per_block(df, 65536)
+    assert pb.ci[0] <= ALPHA + 65536 / BETA <= pb.ci[1] and pb.n == 18

@@ -357,6 +357,37 @@ def test_track_record_skips_an_unmeasured_block_size_and_reports_a_failed_refit(
     assert math.isnan(track["mean_s"].iloc[0]) and track["why"].iloc[0].startswith("the refit fails")
 
 
+def as_prefixes(frame, run_id="r1", seed=5, noise=0.005):
+    """The points as sweep reads them: each (target, repeat, B) one read of the largest N, the
+    smaller N its first blocks (prefix_of); each stretch of a read its own noise."""
+    frame = frame.sort_values(["target", "repeat", "bs_bytes", "blocks"], ignore_index=True)
+    frame["seq"], frame["run_id"] = np.arange(len(frame)), run_id
+    keys = [frame["target"], frame["repeat"], frame["bs_bytes"]]
+    largest = frame["seq"].groupby(keys).transform("last")
+    frame["prefix_of"] = np.where(frame["seq"] == largest, np.nan, largest)
+    true = T0 + frame["blocks"] * (ALPHA + frame["bs_bytes"] / BETA)
+    stretch = (true - true.groupby(keys).shift().fillna(0.0)) * (
+        1 + noise * np.random.default_rng(seed).standard_normal(len(frame)))
+    frame["read_time_s"] = stretch.groupby(keys).cumsum()
+    return frame
+
+
+def test_track_record_of_shared_reads_compares_the_part_the_refit_did_not_see(df):
+    """The refit sees the held-out read's first 64 blocks (its 64-block point): what is compared
+    is its blocks 64..256, measured and predicted; the same when two runs are fitted together."""
+    shared = as_prefixes(df)
+    track = findings.track_record(shared, "64k")
+    assert (track["first_blocks"] == 64).all() and (track["reads"] == 3).all()
+    truth = 192 * (ALPHA + 65536 / BETA)
+    for _, r in track.iterrows():
+        assert r["measured_s"] == pytest.approx(truth, rel=0.1) and r["mean_s"] == pytest.approx(truth, rel=0.1)
+        assert r["inside"]
+    assert "its blocks 64-256 (the refit saw its first 4 MiB" in prose.track_record_md(track)
+    assert rt.track_record_display(track).frame["largest read"].iloc[0] == "16 MiB (256 × 64 KiB), blocks 64-256"
+    two = findings.track_record(pd.concat([shared, as_prefixes(points(seed=4), "r2", seed=6)], ignore_index=True), "64k")
+    assert (two["first_blocks"] == 64).all() and (two["reads"] == 6).all()
+
+
 def test_track_record_md_and_display(df):
     track = findings.track_record(df, 65536)
     text = prose.track_record_md(track)

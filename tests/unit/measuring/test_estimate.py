@@ -19,10 +19,13 @@ def test_loads_count_the_points_left_and_the_bytes_they_read():
     loads = target_loads(plan)
     assert [(t.name, t.points, t.calls) for t in loads] == [("tmpfs", 8, 2), ("host", 8, 2)]  # a call a round
     assert loads[0].layout_bytes == 4096 + 65536 + 3 * 4096 + 3 * 65536  # a file each
-    assert loads[0].read_bytes == 2 * loads[0].layout_bytes  # each file read once a round
+    read = 3 * 4096 + 3 * 65536  # a round reads each block size's 3-block file: the 1-block points are its first
+    assert loads[0].read_bytes == 2 * read
     done = {p.key() for p in plan.points("tmpfs") if p.repeat == 0}
     left = target_loads(plan, done)
-    assert left[0].points == 4 and left[0].calls == 1 and left[0].read_bytes == loads[0].layout_bytes and left[1] == loads[1]
+    assert left[0].points == 4 and left[0].calls == 1 and left[0].read_bytes == read and left[1] == loads[1]
+    whole = make_plan(["tmpfs:size=64m", "host"], "4k,64k", "1,3", rw="read", repeat=2, prefix=False)
+    assert target_loads(whole)[0].read_bytes == 2 * loads[0].layout_bytes  # each file read once a round
 
 
 def test_the_python_reader_costs_less_a_call_than_fio():

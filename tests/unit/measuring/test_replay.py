@@ -27,10 +27,11 @@ points_st = st.lists(st.builds(Point, st.just("t"), st.sampled_from(["read", "ra
                      min_size=1, max_size=12, unique_by=lambda p: p.key())
 
 
-def _fake_log(points, seed, lat=lambda i: 1000 + i):
+def _fake_log(points, seed, lat=lambda i: 1000 + i, prefixed=False):
     """What fio's latency log says after replaying `points`: one line a read, in order."""
+    read = [points[g[0]] for g in replay.reads(points, prefixed)]
     rows = [(i, lat(i), 0, p.bs_bytes, o) for i, (p, o) in
-            enumerate((p, o) for p in points for o in replay.offsets(p, seed))]
+            enumerate((p, o) for p in read for o in replay.offsets(p, seed))]
     return "\n".join(", ".join(map(str, r)) + ", 0" for r in rows) + "\n"
 
 
@@ -105,9 +106,35 @@ def test_the_log_of_the_largest_call_stays_far_below_the_kernels_argument_limit(
 @settings(max_examples=60, deadline=None)
 def test_any_call_cuts_back_into_each_points_own_reads(points, seed):
     log = replay.latencies(_fake_log(points, seed))
-    parts = replay.cut(points, log, seed)
-    assert [len(p) for p in parts] == [p.blocks for p in points]
+    parts, leads = replay.cut(points, log, seed)
+    assert [len(p) for p in parts] == [p.blocks for p in points] and leads == [None] * len(points)
     assert sum(replay.figures(p)["read_time_s"] for p in parts) == pytest.approx(log["lat_ns"].sum() / 1e9)
+
+
+@given(points_st, st.integers(0, 3))
+@settings(max_examples=60, deadline=None)
+def test_a_prefixed_call_reads_each_file_once_and_cuts_every_sequential_point_from_its_largest(points, seed):
+    """Each sequential point's reads are the first N of the largest of its block size (its file
+    from the start, in order: what reading its own file would issue); random ones are their own."""
+    log = replay.latencies(_fake_log(points, seed, prefixed=True))
+    parts, leads = replay.cut(points, log, seed, prefixed=True)
+    seq = {}  # the largest sequential point's N by (block size, round)
+    for p in points:
+        if p.rw == "read":
+            seq[p.bs_bytes, p.repeat] = max(seq.get((p.bs_bytes, p.repeat), 0), p.blocks)
+    assert len(log) == sum(seq.values()) + sum(p.blocks for p in points if p.rw == "randread")
+    for point, part, lead in zip(points, parts, leads):
+        if point.rw == "read":
+            assert list(part["offset"]) == replay.offsets(point, seed)  # its own file's reads, in order
+        assert len(part) == point.blocks and list(part["bs_bytes"].unique()) == [point.bs_bytes]
+        if lead is None:
+            assert point.rw == "randread" or point.blocks == seq[point.bs_bytes, point.repeat]
+        else:
+            big = points[lead]
+            assert (big.rw, big.bs_bytes, big.repeat) == ("read", point.bs_bytes, point.repeat)
+            assert big.blocks == seq[point.bs_bytes, point.repeat]
+            assert part.equals(parts[lead].iloc[:point.blocks])
+    assert replay.read_bytes(points, True) == sum(p.size_bytes for p, lead in zip(points, leads) if lead is None)
 
 
 @given(points_st, st.data())
@@ -116,9 +143,25 @@ def test_a_log_cut_short_leaves_the_unfinished_points_unknown(points, data):
     total = sum(p.blocks for p in points)
     keep = data.draw(st.integers(0, total - 1))
     lines = _fake_log(points, 0).splitlines()[:keep]
-    parts = replay.cut(points, replay.latencies("\n".join(lines) + "\n" if lines else ""), 0)
+    parts, _ = replay.cut(points, replay.latencies("\n".join(lines) + "\n" if lines else ""), 0)
     done = np.cumsum([p.blocks for p in points]) <= keep
     assert [part is not None for part in parts] == list(done)
+
+
+@given(points_st, st.data())
+@settings(max_examples=60, deadline=None)
+def test_a_prefixed_log_cut_short_keeps_exactly_the_points_whose_first_reads_it_holds(points, data):
+    groups = replay.reads(points, True)
+    total = sum(points[g[0]].blocks for g in groups)
+    keep = data.draw(st.integers(0, total - 1))
+    lines = _fake_log(points, 0, prefixed=True).splitlines()[:keep]
+    parts, _ = replay.cut(points, replay.latencies("\n".join(lines) + "\n" if lines else ""), 0, True)
+    start, done = 0, [None] * len(points)
+    for group in groups:
+        for i in group:
+            done[i] = start + points[i].blocks <= keep
+        start += points[group[0]].blocks
+    assert [part is not None for part in parts] == done
 
 
 def test_a_log_of_other_reads_is_refused_never_guessed():
@@ -137,12 +180,12 @@ def test_figures_are_the_sum_and_exact_percentiles_of_the_points_own_reads():
     assert f["bw_bytes"] == pytest.approx(4 * 4096 / 16e-6) and f["iops"] == pytest.approx(4 / 16e-6)
 
 
-def _rows(points, stdout, exit_code=0, stderr=""):
+def _rows(points, stdout, exit_code=0, stderr="", prefixed=False):
     spec = parse_target("tmpfs:size=32m")
     plan = make_plan(["tmpfs:size=32m"], bs="4k", blocks="16")
     layout = Layout("/data/w", {}, 32 * 2**20, 10 * 2**20)
     return replay_rows(points, ExecResult(exit_code, stdout, stderr), "fio/t-00001.json.gz", spec, layout, plan,
-                       "r1", 7)
+                       "r1", 7, prefixed)
 
 
 def test_an_output_without_the_latency_log_gives_error_rows_naming_fio():
@@ -165,3 +208,23 @@ def test_the_hosts_fio_replays_a_call_and_each_point_gets_its_own_reads(tmp_path
     assert (rows["read_time_s"] > 0).all() and (rows["read_time_source"] == "lat_log").all()
     assert list(rows["seq"]) == [7, 8, 9, 10] and rows["fio_version"].str.startswith("fio-").all()
     assert list(tmp_path.iterdir()) and not any("replay" in p.name for p in tmp_path.iterdir())
+
+
+@needs_fio
+def test_the_hosts_fio_replays_a_prefixed_call_each_point_its_reads_first_n(tmp_path):
+    """Sequential 4 KiB points of 1, 16 and 64 blocks: one read of the 64-block file; the others
+    are its first reads (prefix_of: its seq), their times its first latencies' sums."""
+    points = [Point("tmpfs", rw, 1, 1, 4096, n, 0) for rw, n in
+              (("read", 16), ("randread", 64), ("read", 64), ("read", 1))]
+    for size in {p.size_bytes for p in points}:
+        (tmp_path / data_file("", size).lstrip("/")).write_bytes(b"\1" * size)
+    out = subprocess.run(replay.argv(str(tmp_path), points, 0, True), capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    rows = _rows(points, out.stdout, prefixed=True)
+    assert (rows["error"] == 0).all(), rows["error_msg"].tolist()
+    assert rows["prefix_of"].fillna(-1).tolist() == [9, -1, -1, 9]
+    lat = replay.latencies(replay.split(out.stdout)[1])
+    assert len(lat) == 64 + 64  # the sequential read once (first: its first point comes first), the random one
+    assert list(lat["offset"][:64]) == [i * 4096 for i in range(64)]
+    for row, n in ((0, 16), (3, 1), (2, 64)):
+        assert rows["read_time_s"][row] == pytest.approx(lat["lat_ns"][:n].sum() / 1e9)
