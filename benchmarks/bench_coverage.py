@@ -53,6 +53,7 @@ import statsmodels.api as sm
 import _common as c
 from voltools.analysis import models
 from voltools.measuring import replay
+from voltools.points import read_ids
 from voltools.measuring.plan import QUESTION_REPEAT
 
 MIB, GIB = 1 << 20, 1 << 30
@@ -184,15 +185,10 @@ def _levels(sd, groups, rng):
     return np.exp(sigma * rng.standard_normal(len(labels)) - sigma**2 / 2)[codes]
 
 
-def _reads(df):
-    """Each row's read (prefix_of, or its own seq), as a grouping key."""
-    return df["prefix_of"].fillna(df["seq"]) if "prefix_of" in df else df["seq"]
-
-
 def cumulate(df, stretch):
     """The table with read_time_s the running sum of `stretch` over each read's rows (by N)."""
     order = df.sort_values("blocks", kind="stable").index
-    total = pd.Series(np.asarray(stretch, float), index=df.index).loc[order].groupby(_reads(df).loc[order]).cumsum()
+    total = pd.Series(np.asarray(stretch, float), index=df.index).loc[order].groupby(read_ids(df).loc[order]).cumsum()
     return df.assign(read_time_s=total.reindex(df.index).to_numpy())
 
 
@@ -200,7 +196,7 @@ def stretches(df):
     """Each row's own stretch of its read: its read time less its read's next smaller row's."""
     order = df.sort_values("blocks", kind="stable").index
     t = df["read_time_s"].loc[order]
-    return np.array((t - t.groupby(_reads(df).loc[order]).shift().fillna(0.0)).reindex(df.index), dtype=float)
+    return np.array((t - t.groupby(read_ids(df).loc[order]).shift().fillna(0.0)).reindex(df.index), dtype=float)
 
 
 def evaluate(args):

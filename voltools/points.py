@@ -72,3 +72,9 @@ def usable_mask(points, column="read_time_s"):
 def usable(points, column="read_time_s"):
     """The rows of usable_mask."""
     return points[usable_mask(points, column)]
+
+
+def read_ids(frame):
+    """Each row's read: its prefix_of (the seq of the row whose read its figure was cut from), or
+    its own seq where it was read on its own (a frame without prefix_of: every row its own)."""
+    return frame["prefix_of"].fillna(frame["seq"]) if "prefix_of" in frame else frame["seq"]

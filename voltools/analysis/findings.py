@@ -14,7 +14,7 @@ import pandas as pd
 from ..errors import FitError
 from ..formatting import MIB, format_bytes
 from ..naming import default_target_name
-from ..points import FIT_KEY, LATENCY_PERCENTILES, usable
+from ..points import FIT_KEY, LATENCY_PERCENTILES, read_ids, usable
 from ..units import parse_size
 from . import models
 
@@ -398,7 +398,7 @@ def _unseen(usable_rows, held_out):
     if "prefix_of" not in usable_rows or "seq" not in usable_rows:
         return 0, len(held_out), float(held_out["read_time_s"].median())
     run = usable_rows["run_id"] if "run_id" in usable_rows else pd.Series("", index=usable_rows.index)
-    reads = usable_rows["prefix_of"].fillna(usable_rows["seq"])
+    reads = read_ids(usable_rows)
     firsts = []
     for _, row in held_out.iterrows():
         lead = row["seq"] if pd.isna(row["prefix_of"]) else row["prefix_of"]
