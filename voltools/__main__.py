@@ -26,6 +26,7 @@ def run():
         pass
     finally:
         _done()
+    _forget_interrupt()
     sys.exit(status)
 
 
@@ -34,6 +35,15 @@ def _done():
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     for sig in SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
+
+
+def _forget_interrupt():
+    """CPython remembers a KeyboardInterrupt that left an exec() or eval() of source text, even one
+    caught later (a signal landing while a dataclass or namedtuple builds its methods), and `python
+    -m` then ends by killing itself with SIGINT after the command returned its status (Modules/main.c:
+    _Py_UnhandledKeyboardInterrupt; the persist soak saw "interrupted", then death by SIGINT). Every
+    evaluation of source text starts by forgetting it: one that ends normally leaves it forgotten."""
+    exec("None")
 
 
 if __name__ == "__main__":

@@ -71,3 +71,28 @@ def test_an_interrupt_once_the_work_is_done_leaves_the_exit_status_alone(argv):
         else:
             assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
     assert done, "no moment fell after the command's work"
+
+
+SHIM = """import os, signal, sys
+import voltools.cli
+from voltools.__main__ import run
+
+def interrupted_while_building(args):
+    # as when a signal lands while a dataclass or namedtuple exec()s its methods' source
+    exec("os.kill(os.getpid(), signal.{sig}); x = 1")
+
+voltools.cli.COMMANDS["summary"] = interrupted_while_building
+run()
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_an_interrupt_inside_evaluated_source_still_exits_130(tmp_path, sig):
+    """A signal raising KeyboardInterrupt inside exec()'d source, caught by the CLI as any other
+    interrupt: `python -m voltools` exits 130. CPython remembered such an interrupt and killed the
+    finished process with SIGINT (status -2; the persist soak hit it once in 30 kills)."""
+    (tmp_path / "shim.py").write_text(SHIM.format(sig=sig))
+    done = subprocess.run([sys.executable, "-m", "shim", "summary", "--run-id", "any"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr.splitlines()[0]) == (130, "voltools: interrupted: what it made "
+                                                             "was removed, finished points are kept")
