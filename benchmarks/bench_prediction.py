@@ -11,7 +11,9 @@ largest read is 1 GiB, then read 4 GiB for real, three times, on the same target
 Bars, per target: the prediction within 10% of the median of the three reads; each read inside
 the 95% interval of one read; that interval at most +-20% of the prediction.
 
-    .venv/bin/python benchmarks/bench_prediction.py [--quick] [--json PATH]
+    .venv/bin/python benchmarks/bench_prediction.py [--quick] [--json PATH] [--repeat N]
+
+--repeat sets the sweep's rounds (default 3, as make report; the question's reads get 5 either way).
 """
 import statistics
 import sys
@@ -29,12 +31,14 @@ ERROR_BAR, WIDTH_BAR = 0.10, 0.20
 
 
 def main(argv=None):
-    args = c.parser(__doc__).parse_args(argv)
+    p = c.parser(__doc__)
+    p.add_argument("--repeat", type=int, default=3, help="rounds of the sweep (default 3)")
+    args = p.parse_args(argv)
     client = engine.connect()
     try:
         with tempfile.TemporaryDirectory(dir=c.DISK_PARENT) as data_dir:
             start = c.clock()
-            points = start_sweep(TARGETS, repeat=3, run_id=c.run_id("pred"), data_dir=data_dir,
+            points = start_sweep(TARGETS, repeat=args.repeat, run_id=c.run_id("pred"), data_dir=data_dir,
                                  question="4g@64k", **GRID).measure()
             sweep_s = (c.clock() - start) / 1e9
             answers = predict_table(points, DATASET, BS)
