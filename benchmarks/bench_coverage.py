@@ -164,7 +164,7 @@ def dataset(case, rng):
     df = pd.DataFrame(cells, columns=["blocks", "bs_bytes", "repeat"]).astype(float)
     df = df.sort_values(["repeat", "bs_bytes", "blocks"], ignore_index=True)
     df = df.assign(target="sim", rw="read", direct=1, iodepth=1, error=0, run_id="sim",
-                   seq=np.arange(len(df)), repeat=df["repeat"].astype(int))
+                   seq=np.arange(len(df)), repeat=df["repeat"].astype(int), round=df["repeat"].astype(int))
     mean = true_time(case, df["blocks"], df["bs_bytes"])
     n, b = df["blocks"].to_numpy(), df["bs_bytes"].to_numpy()
     shared = case.prefix & (n <= replay.CALL_IOS) & (n * b <= replay.CALL_BYTES)  # what sweep replays

@@ -1,4 +1,5 @@
-"""The drift of the medium between rounds: what a comparison between runs must allow for.
+"""The drift of the medium between rounds: what an expected time, and a comparison between runs,
+must allow for.
 
 A fit's standard error holds the scatter of its points about the curve as if every read were
 independent. Reads of one round are not: a round reads every target once, and what the medium
@@ -26,8 +27,15 @@ is statsmodels' Paule-Mandel random-effects variance of the round effects given 
 meta-analysis with the rounds as studies): the spread of the rounds beyond what their own
 reads' noise explains, so the noise already in the fit's standard error is not counted twice.
 
-A ratio between runs A and B adds tau_A^2 sum G_A^2 + tau_B^2 sum G_B^2 to the variance of its
-log (compare.compare_fits). Its Welch-Satterthwaite degrees of freedom weigh each part by the
+A model that misses the cells only some rounds read (the question's extra rounds of long reads,
+fitted by the whole grid's model where its long reads run slower) puts that misfit into those
+rounds' levels: the drift is then overstated, and the intervals err wide.
+
+A prediction's interval of the expected time (models.ReadTimeFit.predict) adds tau^2 sum G_r^2 to
+the relative variance of its fit's standard error: the rounds are a sample of the medium's states,
+and a level shared by a round's reads (a simulated sd of 7% with prefix reads: the interval
+without it covered 88-90%) is averaged over only that many. A ratio between runs A and B adds
+tau_A^2 sum G_A^2 + tau_B^2 sum G_B^2 to the variance of its log (compare.compare_fits). Its Welch-Satterthwaite degrees of freedom weigh each part by the
 variance of its estimate: a fit's 2 v^2 / dof, a drift's (sum G^2)^2 Var(tau^2), with REML's
 Var(tau^2) = 2 / tr(P^2) at the estimate. From 5 rounds that is about 2 (tau^2 + noise)^2 / 4 and
 stays above 0 where tau^2 is estimated at 0: a drift no larger than the rounds' own noise cannot
@@ -42,7 +50,6 @@ from dataclasses import dataclass
 import numpy as np
 from statsmodels.stats.meta_analysis import combine_effects
 
-from .models import PARAM_NAMES, read_time_design
 
 WITHIN_RUN = "within-run noise only"
 BETWEEN_RUNS = "between runs"
@@ -98,28 +105,59 @@ class RoundDrift:
 def fit_drifts(fit, blocks, bs_bytes):
     """RoundDrift of a ReadTimeFit's expected time of N blocks of B bytes ("mean") and of its
     alpha and 1/beta ("alpha_s", "inv_beta_s_per_byte"; beta's is 1/beta's on the log scale)."""
-    contrasts = {"mean": read_time_design(blocks, bs_bytes, fit.line) / fit.design_scale}
-    for index in (2, 3):
-        contrasts[PARAM_NAMES[index]] = np.eye(len(fit.model.params))[index]
-    rounds = np.asarray(fit.rounds, dtype=float)
+    contrasts = {"mean": fit.exog(blocks, bs_bytes)[0]}
+    for name in ("alpha_s", "inv_beta_s_per_byte"):
+        contrasts[name] = fit.unit_contrast(name)
+    rounds = fit.round_levels
+    if not rounds.known:
+        return {name: RoundDrift(rounds=rounds.rounds) for name in contrasts}
+    shares = round_shares(fit, np.array(list(contrasts.values())))
+    return {name: RoundDrift(rounds.rounds, rounds.tau2, rounds.tau2_var, tuple(g))
+            for name, g in zip(contrasts, shares.T)}
+
+
+def drift_vars(fit, contrasts):
+    """(var, var_var) of the drift of each contrast's estimate (rows of `contrasts`, the fit's
+    scaled design), as arrays, for a prediction's interval: RoundDrift.var, and the variance of a
+    chi-square estimate on R - 1 degrees of freedom, 2 var^2 / (R - 1); NaN where the fit's rounds
+    cannot tell drift from noise. Not REML's variance at the estimate (RoundDrift.var_var, what a
+    comparison between runs uses): on the committed sample, whose rounds' levels are themselves
+    noisy (a round's 23 reads, 6%), it put the drift's degrees of freedom below 1 and the interval
+    of a 12 s answer at [5 s, 19 s] where the rounds' levels spread 10%."""
+    rounds = fit.round_levels
+    if not rounds.known:
+        return np.full(len(contrasts), math.nan), np.full(len(contrasts), math.nan)
+    var = rounds.tau2 * np.sum(round_shares(fit, contrasts) ** 2, axis=0)
+    return var, 2 * var**2 / (rounds.rounds - 1)
+
+
+def round_levels(rounds, var_weights, read_time_s, mu, scale):
+    """RoundDrift without shares: tau^2 and its variance from the fitted points' rounds (NaN where
+    a point has no round or fewer than 2 rounds are seen)."""
+    rounds = np.asarray(rounds, dtype=float)
     seen = np.unique(rounds[np.isfinite(rounds)])
     if not np.isfinite(rounds).all() or len(seen) < 2:
-        return {name: RoundDrift(rounds=len(seen)) for name in contrasts}
-    of = np.searchsorted(seen, rounds)
-    X = read_time_design(fit.blocks, fit.bs_bytes, fit.line, fit.first_blocks) / fit.design_scale
+        return RoundDrift(rounds=len(seen))
+    tau2, tau2_var = _between_rounds(np.searchsorted(seen, rounds), var_weights, read_time_s, mu, scale)
+    return RoundDrift(len(seen), tau2, tau2_var)
+
+
+def round_shares(fit, contrasts):
+    """G_r for each contrast (rows of the scaled design): an (R, k) array whose columns sum to 1."""
+    X = fit.exog(fit.blocks, fit.bs_bytes, fit.first_blocks)
     mu = X @ fit.model.params
-    tau2, tau2_var = _between_rounds(fit, of, mu)
-    return {name: RoundDrift(len(seen), tau2, tau2_var, tuple(np.bincount(of, _influence(fit, X, mu, c))))
-            for name, c in contrasts.items()}
+    seen = np.unique(fit.rounds)
+    onehot = (fit.rounds[:, None] == seen[None, :]).astype(float)
+    return onehot.T @ _influence(fit, X, mu, np.atleast_2d(contrasts))
 
 
-def _between_rounds(fit, of, mu):
+def _between_rounds(of, var_weights, read_time_s, mu, scale):
     """(tau^2, its variance): statsmodels' Paule-Mandel variance of the round effects (weighted
     mean log(T / mu) over each round's points, weights var_weights) beyond their noise (scale /
     sum of weights), and its REML variance 2 / tr(P^2) (Viechtbauer 2005)."""
-    weight = np.bincount(of, fit.var_weights)
-    effects = np.bincount(of, fit.var_weights * np.log(fit.read_time_s / mu)) / weight
-    noise = fit.model.scale / weight
+    weight = np.bincount(of, var_weights)
+    effects = np.bincount(of, var_weights * np.log(read_time_s / mu)) / weight
+    noise = scale / weight
     tau2 = max(float(combine_effects(effects, noise, method_re="iterated").tau2), 0.0)
     return tau2, _reml_tau2_var(noise + tau2)
 
@@ -134,10 +172,11 @@ def _reml_tau2_var(total_var):
     return 2.0 / trace
 
 
-def _influence(fit, X, mu, contrast):
-    """d log(c' theta) / d log T_i for each fitted point: c' (X'WX)^-1 x_i W_i T_i / c' theta,
-    W_i = var_weight_i / mu_i^2 (the GLM's weights; statsmodels' normalized covariance is
-    (X'WX)^-1). They sum to 1: scaling every read scales the estimate."""
-    c = np.asarray(contrast, dtype=float).ravel()
-    pull = X @ (np.asarray(fit.model.normalized_cov_params) @ c)
-    return pull * fit.var_weights * fit.read_time_s / mu**2 / float(c @ fit.model.params)
+def _influence(fit, X, mu, contrasts):
+    """d log(c' theta) / d log T_i for each fitted point (rows) and contrast c (columns):
+    c' (X'WX)^-1 x_i W_i T_i / c' theta, W_i = var_weight_i / mu_i^2 (the GLM's weights;
+    statsmodels' normalized covariance is (X'WX)^-1). Each column sums to 1: scaling every read
+    scales the estimate."""
+    c = np.asarray(contrasts, dtype=float)
+    pull = X @ (np.asarray(fit.model.normalized_cov_params) @ c.T)
+    return pull * (fit.var_weights * fit.read_time_s / mu**2)[:, None] / (c @ fit.model.params)[None, :]

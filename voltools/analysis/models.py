@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 import warnings as pywarnings
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,7 @@ from ..errors import FitError, UsageError
 from ..formatting import format_bytes
 from ..points import read_time_measure, usable_mask, with_key_defaults
 from ..units import parse_size
+from .drift import drift_vars, round_levels
 
 DEFAULT_BY = ("target", "rw", "direct", "iodepth", "numjobs")
 LEVEL = 0.95
@@ -632,16 +634,42 @@ def _final_fit(state, Xc, T, cells):
 
 # ---------------------------------------------------------------- read time: results
 
+@dataclass(frozen=True)
+class _MeanUncertainty:
+    """Relative variance of an expected time (rel_var, arrays) and its Welch-Satterthwaite degrees
+    of freedom, 2 total^2 / the sum of the parts' estimates' variances (as compare's): the fit's
+    (se / mean)^2, 2 v^2 / dof, plus the drift between rounds (drift_var, 0 where unknown), whose
+    own estimate's variance is drift_var_var."""
+
+    rel_var: np.ndarray
+    dof: np.ndarray
+    drift_var: np.ndarray
+
+    @classmethod
+    def of(cls, mean, se, fit_dof, drift_var, drift_var_var):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fit_var = np.where(mean != 0, (se / np.where(mean != 0, mean, 1.0)) ** 2, np.inf)
+            known = np.isfinite(drift_var)
+            drift, drift_vv = np.where(known, drift_var, 0.0), np.where(known, drift_var_var, 0.0)
+            total = fit_var + drift
+            dof = 2 * total**2 / (2 * fit_var**2 / np.maximum(fit_dof, 1) + drift_vv)
+        return cls(total, np.where(np.isfinite(dof), dof, np.maximum(fit_dof, 1)),
+                   np.where(known, drift_var, np.nan))
+
+
 @dataclass(frozen=True, eq=False)
 class Prediction:
     """Read time of N blocks of B bytes, and how far to trust it.
 
-    mean_s with mean_low_s..mean_high_s: the expected time and its `level` interval (statsmodels'
-    get_prediction: parameter uncertainty only; on a question's line, the line's own scale), its
-    standard error mean_se_s with mean_dof degrees of freedom. low_s..high_s: the interval of one read, the mean's
-    uncertainty combined with the noise of a read of that length (ReadNoise), on the log scale
-    (a read's noise is multiplicative), with a t quantile whose degrees of freedom combine both
-    (Welch-Satterthwaite). extrapolation: N over the largest N measured at B (1 inside; see
+    mean_s with mean_low_s..mean_high_s: the expected time and its `level` interval: the fit's
+    standard error mean_se_s (statsmodels' get_prediction, parameter uncertainty; on a question's
+    line, the line's own scale) with mean_dof degrees of freedom, and the drift between rounds
+    (drift.py: the level each round's reads share, averaged over the rounds the estimate rests
+    on; relative sd drift_rel_sd, 0 where the rounds show none, NaN where fewer than 2 rounds
+    cannot tell), their variances added on the relative scale with Welch-Satterthwaite degrees
+    of freedom. low_s..high_s: the interval of one read, the mean's uncertainty (both parts)
+    combined with the noise of a read of that length (ReadNoise), on the log scale (a read's
+    noise is multiplicative), with a t quantile whose degrees of freedom combine all three. extrapolation: N over the largest N measured at B (1 inside; see
     ReadTimeFit.extrapolation). holds: the fit holds (ReadTimeFit.holds) and extrapolation <= 4;
     `why` says why not. Arrays in, arrays out (holds too); scalars in, floats out."""
 
@@ -662,6 +690,7 @@ class Prediction:
     why: str = ""
     noise_rel_sd: object = math.nan
     mean_dof: object = math.nan
+    drift_rel_sd: object = math.nan
 
     @property
     def interval(self):
@@ -783,14 +812,15 @@ class ReadTimeFit:
         N_0 blocks)."""
         n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))
         first = np.broadcast_to(np.asarray(first_blocks, float), n.shape).ravel()
-        exog = read_time_design(n.ravel(), b.ravel(), self.line, first) / self.design_scale
+        exog = self.exog(n.ravel(), b.ravel(), first)
         found = self.model.get_prediction(exog)
         mean, se = np.asarray(found.predicted_mean), np.asarray(found.se_mean)
         on_line = self.on_line(n.ravel(), b.ravel())
         se = np.where(on_line, se * math.sqrt(self.line_scale), se)
         dof = np.where(on_line, self.line_dof, self.dof)
-        half = stats.t.ppf(0.5 + level / 2, dof) * se  # as statsmodels' (t on the fit's dof)
-        low, high = self._one_read(mean, se, level, dof)
+        uncertainty = _MeanUncertainty.of(mean, se, dof, *drift_vars(self, exog))
+        half = stats.t.ppf(0.5 + level / 2, uncertainty.dof) * np.abs(mean) * np.sqrt(uncertainty.rel_var)
+        low, high = self._one_read(mean, uncertainty, level)
         ext = np.asarray(self.extrapolation(n.ravel(), b.ravel()), dtype=float)
         holds = self.holds & (ext <= EXTRAPOLATION_MAX) & (mean > 0)
         shape = n.shape
@@ -804,7 +834,24 @@ class ReadTimeFit:
             holds=bool(holds[0]) if n.ndim == 0 else holds.reshape(shape),
             extrapolates=bool(self._outside(n, b)), reason=self._outside(n, b),
             why=self._why(ext, mean), noise_rel_sd=conv(np.sqrt(self.noise.read_var(mean))),
-            mean_dof=conv(dof))
+            mean_dof=conv(dof), drift_rel_sd=conv(np.sqrt(uncertainty.drift_var)))
+
+    def exog(self, blocks, bs_bytes, first_blocks=None):
+        """Rows of the fitted model's (scaled) design for N blocks of B bytes (blocks N_0..N with
+        first_blocks): what its parameters are multiplied by."""
+        n, b = np.broadcast_arrays(np.atleast_1d(np.asarray(blocks, float)), np.asarray(bs_bytes, float))
+        return read_time_design(n.ravel(), b.ravel(), self.line, first_blocks) / self.design_scale
+
+    def unit_contrast(self, name):
+        """The contrast picking parameter `name` (PARAM_NAMES) out of the scaled model's."""
+        return np.eye(len(self.model.params))[PARAM_NAMES.index(name)]
+
+    @cached_property
+    def round_levels(self):
+        """The drift between rounds its fitted points show (drift.RoundDrift, without shares)."""
+        X = self.exog(self.blocks, self.bs_bytes, self.first_blocks)
+        return round_levels(self.rounds, self.var_weights, self.read_time_s, X @ self.model.params,
+                            self.model.scale)
 
     def basis(self, blocks, bs_bytes):
         """What a prediction at (N, B) rests on, in words: the question's line ('its reads of
@@ -820,15 +867,14 @@ class ReadTimeFit:
         n, b = np.broadcast_arrays(np.asarray(blocks, float), np.asarray(bs_bytes, float))
         return np.zeros(n.shape, bool) if self.line is None else _on_line(n, b, self.line)
 
-    def _one_read(self, mean, se, level, fit_dof):
+    def _one_read(self, mean, uncertainty, level):
         """Interval of one read: log-scale noise variance plus the mean's relative variance."""
         with np.errstate(invalid="ignore", divide="ignore"):
             positive = mean > 0
             safe = np.where(positive, mean, 1.0)
             noise = np.log1p(self.noise.read_var(safe))
-            rel_mean = (se / safe) ** 2
-            total = noise + rel_mean
-            dof = total**2 / (noise**2 / self.noise.read_dof(safe) + rel_mean**2 / np.maximum(fit_dof, 1))
+            total = noise + uncertainty.rel_var
+            dof = total**2 / (noise**2 / self.noise.read_dof(safe) + uncertainty.rel_var**2 / uncertainty.dof)
             half = stats.t.ppf(0.5 + level / 2, dof) * np.sqrt(total)
             centre = np.log(safe) - noise / 2
             low = np.where(positive, np.exp(centre - half), np.nan)

@@ -9,6 +9,7 @@ import statsmodels.api as sm
 
 from repo import RAW
 from voltools.errors import FitError, UsageError, VoltoolsError
+from voltools.analysis.drift import fit_drifts
 from voltools.analysis.models import (
     EXTRAPOLATION_MAX, InsufficientDataError, compare_means, compare_to_baseline, fit_groups,
     fit_per_block, fit_read_time, fit_size, fit_size_groups, fits_table, outlier_mask,
@@ -299,22 +300,44 @@ def sample_fits():
 
 
 def test_read_time_fit_matches_statsmodels_on_the_sample(sample_fits):
-    """Same parameters and the same interval of the expected time as statsmodels' own Gamma GLM
-    (identity link) on the points the fit kept, with the fit's weights."""
-    question = read_time_design(655360, 65536)[None, :]
+    """Same parameters and the same standard error of the expected time as statsmodels' own Gamma
+    GLM (identity link) on the points the fit kept, with the fit's weights; an interval holding
+    statsmodels', whose drift between rounds is the one compare adds (drift.fit_drifts)."""
     for key, f in sample_fits.items():
-        with pytest.warns(sm.tools.sm_exceptions.DomainWarning):
-            glm = sm.GLM(f.read_time_s, read_time_design(f.blocks, f.bs_bytes, first=f.first_blocks),
-                         family=sm.families.Gamma(sm.families.links.Identity()),
-                         var_weights=f.var_weights)
-        res = glm.fit(start_params=f.params, scale="X2", use_t=True)
-        assert np.allclose(res.params, f.params, rtol=1e-6), key
-        frame = res.get_prediction(question).summary_frame(alpha=0.05)
-        p = f.predict(655360, 65536)
+        frame, p = _statsmodels_prediction(f), f.predict(655360, 65536)
         assert p.mean_s == pytest.approx(frame["mean"].iloc[0], rel=1e-6)
-        assert p.mean_low_s == pytest.approx(frame["mean_ci_lower"].iloc[0], rel=1e-6)
-        assert p.mean_high_s == pytest.approx(frame["mean_ci_upper"].iloc[0], rel=1e-6)
-        assert f.dof == res.df_resid
+        assert p.mean_se_s == pytest.approx(frame["mean_se"].iloc[0], rel=1e-6)
+        drift = fit_drifts(f, 655360, 65536)["mean"]
+        assert p.drift_rel_sd**2 == pytest.approx(drift.var, rel=1e-9, abs=1e-15), key
+        assert p.mean_low_s <= frame["mean_ci_lower"].iloc[0] * (1 + 1e-9), key
+        assert p.mean_high_s >= frame["mean_ci_upper"].iloc[0] * (1 - 1e-9), key
+        assert f.dof == _statsmodels_fit(f).df_resid
+    assert any(fit_drifts(f, 655360, 65536)["mean"].var > 0 for f in sample_fits.values())
+
+
+def test_without_rounds_the_interval_of_the_expected_time_is_statsmodels():
+    """The sample's points all in one round (no drift can be told from noise): statsmodels'
+    interval exactly."""
+    from voltools.store import load_run
+    for key, f in fit_groups(load_run("sample", DATA).assign(round=0)).items():
+        frame, p = _statsmodels_prediction(f), f.predict(655360, 65536)
+        assert math.isnan(p.drift_rel_sd), key
+        assert p.mean_low_s == pytest.approx(frame["mean_ci_lower"].iloc[0], rel=1e-6), key
+        assert p.mean_high_s == pytest.approx(frame["mean_ci_upper"].iloc[0], rel=1e-6), key
+
+
+def _statsmodels_fit(f):
+    with pytest.warns(sm.tools.sm_exceptions.DomainWarning):
+        glm = sm.GLM(f.read_time_s, read_time_design(f.blocks, f.bs_bytes, first=f.first_blocks),
+                     family=sm.families.Gamma(sm.families.links.Identity()), var_weights=f.var_weights)
+    res = glm.fit(start_params=f.params, scale="X2", use_t=True)
+    assert np.allclose(res.params, f.params, rtol=1e-6)
+    return res
+
+
+def _statsmodels_prediction(f):
+    """statsmodels' summary frame of the expected time of 40 GiB in 64 KiB blocks."""
+    return _statsmodels_fit(f).get_prediction(read_time_design(655360, 65536)[None, :]).summary_frame(alpha=0.05)
 
 
 def test_sample_predictions_say_how_far_they_extrapolate_and_whether_they_hold(sample_fits):
