@@ -77,8 +77,9 @@ class RoundDrift:
 
     @property
     def known(self):
-        """True when there are rounds enough (2) to tell drift from noise."""
-        return self.rounds >= 2
+        """True when there are rounds enough (2) to tell drift from noise, and every fitted point
+        has one (a run partly written before rounds were recorded has points without)."""
+        return self.rounds >= 2 and math.isfinite(self.tau2)
 
     @property
     def var(self):

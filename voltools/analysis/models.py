@@ -55,6 +55,7 @@ from .drift import drift_vars, round_levels
 DEFAULT_BY = ("target", "rw", "direct", "iodepth", "numjobs")
 LEVEL = 0.95
 LACK_OF_FIT_P = 0.01     # pure-error F test: below this the model misses the cell means
+LINE_LACK_OF_FIT_P = 0.02  # ... of a question's line: more sensitive than a hinge test at the change at 1% (_build_fit)
 CURVATURE_P = 0.01       # score test of a per-byte time drifting with log(N B)
 CHANGE_P = 0.02          # max-type hinge score test at the large measured amounts read: a change of regime
 CHANGE_SPAN = 256.0      # ... its knots: the measured amounts within 1/256 of the largest
@@ -656,20 +657,34 @@ class _MeanUncertainty:
         return cls(total, np.where(np.isfinite(dof), dof, np.maximum(fit_dof, 1)),
                    np.where(known, drift_var, np.nan))
 
+    def interval(self, mean, level):
+        """(low, high) of the expected time: statsmodels' mean -+ t se where no drift adds to it;
+        where one does, on the log scale (the drift is a level: multiplicative), so that a drift
+        known from 2-3 rounds (a t quantile of 4-13) widens it without taking it below 0."""
+        half = stats.t.ppf(0.5 + level / 2, self.dof) * np.sqrt(self.rel_var)
+        with np.errstate(invalid="ignore", over="ignore"):
+            drifting = np.nan_to_num(self.drift_var) > 0
+            factor = np.exp(np.where(drifting, half, 0.0))
+            low = np.where(drifting, mean / factor, mean - half * np.abs(mean))
+            high = np.where(drifting, mean * factor, mean + half * np.abs(mean))
+        return low, high
+
 
 @dataclass(frozen=True, eq=False)
 class Prediction:
     """Read time of N blocks of B bytes, and how far to trust it.
 
-    mean_s with mean_low_s..mean_high_s: the expected time and its `level` interval: the fit's
-    standard error mean_se_s (statsmodels' get_prediction, parameter uncertainty; on a question's
-    line, the line's own scale) with mean_dof degrees of freedom, and the drift between rounds
+    mean_s with mean_low_s..mean_high_s: the expected time and its `level` interval
+    (_MeanUncertainty.interval; on the log scale where a drift adds to it): the fit's standard
+    error mean_se_s (statsmodels' get_prediction, parameter uncertainty; on a question's line,
+    the line's own scale) with mean_dof degrees of freedom, and the drift between rounds
     (drift.py: the level each round's reads share, averaged over the rounds the estimate rests
     on; relative sd drift_rel_sd, 0 where the rounds show none, NaN where fewer than 2 rounds
     cannot tell), their variances added on the relative scale with Welch-Satterthwaite degrees
     of freedom. low_s..high_s: the interval of one read, the mean's uncertainty (both parts)
     combined with the noise of a read of that length (ReadNoise), on the log scale (a read's
-    noise is multiplicative), with a t quantile whose degrees of freedom combine all three. extrapolation: N over the largest N measured at B (1 inside; see
+    noise is multiplicative), with a t quantile whose degrees of freedom combine all three.
+    extrapolation: N over the largest N measured at B (1 inside; see
     ReadTimeFit.extrapolation). holds: the fit holds (ReadTimeFit.holds) and extrapolation <= 4;
     `why` says why not. Arrays in, arrays out (holds too); scalars in, floats out."""
 
@@ -775,7 +790,7 @@ class ReadTimeFit:
     @property
     def holds(self):
         """True when nothing says the model does not describe these data: lack of fit tested and
-        not significant (p >= 0.01), no curvature or runs, no cache, memory, queue-depth or
+        not significant (p >= 0.01; a question's line: 0.02), no curvature or runs, no cache, memory, queue-depth or
         mixed-group condition, a positive 1/beta."""
         return not self.problems
 
@@ -819,7 +834,7 @@ class ReadTimeFit:
         se = np.where(on_line, se * math.sqrt(self.line_scale), se)
         dof = np.where(on_line, self.line_dof, self.dof)
         uncertainty = _MeanUncertainty.of(mean, se, dof, *drift_vars(self, exog))
-        half = stats.t.ppf(0.5 + level / 2, uncertainty.dof) * np.abs(mean) * np.sqrt(uncertainty.rel_var)
+        mean_low, mean_high = uncertainty.interval(mean, level)
         low, high = self._one_read(mean, uncertainty, level)
         ext = np.asarray(self.extrapolation(n.ravel(), b.ravel()), dtype=float)
         holds = self.holds & (ext <= EXTRAPOLATION_MAX) & (mean > 0)
@@ -828,8 +843,8 @@ class ReadTimeFit:
             lambda a: np.asarray(a).reshape(shape))
         return Prediction(
             blocks=_py(blocks) if n.ndim == 0 else n, bs_bytes=_py(bs_bytes) if n.ndim == 0 else b,
-            mean_s=conv(mean), mean_se_s=conv(se), mean_low_s=conv(mean - half),
-            mean_high_s=conv(mean + half), low_s=conv(low), high_s=conv(high),
+            mean_s=conv(mean), mean_se_s=conv(se), mean_low_s=conv(mean_low),
+            mean_high_s=conv(mean_high), low_s=conv(low), high_s=conv(high),
             level=level, extrapolation=conv(ext), lack_of_fit_p=self.lack_of_fit_p,
             holds=bool(holds[0]) if n.ndim == 0 else holds.reshape(shape),
             extrapolates=bool(self._outside(n, b)), reason=self._outside(n, b),
@@ -1014,8 +1029,12 @@ def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, v
                mu, pearson, line, line_check, first):
     """ReadTimeFit from the final GLM result (parameters back in seconds and bytes); mu and
     pearson are the kept points' fitted means and Pearson residuals. With a question's line,
-    whether the fit holds is the line's (its lack of fit, and the settings): what the grid's
-    model misses moves T_0, c, alpha and beta, not the line, and becomes a note."""
+    whether the fit holds is the line's (its lack of fit at LINE_LACK_OF_FIT_P, and the
+    settings): what the grid's model misses moves T_0, c, alpha and beta, not the line, and
+    becomes a note. The line's test at 2%, not 1%: a change of regime inside its span that a
+    hinge t test at the known point shows at 1% went unflagged in 3 of 115 simulated sweeps at
+    2% noise, 1 of 6 at 34%, 2 of 7 at this machine's noise (bench_coverage, 500 each); at 2%,
+    in none, and the true model was said to hold in 96.8-98.6% of sweeps (was 98.4-99.8%)."""
     k = len(PARAM_NAMES)
     params = np.asarray(res.params)[:k] / scale[:k]
     cov = np.asarray(res.cov_params())[:k, :k] / np.outer(scale[:k], scale[:k])
@@ -1045,7 +1064,8 @@ def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, v
     if line_check is not None:
         lof = line_check.lack_of_fit
         notes = [f"the grid's model (T_0, c, alpha, beta): {p}" for p in shape] + notes
-        problems = [p for p in [_lack_of_fit_problem(lof)] if p] + [p for p in problems if p not in shape]
+        problems = ([p for p in [_lack_of_fit_problem(lof, LINE_LACK_OF_FIT_P)] if p]
+                    + [p for p in problems if p not in shape])
     largest = pd.Series(cells.n[have]).groupby(cells.b[have]).max()
     spec = {}
     for col in _SPEC_COLS:
@@ -1153,7 +1173,7 @@ def _condition_warnings(cols, ok, N, B):
     return out
 
 
-def _lack_of_fit_problem(lof):
+def _lack_of_fit_problem(lof, level=LACK_OF_FIT_P):
     if lof.df_pe <= 0:
         return ("lack of fit not tested: no (N, B) cell was measured more than once, so neither "
                 "the fit nor the noise of one read can be checked (measure with --repeat 3)")
@@ -1162,7 +1182,7 @@ def _lack_of_fit_problem(lof):
                 f"{lof.cells - lof.df_lof} parameters (measure more N or B)")
     if math.isnan(lof.p_value):
         return "lack of fit not tested: the repeats do not vary"
-    if lof.p_value < LACK_OF_FIT_P:
+    if lof.p_value < level:
         return (f"lack of fit: the cell means miss the model by more than their repeats allow "
                 f"(F = {lof.f:.3g}, p = {lof.p_value:.2g})")
     return None
