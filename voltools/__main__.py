@@ -25,7 +25,12 @@ def run():
     except KeyboardInterrupt:  # main turns one into 130 itself; this one came as it returned
         pass
     finally:
-        _done()
+        while True:  # again if an interrupt lands before _done has blocked them (at its call: the
+            try:     # soak in make test hit it, a traceback from a finished command)
+                _done()
+                break
+            except KeyboardInterrupt:
+                continue
     _forget_interrupt()
     sys.exit(status)
 
