@@ -91,9 +91,7 @@ def test_an_interrupt_inside_evaluated_source_still_exits_130(tmp_path, sig):
     """A signal raising KeyboardInterrupt inside exec()'d source, caught by the CLI as any other
     interrupt: `python -m voltools` exits 130. CPython remembered such an interrupt and killed the
     finished process with SIGINT (status -2; the persist soak hit it once in 30 kills)."""
-    (tmp_path / "shim.py").write_text(SHIM.format(sig=sig))
-    done = subprocess.run([sys.executable, "-m", "shim", "summary", "--run-id", "any"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    done = _run_module(tmp_path, SHIM.format(sig=sig))
     assert (done.returncode, done.stderr.splitlines()[0]) == (130, "voltools: interrupted: what it made "
                                                              "was removed, finished points are kept")
 
@@ -119,7 +117,13 @@ entry.run()
 def test_an_interrupt_as_the_command_returns_leaves_its_status(tmp_path):
     """A signal landing after the command returned and before its interrupts are blocked (make
     test's soak once caught a traceback from `_done`'s call): no traceback, the command's status."""
-    (tmp_path / "returned.py").write_text(RETURNED)
-    done = subprocess.run([sys.executable, "-m", "returned", "summary", "--run-id", "any"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    done = _run_module(tmp_path, RETURNED)
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def _run_module(folder, source):
+    """`python -m` of a module holding `source` (it patches voltools, then runs its entry point)
+    with the arguments of a `summary`: how `python -m voltools` ends."""
+    (folder / "shim.py").write_text(source)
+    return subprocess.run([sys.executable, "-m", "shim", "summary", "--run-id", "any"], cwd=folder,
+                          capture_output=True, text=True, timeout=60)
