@@ -1,4 +1,4 @@
-"""`voltools compare A B --fail-if-slower 5%` on real runs (issue 14 item 3), sweeps made with
+"""`voltools compare A B --fail-if-slower 20%` on real runs (issue 14 item 3), sweeps made with
 --fresh-rounds: exit 0 for two runs of the same tmpfs volume, exit 1 when B read a volume of the
 same name on a slower medium (a loop-ext4 image on this machine's disk); a report with
 --baseline-run; and run.json of a real sweep names the storage each target read (item 6). Three
@@ -18,6 +18,7 @@ from voltools.provenance import mount_facts
 SWEEP = ["sweep", "--question", "64m@64k", "--max-point-size", "64m", "--bs", "16k,64k,256k",
          "--blocks", "1,16,64", "--repeat", "3", "--rw", "read", "--fresh-rounds", "-q"]
 FAST, SLOW = "tmpfs:size=128m,name=vol", "loop:fs=ext4,size=256m,name=vol"
+GATE = "20%"
 
 
 def voltools(*argv, env):
@@ -39,19 +40,22 @@ def runs(docker_client, tmp_path_factory):
     assert all(leftovers(docker_client, rid) == 0 for rid in ids.values())
 
 
-def compare(runs, a, b, gate="5%"):
+def compare(runs, a, b, gate=GATE):
     ids, raw, env = runs
     return voltools("compare", ids[a], ids[b], "--data-dir", str(raw), "--fail-if-slower", gate, env=env)
 
 
-def test_two_runs_of_the_same_volume_pass_the_5pct_gate(runs):
-    """With --fresh-rounds each round reads a new volume: where a tmpfs's pages lie, which moves
-    its reads by 8-40% from one volume (or file) to the next on this VM, is a round effect that
-    the drift term holds. Without it, 20 runs of this module (2026-11-27) passed the 5% gate 18
-    times. With it and the whole grid's model, 23 of 24 pairs (x1.18 [1.07, 1.30] failed). With
-    the answer on the question's own line (2026-12-06 15:20 UTC, benchmarks/gate_pairs.sh),
-    36 of 36 pairs passed at 5%, ratios x0.86-x1.18, the highest lower bound 1.02; the loop image
-    failed in 3 of 3. A 95% interval still lets about 1 pair in 40 or more fail by chance."""
+def test_two_runs_of_the_same_volume_pass_the_gate(runs):
+    """With --fresh-rounds each round reads a new volume, so where a tmpfs's pages lie (8-40% from
+    one volume to the next on this VM) is a round effect that the drift term holds. A level that
+    holds through a whole run is not: 40 tmpfs runs of these sweeps (2026-12-07 01:36-01:49 UTC)
+    show one of sd 4-6% beyond what their rounds show, and run B, made right after A, read 5%
+    slower on average (20 pairs, t = 2.8). So a 5% gate fails same-volume pairs by chance: 0 of
+    10 pairs then, 1 of 10 with memory compacted before each sweep (3 more said "slower" or
+    "faster"), 2 of 4 in the full suite (2026-12-07 00:03-01:01 UTC: x1.24 [1.07, 1.44], x1.21
+    [1.07, 1.37]); 0 of 36 on 2026-12-06 (benchmarks/gate_pairs.sh counts both gates). The test
+    proves the gate, not that rate: at 20% none of the 84 same-volume pairs measured since
+    2026-12-06 came near (the highest lower bound 1.07), and the loop image (x5.5-x8) fails it."""
     done = compare(runs, "a", "b")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "vol     read" in done.stdout and done.stderr == ""
@@ -61,7 +65,7 @@ def test_a_run_on_a_slower_medium_fails_the_gate_with_one_line(runs):
     done = compare(runs, "a", "slow")
     assert done.returncode == 1, done.stdout + done.stderr
     assert " slower" in done.stdout
-    assert done.stderr.startswith("voltools: error: 1 (target, rw) slower by more than 5%: first vol read x")
+    assert done.stderr.startswith(f"voltools: error: 1 (target, rw) slower by more than {GATE}: first vol read x")
     assert done.stderr.count("\n") == 1
 
 
