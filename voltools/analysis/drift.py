@@ -35,7 +35,8 @@ A prediction's interval of the expected time (models.ReadTimeFit.predict) adds t
 the relative variance of its fit's standard error: the rounds are a sample of the medium's states,
 and a level shared by a round's reads (a simulated sd of 7% with prefix reads: the interval
 without it covered 88-90%) is averaged over only that many. A ratio between runs A and B adds
-tau_A^2 sum G_A^2 + tau_B^2 sum G_B^2 to the variance of its log (compare.compare_fits). Its Welch-Satterthwaite degrees of freedom weigh each part by the
+tau_A^2 sum G_A^2 + tau_B^2 sum G_B^2 to the variance of its log (compare.compare_fits). Its
+Welch-Satterthwaite degrees of freedom weigh each part by the
 variance of its estimate: a fit's 2 v^2 / dof, a drift's (sum G^2)^2 Var(tau^2), with REML's
 Var(tau^2) = 2 / tr(P^2) at the estimate. From 5 rounds that is about 2 (tau^2 + noise)^2 / 4 and
 stays above 0 where tau^2 is estimated at 0: a drift no larger than the rounds' own noise cannot
@@ -145,11 +146,9 @@ def round_levels(rounds, var_weights, read_time_s, mu, scale):
 
 def round_shares(fit, contrasts):
     """G_r for each contrast (rows of the scaled design): an (R, k) array whose columns sum to 1."""
-    X = fit.exog(fit.blocks, fit.bs_bytes, fit.first_blocks)
-    mu = X @ fit.model.params
     seen = np.unique(fit.rounds)
     onehot = (fit.rounds[:, None] == seen[None, :]).astype(float)
-    return onehot.T @ _influence(fit, X, mu, np.atleast_2d(contrasts))
+    return onehot.T @ _influence(fit, fit.fitted_exog, fit.fitted_mean, np.atleast_2d(contrasts))
 
 
 def _between_rounds(of, var_weights, read_time_s, mu, scale):

@@ -862,11 +862,19 @@ class ReadTimeFit:
         return np.eye(len(self.model.params))[PARAM_NAMES.index(name)]
 
     @cached_property
+    def fitted_exog(self):
+        """The scaled design of the fitted points (rows in the order of `blocks`)."""
+        return self.exog(self.blocks, self.bs_bytes, self.first_blocks)
+
+    @cached_property
+    def fitted_mean(self):
+        """The fitted expected time of each fitted point, in seconds."""
+        return self.fitted_exog @ self.model.params
+
+    @cached_property
     def round_levels(self):
         """The drift between rounds its fitted points show (drift.RoundDrift, without shares)."""
-        X = self.exog(self.blocks, self.bs_bytes, self.first_blocks)
-        return round_levels(self.rounds, self.var_weights, self.read_time_s, X @ self.model.params,
-                            self.model.scale)
+        return round_levels(self.rounds, self.var_weights, self.read_time_s, self.fitted_mean, self.model.scale)
 
     def basis(self, blocks, bs_bytes):
         """What a prediction at (N, B) rests on, in words: the question's line ('its reads of
