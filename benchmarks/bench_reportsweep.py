@@ -7,15 +7,21 @@ most 4096 reads, each larger point a fio call of its own, the files written thro
 cache), run from a git worktree of that commit; after is this checkout (every point of a round
 that fits replayed in one call, the sequential points of a block size cut from one read of the
 largest, files written with O_DIRECT, raw output at gzip level 6). Both
-run as a user runs them, `python -m voltools sweep ... -q`, in alternating order, 3 times each.
+run as a user runs them, `python -m voltools sweep ... -q`, in alternating order, 5 times each.
 
 Per sweep: the wall time of the command, fio calls (raw files), the I/O itself (the sum of the
 read times of the reads made: a point cut from another's read is not counted again) and everything else (wall less I/O: set-up, lay-out, fio's start-up, docker
 exec, storing). Bar (issue 13): make report's sweep at least 3x faster than the 2 min 18 s
 measured when the issue was filed, i.e. at most 46 s (median of the after sweeps).
 
+The answers of each alternated pair are compared too (`answers`): after / before per (target,
+rw) at the question, pair by pair as `voltools compare` gives it and as the mean over the pairs
+with an interval from their spread. Bar (issue 13: the fitted answers must not move beyond their
+intervals): no more (target, rw) whose mean ratio's 95% interval leaves out 1 than chance allows.
+
     .venv/bin/python benchmarks/bench_reportsweep.py [--quick] [--json PATH]
 """
+import math
 import os
 import statistics
 import subprocess
@@ -23,12 +29,18 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats
+from statsmodels.stats.weightstats import DescrStatsW
 
 import _common as c
+from voltools.analysis.answers import predict_table
+from voltools.analysis.compare import compare_runs
 from voltools.measuring import engine
 from voltools.measuring.estimate import target_loads
 from voltools.measuring.plan import make_plan
+from voltools.units import parse_size
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "78d4af2"  # the last commit before rounds were packed whole
@@ -51,7 +63,7 @@ def sweep(source, tag, data_dir):
     read = points["prefix_of"].isna() if "prefix_of" in points else pd.Series(True, index=points.index)
     io = float(points.loc[read, "read_time_s"].sum())
     return {"wall_s": wall, "io_s": io, "rest_s": wall - io, "calls": int(points["raw_file"].nunique()),
-            "points": len(points), "errors": int((points["error"] != 0).sum())}
+            "points": len(points), "errors": int((points["error"] != 0).sum()), "table": points}
 
 
 def worktree(folder):
@@ -70,7 +82,7 @@ def drop_worktree(folder):
 
 def main(argv=None):
     args = c.parser(__doc__).parse_args(argv)
-    client, repeats = engine.connect(), 1 if args.quick else 3
+    client, repeats = engine.connect(), 1 if args.quick else 5
     runs = {"before": [], "after": []}
     old = Path(tempfile.mkdtemp(prefix="voltools-before-"))
     try:
@@ -84,6 +96,10 @@ def main(argv=None):
         left = c.finish(client)
         drop_worktree(old)
     result = summarize(runs)
+    answer_figures, answer_bar, answer_note = answers(runs)
+    result["figures"] += answer_figures
+    result["bars"].append(answer_bar)
+    result["findings"].append(answer_note)
     result.update(leftovers=left, load_avg_1m=c.cpu_load(), targets=c.report_targets(), before_commit=BEFORE)
     c.write(result, args.json)
     return 0 if left == 0 else 1
@@ -93,6 +109,55 @@ def _read_gib():
     """GiB the after sweep reads (its plan: the points cut from another's read read nothing more)."""
     plan = make_plan(c.report_targets(), question=QUESTION)
     return sum(t.read_bytes for t in target_loads(plan)) / 2**30
+
+
+def answers(runs):
+    """Did the answers move? Per (target, rw): each alternated pair's after / before ratio of the
+    expected 4 GiB @ 64 KiB read time with its 95% interval (analysis.compare, what `voltools
+    compare` says of two runs), whether after's answer lies inside before's own 95% interval of the
+    expected time (answers.predict_table), and the mean ratio over the pairs with a 95% interval
+    from their spread (t on the log ratios). The bar is on the last: the medium's level moves
+    between runs minutes apart (a disk's drift, a tmpfs's page placement when laid out once a run)
+    by more than a run's own intervals hold, and only the spread of the pairs shows that.
+    Returns (figures, the bar, a finding)."""
+    size, bs = (parse_size(x) for x in QUESTION.split("@"))
+    tables = []
+    for turn, (before, after) in enumerate(zip(runs["before"], runs["after"])):
+        ratio = compare_runs(before["table"], after["table"], size, bs)
+        own = predict_table(before["table"], size, bs)[["target", "rw", "mean_low_s", "mean_high_s"]]
+        tables.append(ratio.merge(own, on=["target", "rw"]).assign(turn=turn))
+    table = pd.concat(tables, ignore_index=True)
+    table["off_one"] = (table["ratio_low"] > 1) | (table["ratio_high"] < 1)
+    table["inside_own"] = table["b_mean_s"].between(table["mean_low_s"], table["mean_high_s"])
+    figures, moved = [], []
+    for (target, rw), g in table.groupby(["target", "rw"]):
+        mean, low, high = _paired(g["ratio"])
+        if low > 1 or high < 1:
+            moved.append(f"{target} {rw} x{mean:.3f} [{low:.3f}, {high:.3f}]")
+        pairs = "; ".join(f"[{r.ratio_low:.3f}, {r.ratio_high:.3f}] {r.verdict}" for r in g.itertuples())
+        figures.append(c.figure(
+            f"after / before: {target} {rw}, expected {QUESTION.replace('@', ' @ ')}", list(g["ratio"]), "ratio",
+            note=f"over the pairs x{mean:.3f} [{low:.3f}, {high:.3f}]; each pair {pairs}; after inside "
+                 f"before's own interval {int(g['inside_own'].sum())} of {len(g)}"
+                 f"{'' if g['holds'].all() else '; does not hold'}"))
+    groups, n, off = len(figures), len(table), int(table["off_one"].sum())
+    allowed = int(stats.binom.ppf(0.95, groups, 0.05))
+    bar = c.bar(f"the answers do not move: (target, rw) whose after / before ratio over the pairs has a 95% "
+                f"interval without 1, no more than chance allows (at most {allowed} of {groups})", len(moved),
+                None, allowed, unit="groups", why=", ".join(moved))
+    note = (f"The answers to {QUESTION}: over the {len(runs['after'])} pairs, {groups - len(moved)} of {groups} "
+            f"(target, rw) have a mean after / before ratio whose 95% interval holds 1. Pair by pair, {n - off} "
+            f"of {n} ratios hold 1 in compare's interval (by chance about {0.05 * n:.1f} would not, were the "
+            f"runs' levels all in it), and after's expected time lies inside before's own 95% interval in "
+            f"{int(table['inside_own'].sum())} of {n} (about 83% would, for the same answer and alike intervals).")
+    return figures, bar, note
+
+
+def _paired(ratios, level=0.95):
+    """(geometric mean, low, high): the mean log ratio's t interval over the pairs."""
+    logs = DescrStatsW(np.log(np.asarray(ratios, dtype=float)))
+    low, high = logs.tconfint_mean(alpha=1 - level) if logs.nobs > 1 else (math.nan, math.nan)
+    return math.exp(logs.mean), math.exp(low), math.exp(high)
 
 
 def summarize(runs):

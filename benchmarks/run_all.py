@@ -135,11 +135,12 @@ def render(machine, results, quick, total_s, started, rerun=None):
             lines += ["", f"**Failed**: `{error[-600:]}`" if result is None else f"**Problem**: {error}"]
         if result is None:
             continue
-        lines += ["", "| figure | median | min - max | IQR | n | unit |", "| --- | --- | --- | --- | --- | --- |"]
+        lines += ["", "| figure | median | min - max | IQR | n | unit | note |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         for f in result["figures"]:
             iqr = f"{num(f['q1'])} - {num(f['q3'])}" if f.get("q1") is not None and f["n"] >= 4 else ""
             lines.append(f"| {f['name']} | {num(f['median'])} | {num(f['min'])} - {num(f['max'])} | {iqr} | "
-                         f"{f['n']} | {f['unit']} |")
+                         f"{f['n']} | {f['unit']} | {f.get('note', '')} |")
         if result.get("findings"):
             lines += ["", "What it shows:", ""] + [f"- {x}" for x in result["findings"]]
     return "\n".join(lines) + "\n"
