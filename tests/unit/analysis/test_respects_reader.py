@@ -79,11 +79,11 @@ def test_peak_is_the_fitted_beta_and_the_best_measured_shows_where_they_differ(s
     assert host["beta_low_bytes_per_s"] <= host["best_measured_bytes_per_s"] <= host["beta_high_bytes_per_s"]
     assert not host["peaks_differ"]
     text = prose.half_peak_md(half.reset_index())
-    assert "*Peak* is the fitted β" in text and "tmpfs**: randread: peak β 4.24 GiB/s (best measured 5.38 GiB/s)" in text
-    assert "host**: randread: peak β 721 MiB/s, half" in text  # no second number where they agree
+    assert "*Peak* is the fitted β" in text and "tmpfs**: randread: peak β 5.03 GiB/s (best measured 6.58 GiB/s)" in text
+    assert "host**: randread: peak β 1.51 GiB/s, half" in text  # no second number where they agree
     shown = rt.half_peak_display(half.reset_index()).frame.set_index(["target", "rw"])
-    assert shown.loc[("tmpfs", "read"), "best measured"] == "7.05 GiB/s ≠ β"
-    assert shown.loc[("host", "read"), "best measured"] == "747 MiB/s"
+    assert shown.loc[("tmpfs", "read"), "best measured"] == "6.61 GiB/s ≠ β"
+    assert shown.loc[("host", "read"), "best measured"] == "1.43 GiB/s"
 
 
 def test_latency_percentiles_and_iops_per_target_and_block_size(sample):
@@ -101,7 +101,7 @@ def test_latency_percentiles_and_iops_per_target_and_block_size(sample):
     assert list(shown.columns[3:7]) == ["p50 (µs)", "p99 (µs)", "p99.9 (µs)", "IOPS"]
     assert (shown["p99.9 (µs)"] == "–").sum() == 40 - 4
     text = prose.latency_md(table.reset_index())
-    assert "**host** read: **8,990 IOPS**, p50 108 µs, p99 208 µs." in text
+    assert "**host** read: **19,500 IOPS**, p50 48.5 µs, p99 81.9 µs." in text
     assert "1,000 I/Os" in text
 
 
