@@ -4,7 +4,7 @@
 # tests/integration/test_compare_gate.py, made with --fresh-rounds. Prints each compare line and its exit status. Runs go to a folder of their own
 # (GATE_DIR, default /tmp/voltools-gate); PAIRS (default 24). README, "--fresh-rounds", quotes
 # its output of 2026-12-06 (23 of 24 pairs exit 0 with the whole grid's model, 36 of 36 with the
-# question's line; the loop image exit 1 in 3 of 3 both times; 10 of 10 on 2026-12-07, and 8 of 9
+# question's line; the loop image exit 1 in 3 of 3 both times; 10 of 10 on 2026-12-07, and 9 of 10
 # with COMPACT=1, which compacts memory before each sweep).
 set -u
 cd "$(dirname "$0")/.."

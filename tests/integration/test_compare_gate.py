@@ -50,12 +50,13 @@ def test_two_runs_of_the_same_volume_pass_the_gate(runs):
     one volume to the next on this VM) is a round effect that the drift term holds. A level that
     holds through a whole run is not: 40 tmpfs runs of these sweeps (2026-12-07 01:36-01:49 UTC)
     show one of sd 4-6% beyond what their rounds show, and run B, made right after A, read 5%
-    slower on average (20 pairs, t = 2.8). So a 5% gate fails same-volume pairs by chance: 0 of
-    10 pairs then, 1 of 10 with memory compacted before each sweep (3 more said "slower" or
-    "faster"), 2 of 4 in the full suite (2026-12-07 00:03-01:01 UTC: x1.24 [1.07, 1.44], x1.21
-    [1.07, 1.37]); 0 of 36 on 2026-12-06 (benchmarks/gate_pairs.sh counts both gates). The test
-    proves the gate, not that rate: at 20% none of the 84 same-volume pairs measured since
-    2026-12-06 came near (the highest lower bound 1.07), and the loop image (x5.5-x8) fails it."""
+    slower on average (20 pairs, t = 2.8: partly the order, not only chance). So a 5% gate fails
+    same-volume pairs now and then: 0 of 10 pairs then, 1 of 10 with memory compacted before each
+    sweep (3 more said "slower" or "faster"), 2 of 4 in the full suite (2026-12-07 00:03-01:01
+    UTC: x1.24 [1.07, 1.44], x1.21 [1.07, 1.37]); 0 of 36 on 2026-12-06 (benchmarks/gate_pairs.sh
+    counts both gates). The test proves the gate, not that rate: at 20% none of the 60
+    same-volume pairs measured with the question's line since 2026-12-06 came near (nor the 24
+    before it; the highest lower bound 1.07), and the loop image (x5.5-x8) fails it."""
     done = compare(runs, "a", "b")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "vol     read" in done.stdout and done.stderr == ""
@@ -67,13 +68,14 @@ def test_a_run_on_a_slower_medium_fails_the_gate_with_one_line(runs):
     assert " slower" in done.stdout
     assert done.stderr.startswith(f"voltools: error: 1 (target, rw) slower by more than {GATE}: first vol read x")
     assert done.stderr.count("\n") == 1
+    assert compare(runs, "a", "slow", gate="1000%").returncode == 0  # the gate is the threshold given
 
 
 def test_the_gate_in_json_says_the_same(runs):
     ids, raw, env = runs
     done = voltools("compare", ids["a"], ids["slow"], "--data-dir", str(raw), "--json", env=env)
     (row,) = json.loads(done.stdout)
-    assert done.returncode == 0 and row["verdict"] == "slower" and row["ratio_low"] > 1.05
+    assert done.returncode == 0 and row["verdict"] == "slower" and row["ratio_low"] > 1 + float(GATE[:-1]) / 100
 
 
 def test_the_report_compares_with_its_baseline_run(runs, tmp_path):

@@ -863,13 +863,13 @@ class ReadTimeFit:
 
     @cached_property
     def fitted_exog(self):
-        """The scaled design of the fitted points (rows in the order of `blocks`)."""
-        return self.exog(self.blocks, self.bs_bytes, self.first_blocks)
+        """The scaled design of the fitted points (rows in the order of `blocks`; read-only)."""
+        return _read_only(self.exog(self.blocks, self.bs_bytes, self.first_blocks))
 
     @cached_property
     def fitted_mean(self):
-        """The fitted expected time of each fitted point, in seconds."""
-        return self.fitted_exog @ self.model.params
+        """The fitted expected time of each fitted point, in seconds (read-only)."""
+        return _read_only(self.fitted_exog @ self.model.params)
 
     @cached_property
     def round_levels(self):
@@ -1031,6 +1031,12 @@ def _check_read_data(N, B, T, excluded):
     if np.ptp(T) == 0:
         raise InsufficientDataError(f"read_time_s has no variance (all {T[0]:g} s) over {n} points; "
                                     "cannot fit")
+
+
+def _read_only(array):
+    """`array`, flagged read-only: a cached value shared by every caller."""
+    array.setflags(write=False)
+    return array
 
 
 def _build_fit(cols, ok, key, excluded, N, B, T, keep, scale, res, noise, lof, var_weights, cells,
