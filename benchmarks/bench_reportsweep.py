@@ -7,7 +7,8 @@ most 4096 reads, each larger point a fio call of its own, the files written thro
 cache), run from a git worktree of that commit; after is this checkout (every point of a round
 that fits replayed in one call, the sequential points of a block size cut from one read of the
 largest, files written with O_DIRECT, raw output at gzip level 6). Both
-run as a user runs them, `python -m voltools sweep ... -q`, in alternating order, 5 times each.
+run as a user runs them, `python -m voltools sweep ... -q`, in alternating order, 6 times each (3 pairs
+with each side first).
 
 Per sweep: the wall time of the command, fio calls (raw files), the I/O itself (the sum of the
 read times of the reads made: a point cut from another's read is not counted again) and everything else (wall less I/O: set-up, lay-out, fio's start-up, docker
@@ -17,7 +18,7 @@ measured when the issue was filed, i.e. at most 46 s (median of the after sweeps
 The answers of each alternated pair are compared too (`answers`): after / before per (target,
 rw) at the question, pair by pair as `voltools compare` gives it and as the mean over the pairs
 with an interval from their spread. Bar (issue 13: the fitted answers must not move beyond their
-intervals): no more (target, rw) whose mean ratio's 95% interval leaves out 1 than chance allows.
+intervals): no (target, rw) whose mean ratio differs from 1 (paired t, Holm-adjusted over them).
 
     .venv/bin/python benchmarks/bench_reportsweep.py [--quick] [--json PATH]
 """
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import DescrStatsW
 
 import _common as c
@@ -40,6 +41,7 @@ from voltools.analysis.compare import compare_runs
 from voltools.measuring import engine
 from voltools.measuring.estimate import target_loads
 from voltools.measuring.plan import make_plan
+from voltools.points import FIT_KEY
 from voltools.units import parse_size
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +84,7 @@ def drop_worktree(folder):
 
 def main(argv=None):
     args = c.parser(__doc__).parse_args(argv)
-    client, repeats = engine.connect(), 1 if args.quick else 5
+    client, repeats = engine.connect(), 2 if args.quick else 6
     runs = {"before": [], "after": []}
     old = Path(tempfile.mkdtemp(prefix="voltools-before-"))
     try:
@@ -112,52 +114,69 @@ def _read_gib():
 
 
 def answers(runs):
-    """Did the answers move? Per (target, rw): each alternated pair's after / before ratio of the
-    expected 4 GiB @ 64 KiB read time with its 95% interval (analysis.compare, what `voltools
-    compare` says of two runs), whether after's answer lies inside before's own 95% interval of the
-    expected time (answers.predict_table), and the mean ratio over the pairs with a 95% interval
-    from their spread (t on the log ratios). The bar is on the last: the medium's level moves
-    between runs minutes apart (a disk's drift, a tmpfs's page placement when laid out once a run)
-    by more than a run's own intervals hold, and only the spread of the pairs shows that.
+    """Did the answers move? Per fitted group (FIT_KEY): each alternated pair's after / before
+    ratio of the expected 4 GiB @ 64 KiB read time with its 95% interval (analysis.compare, what
+    `voltools compare` says of two runs), whether after's answer lies inside before's own 95%
+    interval of the expected time (answers.predict_table), and the mean log ratio over the pairs
+    with a t interval and test from their spread, which holds the medium's drift between sweeps
+    minutes apart (a disk's level, a tmpfs's page placement when laid out once a run) that a run's
+    own interval does not. The bar: no group moved by the paired t test at 5%, Holm-adjusted over
+    the groups; a group with fewer than 2 pairs fitted is not measured and fails it.
     Returns (figures, the bar, a finding)."""
     size, bs = (parse_size(x) for x in QUESTION.split("@"))
+    key = list(FIT_KEY)
     tables = []
     for turn, (before, after) in enumerate(zip(runs["before"], runs["after"])):
         ratio = compare_runs(before["table"], after["table"], size, bs)
-        own = predict_table(before["table"], size, bs)[["target", "rw", "mean_low_s", "mean_high_s"]]
-        tables.append(ratio.merge(own, on=["target", "rw"]).assign(turn=turn))
+        own = predict_table(before["table"], size, bs)[key + ["mean_low_s", "mean_high_s"]]
+        tables.append(ratio.merge(own, on=key, how="left").assign(turn=turn))
     table = pd.concat(tables, ignore_index=True)
-    table["off_one"] = (table["ratio_low"] > 1) | (table["ratio_high"] < 1)
-    table["inside_own"] = table["b_mean_s"].between(table["mean_low_s"], table["mean_high_s"])
-    figures, moved = [], []
-    for (target, rw), g in table.groupby(["target", "rw"]):
-        mean, low, high = _paired(g["ratio"])
-        if low > 1 or high < 1:
-            moved.append(f"{target} {rw} x{mean:.3f} [{low:.3f}, {high:.3f}]")
+    table = table[np.isfinite(table["ratio"].astype(float)) & (table["ratio"] > 0)]
+    table = table.assign(off_one=(table["ratio_low"] > 1) | (table["ratio_high"] < 1),
+                         inside_own=table["b_mean_s"].between(table["mean_low_s"], table["mean_high_s"]))
+    groups = [(k, g) for k, g in table.groupby(key, dropna=False)]
+    tests = [_paired(g["ratio"]) for _, g in groups]
+    measured = [t for t in tests if math.isfinite(t[3])]
+    adjusted = iter(multipletests([t[3] for t in measured], method="holm")[1] if measured else [])
+    figures, moved, unmeasured = [], [], []
+    for (k, g), (mean, low, high, p) in zip(groups, tests):
+        name = f"{k[0]} {k[1]}"
+        if not math.isfinite(p):
+            unmeasured.append(name)
+            holm = math.nan
+        else:
+            holm = next(adjusted)
+            if holm < 0.05:
+                moved.append(f"{name} x{mean:.3f} [{low:.3f}, {high:.3f}], Holm p = {holm:.3f}")
         pairs = "; ".join(f"[{r.ratio_low:.3f}, {r.ratio_high:.3f}] {r.verdict}" for r in g.itertuples())
         figures.append(c.figure(
-            f"after / before: {target} {rw}, expected {QUESTION.replace('@', ' @ ')}", list(g["ratio"]), "ratio",
-            note=f"over the pairs x{mean:.3f} [{low:.3f}, {high:.3f}]; each pair {pairs}; after inside "
+            f"after / before: {name}, expected {QUESTION.replace('@', ' @ ')}", list(g["ratio"]), "ratio",
+            note=f"over the pairs x{mean:.3f} [{low:.3f}, {high:.3f}], p = {p:.3f} (Holm {holm:.3f}); "
+                 f"below 1 in {int((g['ratio'] < 1).sum())} of {len(g)}; each pair {pairs}; after inside "
                  f"before's own interval {int(g['inside_own'].sum())} of {len(g)}"
                  f"{'' if g['holds'].all() else '; does not hold'}"))
-    groups, n, off = len(figures), len(table), int(table["off_one"].sum())
-    allowed = int(stats.binom.ppf(0.95, groups, 0.05))
-    bar = c.bar(f"the answers do not move: (target, rw) whose after / before ratio over the pairs has a 95% "
-                f"interval without 1, no more than chance allows (at most {allowed} of {groups})", len(moved),
-                None, allowed, unit="groups", why=", ".join(moved))
-    note = (f"The answers to {QUESTION}: over the {len(runs['after'])} pairs, {groups - len(moved)} of {groups} "
-            f"(target, rw) have a mean after / before ratio whose 95% interval holds 1. Pair by pair, {n - off} "
-            f"of {n} ratios hold 1 in compare's interval (by chance about {0.05 * n:.1f} would not, were the "
-            f"runs' levels all in it), and after's expected time lies inside before's own 95% interval in "
-            f"{int(table['inside_own'].sum())} of {n} (about 83% would, for the same answer and alike intervals).")
+    n, off = len(table), int(table["off_one"].sum())
+    why = "; ".join(moved + [f"{name}: fewer than 2 pairs fitted" for name in unmeasured])
+    bar = c.bar("the answers do not move: no (target, rw) whose after / before ratio over the pairs differs from 1 "
+                "(paired t test on the log ratios, Holm-adjusted p < 0.05)", None if unmeasured else len(moved),
+                None, 0, unit="groups", why=why)
+    note = (f"The answers to {QUESTION} over {len(runs['after'])} pairs: {len(moved)} of {len(groups)} (target, rw) "
+            f"moved (paired t, Holm){': ' + why if why else ''}. Pair by pair, {n - off} of {n} ratios hold 1 "
+            f"in compare's interval (by chance about {0.05 * n:.1f} would not, were the runs' levels all in it), "
+            f"and after's expected time lies inside before's own 95% interval in {int(table['inside_own'].sum())} "
+            f"of {n} (about 83% would, for the same answer and alike intervals that hold the runs' levels).")
     return figures, bar, note
 
 
 def _paired(ratios, level=0.95):
-    """(geometric mean, low, high): the mean log ratio's t interval over the pairs."""
-    logs = DescrStatsW(np.log(np.asarray(ratios, dtype=float)))
-    low, high = logs.tconfint_mean(alpha=1 - level) if logs.nobs > 1 else (math.nan, math.nan)
-    return math.exp(logs.mean), math.exp(low), math.exp(high)
+    """(geometric mean, low, high, p): the mean log ratio's t interval over the pairs and the
+    p-value of its t test against 0 (NaN with fewer than 2 pairs)."""
+    logs = np.log(np.asarray(ratios, dtype=float))
+    if len(logs) < 2:
+        return (math.exp(logs[0]) if len(logs) else math.nan), math.nan, math.nan, math.nan
+    stats_ = DescrStatsW(logs)
+    low, high = stats_.tconfint_mean(alpha=1 - level)
+    return math.exp(stats_.mean), math.exp(low), math.exp(high), float(stats_.ttest_mean(0.0)[1])
 
 
 def summarize(runs):

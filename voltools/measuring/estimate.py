@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from ..formatting import MIB
 from . import replay
 
-CALL_COST_S = {"fio": 0.81, "python": 0.08}  # a fio call's cost besides reading, by reader
-READ_BYTES_PER_S = 770 * MIB  # the benchmark's 20.6 GiB over its 27.4 s of read time
-BASIS = "make report's costs on a 2-core VM on 2026-12-06, not measured here"
+CALL_COST_S = {"fio": 0.88, "python": 0.08}  # a fio call's cost besides reading, by reader
+READ_BYTES_PER_S = 653 * MIB  # the benchmark's 20.6 GiB over its 32.3 s of read time
+BASIS = "make report's costs on a 2-core VM on 2026-12-07, not measured here"
 
 
 @dataclass(frozen=True)
