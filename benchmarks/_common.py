@@ -28,13 +28,15 @@ def parser(doc):
 
 
 def summary(values):
-    """Median, min, max, quartiles and n of a list of numbers (NaN-free)."""
-    vals = sorted(float(v) for v in values)
+    """Median, min, max, quartiles and n of a list of numbers (NaN-free); `values` keeps them in
+    the order measured, so a drift over a benchmark's repeats stays visible in RESULTS.json."""
+    measured = [float(v) for v in values]
+    vals = sorted(measured)
     if not vals:
         return {"median": None, "min": None, "max": None, "q1": None, "q3": None, "n": 0, "values": []}
     q1, _, q3 = statistics.quantiles(vals, n=4, method="inclusive") if len(vals) > 1 else (vals[0],) * 3
     return {"median": statistics.median(vals), "min": vals[0], "max": vals[-1], "q1": q1, "q3": q3,
-            "n": len(vals), "values": vals}
+            "n": len(vals), "values": measured}
 
 
 def fmt(s, scale=1.0, digits=3):
