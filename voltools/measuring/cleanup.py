@@ -169,6 +169,7 @@ def leftovers(client, run_id=None):
     count = len(loop.devices(wanted)) + len(loop.leftover_images(wanted)) + len(markers(wanted))
     if client is not None:
         count += len(labeled_services(client, run_id))
-        count += len(client.containers.list(all=True, filters=label_filter(run_id)))
+        count += len(client.containers.list(all=True, filters=label_filter(run_id), sparse=True))  # no inspect:
+        # a container removed between the list and its inspect would raise NotFound
         count += len(client.volumes.list(filters=label_filter(run_id)))
     return count
