@@ -205,7 +205,8 @@ def test_a_round_whose_volume_cannot_be_removed_stops_the_run(docker_client, pro
         assert held, "the volume was never seen"
         assert done.returncode == 1, done.stderr
         lines = done.stderr.splitlines()
-        assert lines[0].startswith("voltools: error: target tmpfs: round 1 left 1 object(s)")
+        assert lines[0].startswith("voltools: error: target tmpfs: round 1 left 1 object(s) of run "
+                                   f"{run_id} behind (volume voltools_{run_id}_tmpfs)")
         assert "volume is in use" in lines[0] and f"voltools clean --run-id {run_id}" in lines[0]
         # then what the run's end could not remove, a note a line: no traceback
         assert all(line.startswith("voltools: note: ") for line in lines[1:]) and len(lines) <= 4

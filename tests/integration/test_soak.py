@@ -1,6 +1,8 @@
-"""Kill soak against the real engine: a sweep (a third with --fresh-rounds) stopped at random moments, by every signal, then
-carried on with --resume (after SIGKILL sometimes with `voltools clean --run-id` first), until it
-ends. Nothing finished is lost or doubled, and nothing is left on the engine, loop devices or host.
+"""Kill soak against the real engine: a sweep (a third with --fresh-rounds) stopped at random
+moments, by every signal, then carried on with --resume (after SIGKILL sometimes with `voltools
+clean --run-id` first), until it ends. Nothing finished is lost or doubled; a stop by SIGINT, SIGTERM
+or SIGHUP leaves nothing it made (what a SIGKILL left stays until a resume gets to removing it);
+at the end nothing is left on the engine, loop devices or host.
 
 `make test` runs a few kills (VOLTOOLS_SOAK_KILLS, default 6); `make soak` runs at least 30.
 The seed is printed, so a failure can be replayed with VOLTOOLS_SOAK_SEED.
@@ -13,7 +15,8 @@ import time
 
 import pytest
 
-from voltools.measuring.cleanup import clean, leftovers
+from voltools.measuring import loop
+from voltools.measuring.cleanup import clean, label_filter, leftover_names, leftovers, markers, runs_selector
 from voltools.config import loop_dir
 from voltools.points import POINT_KEY
 from voltools.store import load_run
@@ -48,6 +51,7 @@ class Soak:
     def attempt(self, kill):
         """Start (or resume), maybe stop it after a random delay; return the exit status."""
         self.existed = (self.raw / self.run_id).exists()  # a resume: its folder is there before it starts
+        self.before = objects(self.client, self.run_id)  # what a SIGKILL left, if anything
         proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         sig = None
         if kill:
@@ -72,11 +76,14 @@ class Soak:
                 assert leftovers(self.client, self.run_id) == 0
         elif code == -sig:  # the signal came before voltools' handlers: this attempt made nothing
             assert self.existed or not (self.raw / self.run_id).exists()
+            assert not objects(self.client, self.run_id) - self.before
         else:
             assert code == 130, (sig, code, err)
             assert "interrupted" in err and "warning" not in err, err
-            left = leftovers(self.client, self.run_id)
-            assert not left, f"{sig} left {left} objects; stderr: {err!r}"
+            made = objects(self.client, self.run_id) - self.before  # a resume stopped before its first
+            # step (removing what the SIGKILL left) made nothing and removed nothing: the next one will
+            left = leftover_names(self.client, self.run_id)
+            assert not made, f"{sig.name} left {sorted(made)} of {left}; stderr: {err!r}"
         self.check_kept()
 
     def check_kept(self):
@@ -92,6 +99,18 @@ class Soak:
         lost = {k: v for k, v in self.kept.items() if now.get(k) != v}
         assert not lost, f"points lost or changed: {list(lost)[:3]}"
         self.kept = now
+
+
+def objects(client, run_id):
+    """The run's objects, each as one that is remade under the same name would not be: containers
+    by id, volumes by name and creation time, loop images and folder markers by inode and mtime
+    (loop devices by name and run only)."""
+    wanted = runs_selector(run_id)
+    found = {("container", c.id) for c in client.containers.list(all=True, filters=label_filter(run_id), sparse=True)}
+    found |= {("volume", v.name, v.attrs.get("CreatedAt")) for v in client.volumes.list(filters=label_filter(run_id))}
+    found |= {("loop device", d, run) for d, run in loop.devices(wanted)}
+    paths = [p for p, _ in loop.leftover_images(wanted)] + [m for m, _ in markers(wanted)]
+    return found | {("file", str(p), os.stat(p).st_ino, os.stat(p).st_mtime_ns) for p in paths}
 
 
 def _soak_one(client, run_id, raw_root, tmp_path, rng, kills):

@@ -94,7 +94,7 @@ def remove_services(client, run_id=None, keep=None):
 
 
 def _remove_containers(client, run_id, wanted, removed):
-    for container in client.containers.list(all=True, filters=label_filter(run_id)):
+    for container in client.containers.list(all=True, filters=label_filter(run_id), ignore_removed=True):
         if wanted((container.labels or {}).get(LABEL)):
             _remove(lambda: container.remove(force=True), removed.containers, container.name, removed,
                     "container")
@@ -163,13 +163,21 @@ def _remove_host_folders(wanted, removed):
 
 
 def leftovers(client, run_id=None):
-    """How many objects of the run (of any run if None) are still there: labeled services,
+    """How many objects of the run (of any run if None) are still there (see `leftover_names`)."""
+    return len(leftover_names(client, run_id))
+
+
+def leftover_names(client, run_id=None):
+    """The objects of the run (of any run if None) still there, as "kind name": labeled services,
     containers and volumes, loop devices and images, host folders (by marker)."""
     wanted = runs_selector(run_id)
-    count = len(loop.devices(wanted)) + len(loop.leftover_images(wanted)) + len(markers(wanted))
+    names = [f"loop device {d}" for d, _ in loop.devices(wanted)]
+    names += [f"loop image {i}" for i, _ in loop.leftover_images(wanted)]
+    names += [f"host folder marker {m}" for m, _ in markers(wanted)]
     if client is not None:
-        count += len(labeled_services(client, run_id))
-        count += len(client.containers.list(all=True, filters=label_filter(run_id), sparse=True))  # no inspect:
-        # a container removed between the list and its inspect would raise NotFound
-        count += len(client.volumes.list(filters=label_filter(run_id)))
-    return count
+        names += [f"service {s.name}" for s in labeled_services(client, run_id)]
+        # sparse: no inspect, which would raise NotFound for a container removed after the list
+        sparse = client.containers.list(all=True, filters=label_filter(run_id), sparse=True)
+        names += [f"container {c.attrs.get('Names', [c.id])[0]} ({c.attrs.get('State')})" for c in sparse]
+        names += [f"volume {v.name}" for v in client.volumes.list(filters=label_filter(run_id))]
+    return names

@@ -138,7 +138,8 @@ class Bench:
         volume = self.prepared.volume
         if volume is None:
             return []
-        return [c.name for c in self.client.containers.list(all=True, filters={"volume": volume.name})]
+        found = self.client.containers.list(all=True, filters={"volume": volume.name}, ignore_removed=True)
+        return [c.name for c in found]
 
 
 def container_replaced(bench):

@@ -12,7 +12,7 @@ import time
 from .. import interrupts, provenance
 from ..errors import TargetError, first_line
 from ..measuring import jobs, kinds, probe, replay
-from ..measuring.cleanup import clean, leftovers
+from ..measuring.cleanup import clean, leftover_names, leftovers
 from ..measuring.engine import connect, engine_version
 from ..measuring.layout import lay_out, remove_workdir
 from ..measuring.rows import point_rows, replay_rows
@@ -169,11 +169,11 @@ class ReadyTarget:
 def _check_removed(client, run, spec, round_):
     """TargetError when a round's teardown left anything of the run: the next round must not
     set up over it (the engine hands back a volume of the same name as it is)."""
-    left = leftovers(client, run.run_id)
+    left = leftover_names(client, run.run_id)
     if left:
         why = f": {run.problems[-1]}" if run.problems else ""
-        raise TargetError(f"target {spec.name}: round {round_ + 1} left {left} object(s) of run {run.run_id} "
-                          f"behind{why}; run 'voltools clean --run-id {run.run_id}'")
+        raise TargetError(f"target {spec.name}: round {round_ + 1} left {len(left)} object(s) of run {run.run_id} "
+                          f"behind ({', '.join(left)}){why}; run 'voltools clean --run-id {run.run_id}'")
 
 
 def round_order(targets, seed, round_):

@@ -321,7 +321,7 @@ def remove_run_objects(client, run_id, wait_s=15):
     from docker.errors import APIError, NotFound
     remove_services(client, run_id)
     filters = {"label": f"{LABEL}={run_id}"}
-    for container in client.containers.list(all=True, filters=filters):
+    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
         _quietly(container.remove, force=True)
     deadline = time.monotonic() + wait_s
     for volume in client.volumes.list(filters=filters):
@@ -334,7 +334,7 @@ def remove_run_objects(client, run_id, wait_s=15):
             except APIError as exc:  # still in use by a container swarm is removing
                 if time.monotonic() > deadline:
                     raise EngineError(f"volume {volume.name} stays in use: {first_line(exc)}") from None
-                for container in client.containers.list(all=True, filters=filters):
+                for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
                     _quietly(container.remove, force=True)
                 time.sleep(POLL_S)
 

@@ -3,7 +3,8 @@
 import pytest
 
 from voltools.errors import UsageError
-from voltools.measuring.cleanup import Removed, clean, label_filter, leftovers, markers, runs_selector
+from voltools.config import marker_dir
+from voltools.measuring.cleanup import Removed, clean, label_filter, leftover_names, leftovers, markers, runs_selector
 from voltools.measuring.jobs import data_file
 from voltools.measuring.targets import parse_target, prepare
 
@@ -37,6 +38,7 @@ def test_clean_without_an_engine_removes_a_host_folder_and_its_marker(tmp_path, 
     open(data_file(prepared.workdir, 4096), "wb").close()
     other = prepare(None, parse_target(f"host:path={root}"), "r1-b")
     assert leftovers(None, "r1") == 1 and len(markers(runs_selector())) == 2
+    assert leftover_names(None, "r1") == [f"host folder marker {marker_dir()}/{prepared.workdir.rsplit('/', 1)[-1]}"]
     removed = clean(None, "r1")
     assert removed.files == [prepared.workdir] and removed.left == [] and removed.total() == 1
     assert leftovers(None, "r1") == 0 and leftovers(None, "r1-b") == 1
