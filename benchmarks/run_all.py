@@ -29,9 +29,10 @@ BENCHES = {  # name: (script, title)
     "prediction": ("bench_prediction.py", "The answer against reality: 4 GiB predicted from reads of at most 1 GiB, then read"),
     "coverage": ("bench_coverage.py", "Read-time fit on simulated sweeps: bias, coverage, regime changes, outliers"),
     "reportsweep": ("bench_reportsweep.py", "make report's sweep, before and after whole rounds in one fio call"),
+    "samefiles": ("bench_samefiles.py", "The answers by one fio process a point and by whole rounds in one call, on the same files, turn about"),
 }
 TIMEOUT_S = 360
-TIMEOUTS = {"coverage": 1800, "prediction": 1200, "pointcost": 1500, "reportsweep": 900}  # 500 simulated sweeps x 23 cases: about 8 minutes on 2 cores
+TIMEOUTS = {"coverage": 1800, "prediction": 1200, "pointcost": 1500, "reportsweep": 900, "samefiles": 900}  # 500 simulated sweeps x 23 cases: about 8 minutes on 2 cores
 BUDGET_S = 600
 STOP_GRACE_S = 60  # a timed-out script's teardown after SIGINT
 
