@@ -123,49 +123,65 @@ def answers(runs):
     own interval does not. The bar: no group moved by the paired t test at 5%, Holm-adjusted over
     the groups; a group with fewer than 2 pairs fitted is not measured and fails it.
     Returns (figures, the bar, a finding)."""
-    size, bs = (parse_size(x) for x in QUESTION.split("@"))
-    key = list(FIT_KEY)
-    tables = []
-    for turn, (before, after) in enumerate(zip(runs["before"], runs["after"])):
-        ratio = compare_runs(before["table"], after["table"], size, bs)
-        own = predict_table(before["table"], size, bs)[key + ["mean_low_s", "mean_high_s"]]
-        tables.append(ratio.merge(own, on=key, how="left").assign(turn=turn))
-    table = pd.concat(tables, ignore_index=True)
-    table = table[np.isfinite(table["ratio"].astype(float)) & (table["ratio"] > 0)]
-    table = table.assign(off_one=(table["ratio_low"] > 1) | (table["ratio_high"] < 1),
-                         inside_own=table["b_mean_s"].between(table["mean_low_s"], table["mean_high_s"]))
-    groups = [(k, g) for k, g in table.groupby(key, dropna=False)]
+    table = _pair_table(runs)
+    groups = [(f"{k[0]} {k[1]}", g) for k, g in table.groupby(list(FIT_KEY), dropna=False)]
     tests = [_paired(g["ratio"]) for _, g in groups]
-    measured = [t for t in tests if math.isfinite(t[3])]
-    adjusted = iter(multipletests([t[3] for t in measured], method="holm")[1] if measured else [])
+    holm = _holm([t[3] for t in tests])
     figures, moved, unmeasured = [], [], []
-    for (k, g), (mean, low, high, p) in zip(groups, tests):
-        name = f"{k[0]} {k[1]}"
+    for (name, g), (mean, low, high, p), adjusted in zip(groups, tests, holm):
         if not math.isfinite(p):
             unmeasured.append(name)
-            holm = math.nan
-        else:
-            holm = next(adjusted)
-            if holm < 0.05:
-                moved.append(f"{name} x{mean:.3f} [{low:.3f}, {high:.3f}], Holm p = {holm:.3f}")
-        pairs = "; ".join(f"[{r.ratio_low:.3f}, {r.ratio_high:.3f}] {r.verdict}" for r in g.itertuples())
-        figures.append(c.figure(
-            f"after / before: {name}, expected {QUESTION.replace('@', ' @ ')}", list(g["ratio"]), "ratio",
-            note=f"over the pairs x{mean:.3f} [{low:.3f}, {high:.3f}], p = {p:.3f} (Holm {holm:.3f}); "
-                 f"below 1 in {int((g['ratio'] < 1).sum())} of {len(g)}; each pair {pairs}; after inside "
-                 f"before's own interval {int(g['inside_own'].sum())} of {len(g)}"
-                 f"{'' if g['holds'].all() else '; does not hold'}"))
-    n, off = len(table), int(table["off_one"].sum())
+        elif adjusted < 0.05:
+            moved.append(f"{name} x{mean:.3f} [{low:.3f}, {high:.3f}], Holm p = {adjusted:.3f}")
+        figures.append(_group_figure(name, g, (mean, low, high, p), adjusted))
     why = "; ".join(moved + [f"{name}: fewer than 2 pairs fitted" for name in unmeasured])
     bar = c.bar("the answers do not move: no (target, rw) whose after / before ratio over the pairs differs from 1 "
                 "(paired t test on the log ratios, Holm-adjusted p < 0.05)", None if unmeasured else len(moved),
                 None, 0, unit="groups", why=why)
+    n, off = len(table), int(table["off_one"].sum())
     note = (f"The answers to {QUESTION} over {len(runs['after'])} pairs: {len(moved)} of {len(groups)} (target, rw) "
             f"moved (paired t, Holm){': ' + why if why else ''}. Pair by pair, {n - off} of {n} ratios hold 1 "
             f"in compare's interval (by chance about {0.05 * n:.1f} would not, were the runs' levels all in it), "
             f"and after's expected time lies inside before's own 95% interval in {int(table['inside_own'].sum())} "
             f"of {n} (about 83% would, for the same answer and alike intervals that hold the runs' levels).")
     return figures, bar, note
+
+
+def _pair_table(runs):
+    """One row per alternated pair and fitted group: compare's after / before row, before's own
+    interval of the expected time, off_one (compare's interval misses 1) and inside_own."""
+    size, bs = (parse_size(x) for x in QUESTION.split("@"))
+    key, tables = list(FIT_KEY), []
+    for turn, (before, after) in enumerate(zip(runs["before"], runs["after"])):
+        ratio = compare_runs(before["table"], after["table"], size, bs)
+        own = predict_table(before["table"], size, bs)[key + ["mean_low_s", "mean_high_s"]]
+        tables.append(ratio.merge(own, on=key, how="left").assign(turn=turn))
+    table = pd.concat(tables, ignore_index=True)
+    table = table[np.isfinite(table["ratio"].astype(float)) & (table["ratio"] > 0)]
+    return table.assign(off_one=(table["ratio_low"] > 1) | (table["ratio_high"] < 1),
+                        inside_own=table["b_mean_s"].between(table["mean_low_s"], table["mean_high_s"]))
+
+
+def _holm(p_values):
+    """Holm-adjusted p-values, NaN where the p-value is NaN (not counted among the tests)."""
+    p_values = np.asarray(p_values, dtype=float)
+    adjusted = np.full(len(p_values), math.nan)
+    finite = np.isfinite(p_values)
+    if finite.any():
+        adjusted[finite] = multipletests(p_values[finite], method="holm")[1]
+    return adjusted
+
+
+def _group_figure(name, pairs, test, holm):
+    """A group's figure: its ratio per pair, with the paired test, each pair's interval and verdict."""
+    mean, low, high, p = test
+    each = "; ".join(f"[{r.ratio_low:.3f}, {r.ratio_high:.3f}] {r.verdict}" for r in pairs.itertuples())
+    return c.figure(
+        f"after / before: {name}, expected {QUESTION.replace('@', ' @ ')}", list(pairs["ratio"]), "ratio",
+        note=f"over the pairs x{mean:.3f} [{low:.3f}, {high:.3f}], p = {p:.3f} (Holm {holm:.3f}); "
+             f"below 1 in {int((pairs['ratio'] < 1).sum())} of {len(pairs)}; each pair {each}; after inside "
+             f"before's own interval {int(pairs['inside_own'].sum())} of {len(pairs)}"
+             f"{'' if pairs['holds'].all() else '; does not hold'}")
 
 
 def _paired(ratios, level=0.95):
