@@ -168,7 +168,12 @@ node_pid() {  # the pid of node K's dockerd, if it runs
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && printf '%s' "$pid"
 }
 
-swarm_state() { node_docker "$1" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }
+swarm_state() {  # node K's own swarm state (active, pending, ...), unknown when it does not answer
+  local st
+  st=$(node_docker "$1" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null) || st=
+  st=${st//$'\n'/}
+  printf '%s' "${st:-unknown}"
+}
 
 ensure_swarm() {
   local k token
@@ -190,8 +195,19 @@ wait_ready() {  # every node Ready in the manager's node list
   while :; do
     ready=$(node_docker 1 node ls --format '{{.Status}}' 2>/dev/null | grep -c '^Ready$' || true)
     (( ready >= n )) && return 0
-    (( SECONDS < deadline )) || die "only $ready of $n nodes Ready within $wait_s s (manager log: $(log_of 1))"
+    (( SECONDS < deadline )) || die "only $ready of $n nodes Ready within $wait_s s ($(not_ready); manager log: $(log_of 1))"
     sleep 0.5
+  done
+}
+
+not_ready() {  # what the manager and each node say of the nodes not Ready, for the error
+  local k said
+  said=$(node_docker 1 node ls --format '{{.Hostname}} {{.Status}}/{{.Availability}}' 2>/dev/null | grep -v ' Ready/' | tr '\n' ',')
+  printf 'manager lists: %s' "${said%,}"
+  local st
+  for k in $(seq 1 "$n"); do
+    st=$(swarm_state "$k")
+    [[ $st == active ]] || printf '; %s swarm %s, log: %s' "$(node_name "$k")" "$st" "$(last_log_line "$k")"
   done
 }
 
