@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import FitError, UsageError
 from ..points import FIT_KEY, with_key_defaults
-from .drift import BETWEEN_RUNS, WITHIN_RUN, fit_drifts
+from .drift import BETWEEN_RUNS, WITHIN_RUN, drift_parts, fit_drifts
 from .models import LEVEL, _ratio, fit_read_time
 
 SLOWER, FASTER, SAME, UNKNOWN = "slower", "faster", "no detectable change", "unknown"
@@ -89,10 +89,10 @@ def compare_fits(fit_a, fit_b, blocks, bs_bytes, level=LEVEL):
     a, b = fit_a.predict(blocks, bs_bytes, level), fit_b.predict(blocks, bs_bytes, level)
     drift_a, drift_b = fit_drifts(fit_a, blocks, bs_bytes), fit_drifts(fit_b, blocks, bs_bytes)
     mean = _ratio(b.mean_s, b.mean_se_s, b.mean_dof, a.mean_s, a.mean_se_s, a.mean_dof, level,
-                  _drift_parts(drift_a["mean"], drift_b["mean"]))
+                  drift_parts(drift_a["mean"], drift_b["mean"]))
     beta = _param_ratio(fit_a, fit_b, "beta_bytes_per_s", level,
-                        _drift_parts(drift_a["inv_beta_s_per_byte"], drift_b["inv_beta_s_per_byte"]))
-    alpha = _param_ratio(fit_a, fit_b, "alpha_s", level, _drift_parts(drift_a["alpha_s"], drift_b["alpha_s"]))
+                        drift_parts(drift_a["inv_beta_s_per_byte"], drift_b["inv_beta_s_per_byte"]))
+    alpha = _param_ratio(fit_a, fit_b, "alpha_s", level, drift_parts(drift_a["alpha_s"], drift_b["alpha_s"]))
     why = "; ".join(f"run {n}: {p.why}" for n, p in (("A", a), ("B", b)) if p.why)
     between = drift_a["mean"].known and drift_b["mean"].known
     return {"a_mean_s": a.mean_s, "b_mean_s": b.mean_s, "ratio": mean.ratio, "ratio_low": mean.low,
@@ -103,12 +103,6 @@ def compare_fits(fit_a, fit_b, blocks, bs_bytes, level=LEVEL):
             "interval_covers": BETWEEN_RUNS if between else WITHIN_RUN,
             "rounds_a": drift_a["mean"].rounds, "rounds_b": drift_b["mean"].rounds,
             "drift_sd_a": drift_a["mean"].rel_sd, "drift_sd_b": drift_b["mean"].rel_sd}
-
-
-def _drift_parts(*drifts):
-    """(log-scale variance, its estimate's variance) of each run's drift between rounds, where
-    its rounds show it."""
-    return [(d.var, d.var_var) for d in drifts if d.known]
 
 
 def _param_ratio(fit_a, fit_b, name, level, drift):

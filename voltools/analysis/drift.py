@@ -118,6 +118,12 @@ def fit_drifts(fit, blocks, bs_bytes):
             for name, g in zip(contrasts, shares.T)}
 
 
+def drift_parts(*drifts):
+    """(log-scale variance, its estimate's variance) of each RoundDrift whose rounds show it: the
+    parts a ratio's interval adds for the drift of each of its two estimates (models._ratio)."""
+    return [(d.var, d.var_var) for d in drifts if d.known]
+
+
 def drift_vars(fit, contrasts):
     """(var, var_var) of the drift of each contrast's estimate (rows of `contrasts`, the fit's
     scaled design), as arrays, for a prediction's interval: RoundDrift.var, and the variance of a
