@@ -157,13 +157,44 @@ def round_shares(fit, contrasts):
     return onehot.T @ _influence(fit, fit.fitted_exog, fit.fitted_mean, np.atleast_2d(contrasts))
 
 
+def paired_drift(fit, other, blocks, bs_bytes):
+    """RoundDrift of the log ratio of two fits' expected times of N blocks of B bytes, where both
+    fitted the same rounds of one run (two targets read turn about): the variance of the
+    difference of their round effects beyond its noise, and the mean of the two fits' shares.
+    What moved both targets in a round cancels in the ratio; what moved one does not. None where
+    the rounds differ or either fit cannot tell drift from noise."""
+    if not (fit.round_levels.known and other.round_levels.known):
+        return None
+    (seen_a, eff_a, noise_a), (seen_b, eff_b, noise_b) = _round_effects(fit), _round_effects(other)
+    if not np.array_equal(seen_a, seen_b):
+        return None
+    tau2, tau2_var = _tau2(eff_b - eff_a, noise_a + noise_b)
+    shares = [round_shares(f, f.exog(blocks, bs_bytes))[:, 0] for f in (fit, other)]
+    return RoundDrift(len(seen_a), tau2, tau2_var, tuple((shares[0] + shares[1]) / 2))
+
+
+def _round_effects(fit):
+    """(rounds, each round's effect, its noise) of a fit's points (_effects)."""
+    seen = np.unique(fit.rounds)
+    of = np.searchsorted(seen, fit.rounds)
+    return (seen, *_effects(of, fit.var_weights, fit.read_time_s, fit.fitted_mean, fit.model.scale))
+
+
 def _between_rounds(of, var_weights, read_time_s, mu, scale):
-    """(tau^2, its variance): statsmodels' Paule-Mandel variance of the round effects (weighted
-    mean log(T / mu) over each round's points, weights var_weights) beyond their noise (scale /
-    sum of weights), and its REML variance 2 / tr(P^2) (Viechtbauer 2005)."""
+    """(tau^2, its variance): statsmodels' Paule-Mandel variance of the round effects (_effects)
+    beyond their noise, and its REML variance 2 / tr(P^2) (Viechtbauer 2005)."""
+    return _tau2(*_effects(of, var_weights, read_time_s, mu, scale))
+
+
+def _effects(of, var_weights, read_time_s, mu, scale):
+    """(each round's effect, its noise): the weighted mean log(T / mu) over the round's points,
+    weights var_weights, and scale / the sum of its weights."""
     weight = np.bincount(of, var_weights)
-    effects = np.bincount(of, var_weights * np.log(read_time_s / mu)) / weight
-    noise = scale / weight
+    return np.bincount(of, var_weights * np.log(read_time_s / mu)) / weight, scale / weight
+
+
+def _tau2(effects, noise):
+    """(tau^2, its variance) of `effects` with known `noise` variances (see _between_rounds)."""
     tau2 = max(float(combine_effects(effects, noise, method_re="iterated").tau2), 0.0)
     return tau2, _reml_tau2_var(noise + tau2)
 

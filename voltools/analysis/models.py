@@ -50,7 +50,7 @@ from ..errors import FitError, UsageError
 from ..formatting import format_bytes
 from ..points import read_time_measure, usable_mask, with_key_defaults
 from ..units import parse_size
-from .drift import drift_parts, drift_vars, fit_drifts, round_levels
+from .drift import drift_parts, drift_vars, fit_drifts, paired_drift, round_levels
 
 DEFAULT_BY = ("target", "rw", "direct", "iodepth", "numjobs")
 LEVEL = 0.95
@@ -1619,12 +1619,15 @@ class MeanRatio:
 
 def compare_means(fit, other, blocks, bs_bytes, level=LEVEL):
     """MeanRatio of fit's expected read time over other's, at N blocks of B bytes. The interval
-    holds both fits' standard errors and each fit's drift between rounds (drift.fit_drifts), taken
-    as independent: two targets of one run share their rounds' moments but not all of what moves
-    them (a tmpfs and a disk, where their files lie), and without it an interval of two targets
-    whose rounds drift 10% each covered the true ratio in 74% of simulated runs (97% with it)."""
+    holds both fits' standard errors and the drift between rounds: for two targets of one run
+    (the same rounds) that of the difference of their round effects (drift.paired_drift: what
+    moved both in a round cancels, what moved one, a tmpfs's level and not the disk's, does not),
+    else each fit's own, taken as independent (drift.fit_drifts). Without it, an interval of two
+    targets whose rounds drift 10% each covered the true ratio in 74% of simulated runs."""
     a, b = fit.predict(blocks, bs_bytes, level), other.predict(blocks, bs_bytes, level)
-    extra = drift_parts(*(fit_drifts(f, blocks, bs_bytes)["mean"] for f in (fit, other)))
+    paired = paired_drift(fit, other, blocks, bs_bytes)
+    drifts = [paired] if paired else [fit_drifts(f, blocks, bs_bytes)["mean"] for f in (fit, other)]
+    extra = drift_parts(*drifts)
     return _ratio(a.mean_s, a.mean_se_s, a.mean_dof, b.mean_s, b.mean_se_s, b.mean_dof, level, extra)
 
 
