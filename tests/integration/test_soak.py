@@ -103,14 +103,22 @@ class Soak:
 
 def objects(client, run_id):
     """The run's objects, each as one that is remade under the same name would not be: containers
-    by id, volumes by name and creation time, loop images and folder markers by inode and mtime
+    by id, volumes (labeled, or named as the run's) by name and creation time, loop images and folder markers by inode and mtime
     (loop devices by name and run only)."""
     wanted = runs_selector(run_id)
     found = {("container", c.id) for c in client.containers.list(all=True, filters=label_filter(run_id), sparse=True)}
     found |= {("volume", v.name, v.attrs.get("CreatedAt")) for v in client.volumes.list(filters=label_filter(run_id))}
+    found |= {("volume", v.name, v.attrs.get("CreatedAt")) for v in unlabeled_volumes(client, run_id)}
     found |= {("loop device", d, run) for d, run in loop.devices(wanted)}
     paths = [p for p, _ in loop.leftover_images(wanted)] + [m for m, _ in markers(wanted)]
     return found | {("file", str(p), os.stat(p).st_ino, os.stat(p).st_mtime_ns) for p in paths}
+
+
+def unlabeled_volumes(client, run_id):
+    """Volumes named as the run's but without its label: what the engine makes when a container
+    is created after its named volume was removed (sessions.CREATING); no clean by label finds them."""
+    return [v for v in client.volumes.list() if v.name.startswith(f"voltools_{run_id}_")
+            and ((v.attrs.get("Labels") or {}).get("voltools.run") != run_id)]
 
 
 def _soak_one(client, run_id, raw_root, tmp_path, rng, kills):
@@ -125,6 +133,7 @@ def _soak_one(client, run_id, raw_root, tmp_path, rng, kills):
     assert len(points) == 8 * len(soak.targets) and (points["error"] == 0).all()
     assert not points.duplicated(POINT_KEY).any()
     assert leftovers(client, run_id) == 0
+    assert not unlabeled_volumes(client, run_id)
     assert not list(loop_dir().glob(f"*{run_id}*")) if loop_dir().is_dir() else True
     assert user_files_kept(tmp_path / "bind"), "the bind folder holds only what the user put there, unchanged"
     return soak.kills

@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+from .. import interrupts
 from ..config import DATA_MOUNT, NOBODY_UID
 from ..errors import EngineError, TargetError, first_line
 from ..naming import labels, object_name
@@ -78,14 +79,15 @@ class Bench:
         name = object_name(self.prepared.run_id, f"{self.spec.name}-{role}")
         mounts = self.prepared.mounts(read_only=not write) if mounts is None else mounts
         user = (self.writer_user() if write else f"{NOBODY_UID}:{NOBODY_UID}") if user is None else user
-        try:  # stop_signal SIGKILL: `sleep` as pid 1 ignores SIGTERM; a stopping engine would wait 10 s for it
-            container = self.client.containers.run(
-                self.image, SLEEP, detach=True, name=name, tmpfs={"/tmp": "size=16m"}, stop_signal="SIGKILL",
-                labels=labels(self.prepared.run_id, f"persist-{role}"), user=user,
-                read_only=not (write and self.spec.target_kind.data_in_layer), mounts=mounts, **HARDENING)
-        except engine_errors() as exc:
-            raise MountFailed(f"starting {name} failed: {first_line(exc)}") from None
-        self.containers[role] = container
+        with interrupts.deferred():  # sessions.CREATING
+            try:  # stop_signal SIGKILL: `sleep` as pid 1 ignores SIGTERM; a stopping engine would wait 10 s for it
+                container = self.client.containers.run(
+                    self.image, SLEEP, detach=True, name=name, tmpfs={"/tmp": "size=16m"}, stop_signal="SIGKILL",
+                    labels=labels(self.prepared.run_id, f"persist-{role}"), user=user,
+                    read_only=not (write and self.spec.target_kind.data_in_layer), mounts=mounts, **HARDENING)
+            except engine_errors() as exc:
+                raise MountFailed(f"starting {name} failed: {first_line(exc)}") from None
+            self.containers[role] = container
         return container
 
     def writer_user(self):

@@ -16,6 +16,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import interrupts
 from ..config import NOBODY_UID, marker_dir, state_dir, system_folder
 from ..errors import TargetError, UsageError
 from ..naming import check_name, labels, object_name
@@ -267,10 +268,11 @@ def prepare(client, spec, run_id):
 def create_volume(client, prepared, driver_opts):
     """A volume of the local driver with `driver_opts`, named and labeled for the run."""
     spec = prepared.spec
-    prepared.volume = client.volumes.create(
-        name=object_name(prepared.run_id, spec.name), driver="local", driver_opts=driver_opts,
-        labels=labels(prepared.run_id, f"volume-{spec.name}"))
-    prepared.undo.append(lambda: prepared.volume.remove(force=True))
+    with interrupts.deferred():  # made whole and noted for undo, or not asked for (sessions.CREATING)
+        prepared.volume = client.volumes.create(
+            name=object_name(prepared.run_id, spec.name), driver="local", driver_opts=driver_opts,
+            labels=labels(prepared.run_id, f"volume-{spec.name}"))
+        prepared.undo.append(lambda: prepared.volume.remove(force=True))
 
 
 def make_workdir(prepared):
