@@ -116,7 +116,7 @@ def objects(client, run_id):
 
 def unlabeled_volumes(client, run_id):
     """Volumes named as the run's but without its label: what the engine makes when a container
-    is created after its named volume was removed (sessions.CREATING); no clean by label finds them."""
+    is created after its named volume was removed (interrupts.creating); no clean by label finds them."""
     return [v for v in client.volumes.list() if v.name.startswith(f"voltools_{run_id}_")
             and ((v.attrs.get("Labels") or {}).get("voltools.run") != run_id)]
 

@@ -79,7 +79,7 @@ class Bench:
         name = object_name(self.prepared.run_id, f"{self.spec.name}-{role}")
         mounts = self.prepared.mounts(read_only=not write) if mounts is None else mounts
         user = (self.writer_user() if write else f"{NOBODY_UID}:{NOBODY_UID}") if user is None else user
-        with interrupts.deferred():  # sessions.CREATING
+        with interrupts.creating():
             try:  # stop_signal SIGKILL: `sleep` as pid 1 ignores SIGTERM; a stopping engine would wait 10 s for it
                 container = self.client.containers.run(
                     self.image, SLEEP, detach=True, name=name, tmpfs={"/tmp": "size=16m"}, stop_signal="SIGKILL",

@@ -15,10 +15,6 @@ from ..naming import labels, object_name
 from .engine import engine_errors
 
 SLEEP = ["sleep", "2147483647"]
-# CREATING: a request that makes an object goes through with interrupts held back. Cut short by
-# Ctrl-C, the engine would still finish it after teardown had looked: a container made once its
-# volume was removed brings the volume back, unlabeled (Docker makes a missing named volume), where
-# no clean by label finds it (found after an interrupt soak on 2026-12-07).
 HARDENING = dict(network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"])
 
 
@@ -73,7 +69,7 @@ class ContainerSession:
 
     def _start_one(self, role, **kwargs):
         name = object_name(self.prepared.run_id, f"{self.prepared.spec.name}-{role}")
-        with interrupts.deferred():  # see CREATING
+        with interrupts.creating():
             try:
                 self.containers[role] = self.client.containers.run(
                     self.image, SLEEP, detach=True, name=name, tmpfs={"/tmp": "size=64m"},

@@ -268,7 +268,7 @@ def prepare(client, spec, run_id):
 def create_volume(client, prepared, driver_opts):
     """A volume of the local driver with `driver_opts`, named and labeled for the run."""
     spec = prepared.spec
-    with interrupts.deferred():  # made whole and noted for undo, or not asked for (sessions.CREATING)
+    with interrupts.creating():
         prepared.volume = client.volumes.create(
             name=object_name(prepared.run_id, spec.name), driver="local", driver_opts=driver_opts,
             labels=labels(prepared.run_id, f"volume-{spec.name}"))

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from .. import interrupts
 from ..config import DATA_MOUNT, LABEL
 from ..errors import EngineError, ProbeError, UsageError, first_line
 from ..measuring import engine, kinds
@@ -229,14 +230,15 @@ def _create_service(client, image, spec, run_id, steps, memory_bytes, options):
     service_mode = ServiceMode(mode, replicas=1) if mode == "replicated-job" else ServiceMode(mode)
     mounts = [_volume_mount(spec, run_id), Mount("/tmp", None, type="tmpfs", tmpfs_size=TMP_BYTES)]
     try:
-        return client.services.create(
-            image, command=list(SCRIPT_COMMAND), args=script_args(steps),
-            name=object_name(run_id, spec.name),
-            labels=labels(run_id, f"service-{spec.name}"), container_labels=labels(run_id, f"task-{spec.name}"),
-            mode=service_mode, mounts=mounts, restart_policy=RestartPolicy(condition="none"),
-            constraints=list(options.constraints), log_driver="json-file",
-            user="0:0", read_only=True, cap_drop=["ALL"],  # root, but with no capabilities at all
-            resources=Resources(mem_limit=memory_bytes) if memory_bytes else None)
+        with interrupts.creating():
+            return client.services.create(
+                image, command=list(SCRIPT_COMMAND), args=script_args(steps),
+                name=object_name(run_id, spec.name),
+                labels=labels(run_id, f"service-{spec.name}"), container_labels=labels(run_id, f"task-{spec.name}"),
+                mode=service_mode, mounts=mounts, restart_policy=RestartPolicy(condition="none"),
+                constraints=list(options.constraints), log_driver="json-file",
+                user="0:0", read_only=True, cap_drop=["ALL"],  # root, but with no capabilities at all
+                resources=Resources(mem_limit=memory_bytes) if memory_bytes else None)
     except DockerException as exc:
         raise EngineError(f"creating the swarm service for {spec.name} failed: {first_line(exc)}") from None
 
