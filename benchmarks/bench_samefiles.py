@@ -19,7 +19,10 @@ new / old ratio differs from 1 by compare's test, Holm-adjusted over the groups.
 inside old's own interval is counted too, but two estimates of one answer with alike intervals do
 so only 83% of the time each: for 8 groups all 8 would hold in about a quarter of runs.)
 
-    .venv/bin/python benchmarks/bench_samefiles.py [--quick] [--json PATH]
+    .venv/bin/python benchmarks/bench_samefiles.py [--quick] [--json PATH] [--target SPEC ...]
+
+--target (repeatable) reads those targets instead of make report's, e.g. a tmpfs large enough for
+the question's 1 GiB reads beside make report's 512 MiB one (`tmpfs:size=2g,name=t2g`).
 """
 import tempfile
 
@@ -43,13 +46,16 @@ def main(argv=None):
     p = c.parser(__doc__)
     p.add_argument("--no-prefix", dest="prefix", action="store_false",
                    help="plan the new side with --no-prefix (every replayed point reads its own file)")
+    p.add_argument("--target", action="append", dest="targets", metavar="SPEC",
+                   help="a target to read instead of make report's (repeatable)")
     p.add_argument("--tables", metavar="DIR", help="also write each method's points table to DIR/<side>.parquet")
     args = p.parse_args(argv)
     client, rounds = engine.connect(), 2 if args.quick else 5
+    targets = c.report_targets(args.targets or c.REPORT_TARGETS)
     try:
         with tempfile.TemporaryDirectory(dir=c.DISK_PARENT) as data_dir:
             start = c.clock()
-            tables = interleaved(c.report_targets(), rounds, data_dir, args.prefix)
+            tables = interleaved(targets, rounds, data_dir, args.prefix)
             wall = (c.clock() - start) / 1e9
     finally:
         left = c.finish(client)
@@ -57,7 +63,7 @@ def main(argv=None):
         for side, table in tables.items():
             table.to_parquet(f"{args.tables}/{side}.parquet")
     result = summarize(tables)
-    result.update(prefix=args.prefix, leftovers=left, load_avg_1m=c.cpu_load(), targets=c.report_targets(), rounds=rounds, wall_s=wall)
+    result.update(prefix=args.prefix, leftovers=left, load_avg_1m=c.cpu_load(), targets=targets, rounds=rounds, wall_s=wall)
     c.write(result, args.json)
     return 0 if left == 0 else 1
 
