@@ -35,6 +35,7 @@ MODES = {"replicated": "replicated-job", "global": "global-job"}
 TERMINAL = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
 TMP_BYTES = 16 << 20
 POLL_S = 0.25
+LATE_TASK_S = 2.0  # after an interrupt: how long no task container may appear before the run counts clean
 TASK_ATTR, NODE_ATTR = "com.docker.swarm.task.id", "com.docker.swarm.node.id"
 MAX_SERVICE_NAME = 63
 _SERVICE_NAME = re.compile(r"[A-Za-z0-9](?:[-_A-Za-z0-9]*[A-Za-z0-9])?", re.ASCII)  # swarmkit's rule
@@ -161,12 +162,13 @@ class SwarmOrchestrator(Orchestrator):
 
     def remove(self, run_id, settle=False):
         """The run's services, task containers, volumes and image copies, on every engine that answers
-        (a node that went down mid-run is named by the run's error instead)."""
+        (a node that went down mid-run is named by the run's error instead); with `settle`, also
+        what a node makes late (remove_run_objects)."""
         problems = []
         reachable = self.watch.reachable() if self.watch else self.others
         for name, each in [("manager", self.client), *((e.url, e.client) for e in reachable)]:
             try:
-                remove_run_objects(each, run_id)
+                remove_run_objects(each, run_id, settle=settle)
                 problems += remove_copies(each, run_id).left
             except (EngineError, *engine.engine_errors()) as exc:
                 problems.append(f"{name}: {first_line(exc)}")
@@ -318,15 +320,33 @@ def swarm_for_run(client, advertise_addr="127.0.0.1"):
                 _quietly(network.remove)
 
 
-def remove_run_objects(client, run_id, wait_s=15):
-    """Services, then task containers (Swarm keeps job containers: moby#42789), then volumes."""
-    from docker.errors import APIError, NotFound
+def remove_run_objects(client, run_id, wait_s=15, settle=False):
+    """Services, then task containers (Swarm keeps job containers: moby#42789), then volumes.
+
+    `settle` (after an interrupt): a node given a task before its service went still makes the
+    task's container and volume, 0.1-0.2 s later here (test_inflight_creation), so removal goes on
+    until none has appeared for LATE_TASK_S."""
     remove_services(client, run_id)
-    filters = {"label": f"{LABEL}={run_id}"}
-    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
-        _quietly(container.remove, force=True)
     deadline = time.monotonic() + wait_s
-    for volume in client.volumes.list(filters=filters):
+    quiet_since = time.monotonic()
+    while True:
+        if _remove_tasks(client, run_id, deadline):
+            quiet_since = time.monotonic()
+        if not settle or time.monotonic() - quiet_since >= LATE_TASK_S or time.monotonic() > deadline:
+            return
+        time.sleep(POLL_S)
+
+
+def _remove_tasks(client, run_id, deadline):
+    """Remove the run's task containers, then its volumes (waiting while swarm still removes a
+    container that uses one, until `deadline`); True if there was any."""
+    from docker.errors import APIError, NotFound
+    filters = {"label": f"{LABEL}={run_id}"}
+    containers = client.containers.list(all=True, filters=filters, ignore_removed=True)
+    for container in containers:
+        _quietly(container.remove, force=True)
+    volumes = client.volumes.list(filters=filters)
+    for volume in volumes:
         while True:
             try:
                 volume.remove(force=True)
@@ -339,6 +359,7 @@ def remove_run_objects(client, run_id, wait_s=15):
                 for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
                     _quietly(container.remove, force=True)
                 time.sleep(POLL_S)
+    return bool(containers or volumes)
 
 
 def distribute_image(image, source, destinations, force=False):
