@@ -104,18 +104,23 @@ def _remove_named(client, run_id):
             v.remove(force=True)
 
 
-@pytest.mark.parametrize("marker, orchestrator", [(b"/containers/create", "docker"), (b"/volumes/create", "docker"),
-                                                  (b"/services/create", "swarm")])
+SWEEP = ("sweep", "--target", "local", "--bs", "4k", "--blocks", "1", "--repeat", "1")
+PERSIST = ("persist", "--target", "local", "--size", "1m")
+
+
+@pytest.mark.parametrize("marker, command", [(b"/containers/create", SWEEP), (b"/volumes/create", SWEEP),
+                                             (b"/services/create", SWEEP + ("--orchestrator", "swarm")),
+                                             (b"/containers/create", PERSIST)],
+                         ids=["sweep-container", "sweep-volume", "swarm-service", "persist-container"])
 def test_ctrl_c_while_a_creating_request_is_held_leaves_nothing(docker_client, probe_image, run_id, tmp_path,
-                                                                 marker, orchestrator):
+                                                                 marker, command):
     """Swarm's case runs in a swarm of the user's (made before, left after): one voltools made
     for the run would be gone, and with it any service made late."""
-    users_swarm = swarm.swarm_for_run(docker_client) if orchestrator == "swarm" else nullcontext()
+    users_swarm = swarm.swarm_for_run(docker_client) if "swarm" in command else nullcontext()
     with users_swarm:  # a swarm that was there before the run: voltools does not leave it
         relay = HoldingRelay(tmp_path / "engine.sock", marker)
         env = dict(os.environ, DOCKER_HOST=f"unix://{tmp_path / 'engine.sock'}")
-        command = cli("sweep", "--target", "local", "--bs", "4k", "--blocks", "1", "--repeat", "1",
-                      "--orchestrator", orchestrator, "--run-id", run_id, "--data-dir", str(tmp_path / "raw"))
+        command = cli(*command, "--run-id", run_id, "--data-dir", str(tmp_path / "raw"))
         proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert relay.seen.wait(60), f"no {marker.decode()} request reached the relay"
