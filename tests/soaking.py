@@ -46,3 +46,34 @@ def user_files_kept(folder):
     """The folder holds exactly USER_FILES, byte for byte, and nothing else."""
     files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     return files == USER_FILES and sorted(p.name for p in folder.iterdir()) == ["keep.txt", "sub"]
+
+
+def named_objects(client, run_id):
+    """Every container, volume and (in a swarm) service named as the run's, labeled or not."""
+    prefix = f"voltools_{run_id}_"
+    found = [f"container {c.name}" for c in _containers(client, prefix)]
+    found += [f"volume {v.name}" for v in client.volumes.list() if v.name.startswith(prefix)]
+    return found + [f"service {s.name}" for s in _services(client, prefix)]
+
+
+def _services(client, prefix):
+    if client.info()["Swarm"]["LocalNodeState"] != "active":
+        return []
+    return [s for s in client.services.list(filters={"name": prefix}) if s.name.startswith(prefix)]
+
+
+def _containers(client, prefix):
+    return [c for c in client.containers.list(all=True, filters={"name": prefix}, ignore_removed=True)
+            if c.name.startswith(prefix)]
+
+
+def remove_named(client, run_id):
+    """Remove what named_objects finds (a failed test's leavings, so that they do not fail the next)."""
+    prefix = f"voltools_{run_id}_"
+    for s in _services(client, prefix):
+        s.remove()
+    for c in _containers(client, prefix):
+        c.remove(force=True)
+    for v in client.volumes.list():
+        if v.name.startswith(prefix):
+            v.remove(force=True)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from .errors import UsageError, VoltoolsError, first_line
 from .formatting import format_bytes
 from .interrupts import raise_interrupt
+from .measuring.engine import translated
 from .measuring.kinds import help_text as target_help
 from .measuring.fioopts import ALLOWED as FIO_OPTS
 from .measuring.plan import PRESETS, SweepRequest
@@ -230,7 +231,8 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
         for old, new in getattr(args, "renamed", ()):
             _say("warning", f"{old} is deprecated: use {new}")
-        return COMMANDS[args.command](args) or 0
+        with translated():  # what no step said in its own words: still one line
+            return COMMANDS[args.command](args) or 0
     except VoltoolsError as exc:
         if debug:
             raise

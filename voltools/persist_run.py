@@ -14,7 +14,7 @@ from .errors import UsageError
 from .formatting import format_bytes
 from .measuring import kinds, probe
 from .measuring import persist as checks
-from .measuring.engine import connect, engine_version
+from .measuring.engine import connect, engine_version, translated
 from .measuring.migrate import COPY_BS, move_times
 from .measuring.targets import check_new_run, parse_target, parse_targets, prepare
 from .measuring.verify import BS
@@ -152,6 +152,11 @@ class PersistRun:
     @classmethod
     def start(cls, request):
         """Check `request`, connect, make sure of the probe image, lock the run, create its folder."""
+        with translated():
+            return cls._start(request)
+
+    @classmethod
+    def _start(cls, request):
         plan = check(request)
         client = connect()
         image = probe.ensure_image(client, request.image)
@@ -167,12 +172,13 @@ class PersistRun:
     def measure(self, progress=None):
         """Run every check on every target; return the outcomes table. `progress(outcome)`, if
         given, is called as each check ends."""
-        try:
-            self._check_all(progress)
-        except BaseException as exc:
-            self._end(exc)
-            raise
-        return self._end(None)
+        with translated():
+            try:
+                self._check_all(progress)
+            except BaseException as exc:
+                self._end(exc)
+                raise
+            return self._end(None)
 
     def _check_all(self, progress):
         with Teardown(self.problems) as undo:

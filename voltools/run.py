@@ -8,6 +8,7 @@ lock let go. A run that left objects keeps its folder, so --resume (where it exi
 from . import interrupts, provenance
 from .errors import StoreError, TargetError
 from .measuring import probe
+from .measuring.engine import translated
 from .measuring.plan import SweepRequest
 from .naming import check_name, new_run_id
 from .orchestrators.registry import backend, refuse_unsupported
@@ -42,6 +43,11 @@ class Run:
     @classmethod
     def start(cls, request):
         """Check `request` (a SweepRequest), then lock the run and create its folder."""
+        with translated():
+            return cls._start(request)
+
+    @classmethod
+    def _start(cls, request):
         orchestrator, plan, run_id = check(request)
         facts = orchestrator.prepare(plan, request.image)
         meta = start_meta(run_id, plan, orchestrator.name, request, facts)
@@ -59,6 +65,11 @@ class Run:
 
         A point whose stored row is an error is measured again; the new row supersedes it in the
         table and the raw output of both is kept."""
+        with translated():
+            return cls._resume(run_id, data_dir)
+
+    @classmethod
+    def _resume(cls, run_id, data_dir):
         store = RunStore.open(run_id, data_dir)
         meta = store.read_meta()
         request = _stored_request(store, meta)
@@ -82,14 +93,15 @@ class Run:
 
         `progress`, if given, is called as progress(points_done_now, description) as points are
         stored, and once with the points a resumed run already had."""
-        try:
-            if progress and self.done:
-                progress(len(self.done), "already measured")
-            self.orchestrator.measure(self, progress)
-        except BaseException as exc:
-            self._end(exc)
-            raise
-        return self._end(None)
+        with translated():
+            try:
+                if progress and self.done:
+                    progress(len(self.done), "already measured")
+                self.orchestrator.measure(self, progress)
+            except BaseException as exc:
+                self._end(exc)
+                raise
+            return self._end(None)
 
     def expected_points(self):
         return self.orchestrator.expected_points(self.plan)

@@ -1,5 +1,6 @@
 """The Docker Engine: connect, check it answers, and say plainly why it does not."""
 import os
+from contextlib import contextmanager
 
 from ..errors import EngineError, first_line
 
@@ -38,6 +39,20 @@ def engine_errors():
     from docker.errors import DockerException
     from requests import RequestException
     return (DockerException, RequestException)
+
+
+@contextmanager
+def translated():
+    """An engine error that no step turned into an error of its own (Docker's, or the HTTP
+    client's when the engine stops answering mid-call) leaves as an EngineError, its notes kept:
+    one line for the CLI, one error root for the API (tests/integration/test_engine_faults.py)."""
+    try:
+        yield
+    except engine_errors() as exc:
+        error = EngineError(f"the Docker Engine failed: {first_line(exc, 160)}")
+        for note in getattr(exc, "__notes__", ()):
+            error.add_note(note)
+        raise error from exc
 
 
 def engine_version(client):

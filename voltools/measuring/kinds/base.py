@@ -57,13 +57,17 @@ class TargetKind:
         step onto `prepared.undo` as each thing is made."""
 
     def mounts(self, prepared, read_only):
-        """Docker mounts for a container using the target, at /data."""
+        """Docker mounts for a container using the target, at /data. The mount carries the
+        volume's labels: should the engine make the container after the volume was removed (a
+        create whose answer was lost), the volume it makes anew is the run's too, and found."""
         from docker.types import Mount
 
         from ...config import DATA_MOUNT
+        from ...naming import labels
         if prepared.volume is None:
             return []
-        return [Mount(DATA_MOUNT, prepared.volume.name, type="volume", read_only=read_only)]
+        return [Mount(DATA_MOUNT, prepared.volume.name, type="volume", read_only=read_only,
+                      labels=labels(prepared.run_id, f"volume-{prepared.spec.name}"))]
 
 
 class VolumeKind(TargetKind):

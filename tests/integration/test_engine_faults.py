@@ -1,0 +1,101 @@
+"""An engine call that fails at a random moment of a run ("an exception in the middle").
+
+A relay (enginerelay) between voltools and the engine cuts the connection at a random request of a
+sweep: before the engine sees it (the engine is unreachable for that call), or after (the engine
+carries it out and its answer is lost). Whatever request it is, the run ends with exit 0, or 1
+(2 where nothing was made yet: a refusal), a one-line error and no traceback; it leaves nothing on the engine, or says to run `voltools
+clean`, which then leaves nothing; `--resume` then finishes it, every point once, the points
+stored before the fault unchanged. The seed is printed (VOLTOOLS_SOAK_SEED replays it).
+"""
+import os
+import random
+import subprocess
+
+from voltools.measuring.cleanup import leftover_names
+from voltools.points import POINT_KEY
+from voltools.store import load_run
+
+from enginerelay import CUT_AFTER, CUT_BEFORE, PASS, Relay
+from soaking import SEED, cli, remove_named
+from test_soak import unlabeled_volumes
+
+SOAK = os.environ.get("VOLTOOLS_SOAK", "") not in ("", "0")
+TRIALS = 40 if SOAK else 6
+GRID = ["--bs", "4k,64k", "--blocks", "1,8", "--rw", "read", "--repeat", "2"]
+
+
+def _sweep(raw, run_id, relay_path=None, resume=False):
+    env = dict(os.environ, **({"DOCKER_HOST": f"unix://{relay_path}"} if relay_path else {}))
+    args = ("sweep", "--resume", run_id) if resume else ("sweep", "--target", "local", *GRID, "--run-id", run_id)
+    return subprocess.run(cli(*args, "--data-dir", str(raw)), env=env, capture_output=True, text=True, timeout=180)
+
+
+def _points(raw, run_id):
+    """{point key: (seq, read_time_s)} of the run's error-free points ({} without a run folder)."""
+    if not (raw / run_id).exists():
+        return {}
+    table = load_run(run_id, raw)
+    assert not table.duplicated(POINT_KEY).any()
+    width = len(POINT_KEY)
+    rows = table[table["error"] == 0][POINT_KEY + ["seq", "read_time_s"]].itertuples(index=False)
+    return {tuple(r[:width]): (r[width], r[width + 1]) for r in rows}
+
+
+def _left(client, run_id):
+    return leftover_names(client, run_id) + [f"unlabeled volume {v.name}" for v in unlabeled_volumes(client, run_id)]
+
+
+def _requests_of_a_run(client, raw, path):
+    """How many requests a whole sweep makes through the relay (and that it passes untouched)."""
+    relay = Relay(path, lambda number, data: PASS)
+    try:
+        done = _sweep(raw, f"faults{SEED}count", path)
+    finally:
+        relay.close()
+    assert done.returncode == 0, done.stderr
+    assert not _left(client, f"faults{SEED}count")
+    return len(relay.requests)
+
+
+def test_a_request_cut_at_random_is_a_clear_error_that_leaves_nothing(docker_client, probe_image, tmp_path):
+    rng = random.Random(SEED)
+    raw = tmp_path / "raw"
+    total = _requests_of_a_run(docker_client, raw, tmp_path / "count.sock")
+    print(f"engine faults: seed {SEED}, {TRIALS} trials over {total} requests a run")
+    for trial in range(TRIALS):
+        number, cut = rng.randint(1, total), rng.choice([CUT_BEFORE, CUT_AFTER])
+        run_id = f"faults{SEED}x{trial}"
+        relay = Relay(tmp_path / f"{trial}.sock", lambda n, data: cut if n == number else PASS)
+        try:
+            done = _sweep(raw, run_id, tmp_path / f"{trial}.sock")
+            relay.close()
+            request = relay.requests[number - 1] if number <= len(relay.requests) else "none: the run ended first"
+            _check_stop(docker_client, raw, run_id, done, f"request {number} of {total} ({request}) {cut}")
+        finally:
+            relay.close()
+            remove_named(docker_client, run_id)
+
+
+def _check_stop(client, raw, run_id, done, what):
+    err = done.stderr
+    assert done.returncode in (0, 1, 2), f"{what}: exit {done.returncode}: {err}"
+    assert "Traceback" not in err, f"{what}: {err}"
+    if done.returncode == 2:  # refused before the run made anything (errors.py): nothing to carry on
+        assert not (raw / run_id).exists() and not _left(client, run_id), f"{what}: {err}"
+    if done.returncode != 0:
+        errors = [line for line in err.splitlines() if line.startswith("voltools: error:")]
+        assert len(errors) == 1, f"{what}: {err}"
+    left = _left(client, run_id)
+    if left:
+        assert "voltools clean" in err, f"{what}: left {left} without saying so: {err}"
+        cleaned = subprocess.run(cli("clean", "--run-id", run_id), capture_output=True, text=True)
+        assert cleaned.returncode == 0, cleaned.stderr
+        assert not _left(client, run_id), f"{what}: clean left {_left(client, run_id)}"
+    kept = _points(raw, run_id)
+    if done.returncode != 0:
+        again = _sweep(raw, run_id, resume=(raw / run_id).exists())
+        assert again.returncode == 0, f"{what}: the resume failed: {again.stderr}"
+        assert not _left(client, run_id)
+    now = _points(raw, run_id)
+    assert len(now) == 8, f"{what}: {len(now)} points"
+    assert all(now[k] == v for k, v in kept.items()), f"{what}: points stored before the fault changed"
