@@ -153,6 +153,9 @@ def bar_range(b):
     return f">= {b['low']}" if b["low"] is not None else f"<= {b['high']}"
 
 
+KEPT = "Kept from the run started"
+
+
 def kept(path, rerun):
     """Results of the benchmarks not in `rerun` from an earlier RESULTS.json, their wall time and
     error as they were, each saying when it ran."""
@@ -162,8 +165,10 @@ def kept(path, rerun):
     out = {}
     for name, entry in earlier["benchmarks"].items():
         if name in BENCHES and name not in rerun and entry["result"] is not None:
-            result = dict(entry["result"], findings=[f"Kept from the run started {earlier['started'][:16]} UTC."]
-                          + entry["result"].get("findings", []))
+            findings = entry["result"].get("findings", [])
+            if not any(f.startswith(KEPT) for f in findings):  # kept before: that line names its run
+                findings = [f"{KEPT} {earlier['started'][:16]} UTC."] + findings
+            result = dict(entry["result"], findings=findings)
             out[name] = (result, entry["wall_s"], entry["error"])
     return out
 

@@ -1,11 +1,12 @@
 """What a sweep will do and a rough time for it, before it starts: from stated costs, not measured here.
 
 The costs are the medians of `make report`'s sweep in benchmarks/RESULTS.md (bench_reportsweep,
-2026-12-06 20:25 UTC, 3 sweeps: 525 points in 20 fio calls, 43.9 s on a 2-core VM, 20.6 GiB read in
-27.4 s): its wall time less its read time, over its fio calls, is the cost of a call besides
+2026-12-07 09:06 UTC, 6 sweeps: 525 points in 20 fio calls, 31.0 s on a 2-core VM, 20.6 GiB read in
+17.1 s): its wall time less its read time, over its fio calls, is the cost of a call besides
 reading (fio's start-up, docker exec, lay-out and set-up shared out); its bytes over its read
-time, the bandwidth. The same disk read at 439 MiB/s on 2026-11-27 and at 700-900 MiB/s on
-2026-12-06 (the same sweep took 42-53 s that evening): the time of a sweep moves with it. The
+time, the bandwidth. The disk of a VM of this kind has read at 439 MiB/s (2026-11-27), 650 MiB/s
+(AMD EPYC, 2026-12-07 03:02 UTC, when the sweep took 50.0 s) and 1.2 GiB/s (Intel Xeon, 09:06 UTC):
+the time of a sweep moves with it. The
 python reader's cost is the README's (16 points in 1.3 s, a call a point). Bytes read are the
 reads made: a point cut from another's read (replay.reads) reads nothing more.
 """
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 from ..formatting import MIB
 from . import replay
 
-CALL_COST_S = {"fio": 0.88, "python": 0.08}  # a fio call's cost besides reading, by reader
-READ_BYTES_PER_S = 653 * MIB  # the benchmark's 20.6 GiB over its 32.3 s of read time
+CALL_COST_S = {"fio": 0.69, "python": 0.08}  # a fio call's cost besides reading, by reader
+READ_BYTES_PER_S = 1234 * MIB  # the benchmark's 20.6 GiB over its 17.1 s of read time
 BASIS = "make report's costs on a 2-core VM on 2026-12-07, not measured here"
 
 
