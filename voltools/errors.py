@@ -46,7 +46,11 @@ class ReportError(VoltoolsError):
 
 def first_line(error, limit=200):
     """What a one-line report says of an error or message: its first line, trimmed to `limit`
-    characters (None: whole); an exception with no text gives its type's name."""
+    characters (None: whole); an exception with no text gives its type's name. A Docker API error
+    says its status and the engine's own words, without the request's URL (which filled the line)."""
+    explanation, status = getattr(error, "explanation", None), getattr(error, "status_code", None)
+    if explanation and status:
+        error = f"{status} {explanation}"
     lines = str(error).strip().splitlines()
     text = lines[0].strip() if lines else ("" if isinstance(error, str) else type(error).__name__)
     return text[:limit] if limit else text

@@ -1,4 +1,5 @@
-"""An engine call that fails at a random moment of a run ("an exception in the middle").
+"""An engine call that fails at a random moment of a run ("an exception in the middle"), and a
+container of the run killed or removed from outside at a random moment.
 
 A relay (enginerelay) between voltools and the engine cuts the connection at a random request of a
 sweep: before the engine sees it (the engine is unreachable for that call), or after (the engine
@@ -10,8 +11,9 @@ stored before the fault unchanged. The seed is printed (VOLTOOLS_SOAK_SEED repla
 import os
 import random
 import subprocess
+import time
 
-from voltools.measuring.cleanup import leftover_names
+from voltools.measuring.cleanup import label_filter, leftover_names
 from voltools.points import POINT_KEY
 from voltools.store import load_run
 
@@ -99,3 +101,60 @@ def _check_stop(client, raw, run_id, done, what):
     now = _points(raw, run_id)
     assert len(now) == 8, f"{what}: {len(now)} points"
     assert all(now[k] == v for k, v in kept.items()), f"{what}: points stored before the fault changed"
+
+
+def test_a_container_of_the_run_stopped_from_outside_at_random_is_a_clear_error(docker_client, probe_image, tmp_path):
+    """Someone kills (SIGKILL) or removes a random container of a running sweep, at a random moment
+    of the time its containers live: the same promises as for a cut request."""
+    rng = random.Random(SEED + 1)
+    raw = tmp_path / "raw"
+    window = _containers_live(docker_client, raw, f"outside{SEED}clean")
+    print(f"containers stopped from outside: seed {SEED}, {TRIALS} trials in a window of {window:.1f} s")
+    for trial in range(TRIALS):
+        run_id = f"outside{SEED}x{trial}"
+        proc = subprocess.Popen(_command(raw, run_id), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _first_container(docker_client, run_id, proc)
+            time.sleep(rng.uniform(0.0, window))
+            what = _stop_one(docker_client, run_id, rng)
+            out, err = proc.communicate(timeout=180)
+            done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+            said = [line for line in err.splitlines() if line.startswith("voltools: error:")]
+            print(f"  {run_id}: {what}: exit {done.returncode} {said[0] if said else ''}")
+            _check_stop(docker_client, raw, run_id, done, what)
+        finally:
+            proc.kill()
+            remove_named(docker_client, run_id)
+
+
+def _command(raw, run_id):
+    return cli("sweep", "--target", "local", *GRID, "--run-id", run_id, "--data-dir", str(raw))
+
+
+def _first_container(client, run_id, proc):
+    """Wait until the run has a container (or has ended); return when."""
+    while proc.poll() is None and not client.containers.list(all=True, filters=label_filter(run_id), sparse=True):
+        time.sleep(0.02)
+    return time.monotonic()
+
+
+def _containers_live(client, raw, run_id):
+    """Seconds from a clean sweep's first container to its end: where a stop can land."""
+    proc = subprocess.Popen(_command(raw, run_id), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = _first_container(client, run_id, proc)
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    return time.monotonic() - first
+
+
+def _stop_one(client, run_id, rng):
+    """Kill or remove one of the run's running containers, if it has any; say what was done."""
+    running = client.containers.list(filters=label_filter(run_id))
+    if not running:
+        return "nothing running to stop"
+    container, how = rng.choice(running), rng.choice(["kill", "remove"])
+    try:
+        container.kill() if how == "kill" else container.remove(force=True)
+    except Exception as exc:  # it went by itself meanwhile: the run goes on as it would
+        return f"{how} {container.name} found it gone ({exc})"
+    return f"{how} {container.name}"

@@ -27,3 +27,15 @@ def test_anything_else_passes_untouched(raised):
         with translated():
             raise raised
     assert caught.value is raised
+
+
+def test_a_docker_api_error_says_its_status_and_the_engines_words_without_the_url():
+    from requests.models import Response
+    from voltools.errors import first_line
+    answer = Response()
+    answer.status_code, answer.reason = 409, "Conflict"
+    answer.url = "http+docker://localhost/v1.41/containers/0123456789abcdef0123456789abcdef/exec"
+    error = APIError("409 Client Error", response=answer, explanation="container 0123 is not running")
+    assert "http+docker" in str(error)
+    assert first_line(error) == "409 container 0123 is not running"
+    assert first_line(APIError("500 Server Error: injected")) == "500 Server Error: injected"  # no answer to explain it
