@@ -150,13 +150,9 @@ class PersistRun:
         self.outcomes, self.moves, self.problems = [], [], []
 
     @classmethod
+    @translated()
     def start(cls, request):
         """Check `request`, connect, make sure of the probe image, lock the run, create its folder."""
-        with translated():
-            return cls._start(request)
-
-    @classmethod
-    def _start(cls, request):
         plan = check(request)
         client = connect()
         image = probe.ensure_image(client, request.image)
@@ -169,16 +165,16 @@ class PersistRun:
             raise
         return cls(plan, client, image, store, meta, lock)
 
+    @translated()
     def measure(self, progress=None):
         """Run every check on every target; return the outcomes table. `progress(outcome)`, if
         given, is called as each check ends."""
-        with translated():
-            try:
-                self._check_all(progress)
-            except BaseException as exc:
-                self._end(exc)
-                raise
-            return self._end(None)
+        try:
+            self._check_all(progress)
+        except BaseException as exc:
+            self._end(exc)
+            raise
+        return self._end(None)
 
     def _check_all(self, progress):
         with Teardown(self.problems) as undo:

@@ -41,13 +41,9 @@ class Run:
         self.problems = []  # what teardown could not do; reported only if something is left
 
     @classmethod
+    @translated()
     def start(cls, request):
         """Check `request` (a SweepRequest), then lock the run and create its folder."""
-        with translated():
-            return cls._start(request)
-
-    @classmethod
-    def _start(cls, request):
         orchestrator, plan, run_id = check(request)
         facts = orchestrator.prepare(plan, request.image)
         meta = start_meta(run_id, plan, orchestrator.name, request, facts)
@@ -60,16 +56,12 @@ class Run:
         return cls(orchestrator, plan, run_id, store, meta, lock)
 
     @classmethod
+    @translated()
     def resume(cls, run_id, data_dir=None):
         """Carry on a stopped run: same plan, its leftovers removed, finished points skipped.
 
         A point whose stored row is an error is measured again; the new row supersedes it in the
         table and the raw output of both is kept."""
-        with translated():
-            return cls._resume(run_id, data_dir)
-
-    @classmethod
-    def _resume(cls, run_id, data_dir):
         store = RunStore.open(run_id, data_dir)
         meta = store.read_meta()
         request = _stored_request(store, meta)
@@ -88,20 +80,20 @@ class Run:
             raise
         return cls(orchestrator, plan, run_id, store, meta, lock, done)
 
+    @translated()
     def measure(self, progress=None):
         """Measure every point not yet done; return the run's points table.
 
         `progress`, if given, is called as progress(points_done_now, description) as points are
         stored, and once with the points a resumed run already had."""
-        with translated():
-            try:
-                if progress and self.done:
-                    progress(len(self.done), "already measured")
-                self.orchestrator.measure(self, progress)
-            except BaseException as exc:
-                self._end(exc)
-                raise
-            return self._end(None)
+        try:
+            if progress and self.done:
+                progress(len(self.done), "already measured")
+            self.orchestrator.measure(self, progress)
+        except BaseException as exc:
+            self._end(exc)
+            raise
+        return self._end(None)
 
     def expected_points(self):
         return self.orchestrator.expected_points(self.plan)

@@ -265,13 +265,19 @@ def prepare(client, spec, run_id):
     return prepared
 
 
+def volume_labels(prepared):
+    """The labels of the target's volume: also on every mount of it, so that a volume the engine
+    makes anew (a container made after the volume was removed) is the run's too."""
+    return labels(prepared.run_id, f"volume-{prepared.spec.name}")
+
+
 def create_volume(client, prepared, driver_opts):
     """A volume of the local driver with `driver_opts`, named and labeled for the run."""
     spec = prepared.spec
     with interrupts.creating():
         prepared.volume = client.volumes.create(
             name=object_name(prepared.run_id, spec.name), driver="local", driver_opts=driver_opts,
-            labels=labels(prepared.run_id, f"volume-{spec.name}"))
+            labels=volume_labels(prepared))
         prepared.undo.append(lambda: prepared.volume.remove(force=True))
 
 

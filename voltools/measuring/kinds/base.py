@@ -5,7 +5,7 @@ A subclass sets the class attributes that differ and overrides the steps it need
 with targets.py's marker and exclusive-creation rules) carry the two common ways of holding data.
 """
 from ...naming import default_target_name
-from ..targets import checked_root, create_volume, make_workdir, marker_path
+from ..targets import checked_root, create_volume, make_workdir, marker_path, volume_labels
 
 
 class TargetKind:
@@ -57,17 +57,15 @@ class TargetKind:
         step onto `prepared.undo` as each thing is made."""
 
     def mounts(self, prepared, read_only):
-        """Docker mounts for a container using the target, at /data. The mount carries the
-        volume's labels: should the engine make the container after the volume was removed (a
-        create whose answer was lost), the volume it makes anew is the run's too, and found."""
+        """Docker mounts for a container using the target, at /data, carrying the volume's labels
+        (targets.volume_labels: a create whose answer was lost may make the volume anew)."""
         from docker.types import Mount
 
         from ...config import DATA_MOUNT
-        from ...naming import labels
         if prepared.volume is None:
             return []
         return [Mount(DATA_MOUNT, prepared.volume.name, type="volume", read_only=read_only,
-                      labels=labels(prepared.run_id, f"volume-{prepared.spec.name}"))]
+                      labels=volume_labels(prepared))]
 
 
 class VolumeKind(TargetKind):
