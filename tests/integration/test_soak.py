@@ -74,7 +74,7 @@ class Soak:
                 out = subprocess.run(cli("clean", "--run-id", self.run_id), capture_output=True, text=True)
                 assert out.returncode == 0, out.stderr
                 assert leftovers(self.client, self.run_id) == 0
-        elif code == -sig:  # the signal came before voltools' handlers: this attempt made nothing
+        elif code == -sig or interpreter_start_up(sig, code, err):  # before voltools' handlers: made nothing
             assert self.existed or not (self.raw / self.run_id).exists()
             assert not objects(self.client, self.run_id) - self.before
         else:
