@@ -223,6 +223,48 @@ def test_the_probe_image_runs_on_every_node_without_a_registry(cluster, probe_im
         service.remove()
 
 
+def listed(socks):
+    """The manager's node list: host name -> status (ready, down, ...)."""
+    return {n.attrs["Description"]["Hostname"]: n.attrs["Status"]["State"]
+            for n in node_client(socks["node1"]).nodes.list()}
+
+
+def until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"not {what} within {timeout} s"
+        time.sleep(0.5)
+
+
+def test_a_node_the_manager_keeps_down_is_restarted_once_then_named(cluster):
+    """node3 answers and says its swarm is active, but cannot reach the manager (its packets to
+    port 2377 dropped in its own namespace), so the manager lists it Down: up restarts node3's
+    dockerd once, then fails in one final line naming node3 and what it now says (pending: it
+    cannot reach the manager). Once node3 can, up brings the whole cluster back Ready."""
+    state = cluster["state"]
+    _, socks = node_sockets(cluster["up"].stdout)
+    subnet = re.search(r"^subnet=(\S+)$", (state / "cluster" / "cluster.env").read_text(), re.M)[1]
+    netns = subprocess.run(["ip", "netns", "identify", str(dockerd_pids(state)["node3"])],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    block = ["OUTPUT", "-d", f"{subnet}.11", "-p", "tcp", "--dport", "2377", "-j", "DROP"]
+    in_node3 = ["nsenter", f"--net=/var/run/netns/{netns}", "iptables"]
+    subprocess.run([*in_node3, "-I", *block], check=True)
+    try:
+        until(lambda: listed(socks)["node3"] == "down", 90, "node3 listed Down")
+        before = dockerd_pids(state)["node3"]
+        stalled = run_script("up", str(NODES), state=state, env={"VOLTOOLS_CLUSTER_WAIT": "30"})
+        lines = stalled.stderr.strip().splitlines()
+        assert stalled.returncode == 1, stalled.stderr
+        assert len(lines) == 2 and "node3: its engine answers" in lines[0] and "restarting" in lines[0], lines
+        assert "manager lists: node3 Down/Active; node3 swarm pending" in lines[1], lines
+        assert dockerd_pids(state)["node3"] != before, "node3's dockerd was not restarted"
+    finally:
+        subprocess.run([*in_node3, "-D", *block], check=True)
+    back = run_script("up", str(NODES), state=state)
+    assert back.returncode == 0, back.stderr
+    assert set(listed(socks).values()) == {"ready"}
+
+
 def test_down_removes_everything_even_a_dead_nodes_containers(cluster, docker_client, probe_image):
     """node2 holds a container and a tmpfs volume when down stops it; node3's dockerd is killed
     (-9) first, leaving its container running with nobody to stop it: down removes both."""
