@@ -47,10 +47,23 @@ class ReportError(VoltoolsError):
 def first_line(error, limit=200):
     """What a one-line report says of an error or message: its first line, trimmed to `limit`
     characters (None: whole); an exception with no text gives its type's name. A Docker API error
-    says its status and the engine's own words, without the request's URL (which filled the line)."""
+    says its status and the engine's own words, without the request's URL (which filled the line);
+    a connection that failed says so, and why, without the client library's tuples."""
+    from requests.exceptions import ConnectionError as NoAnswer  # here: start-up imports no HTTP client
     explanation, status = getattr(error, "explanation", None), getattr(error, "status_code", None)
     if explanation and status:
         error = f"{status} {explanation}"
+    elif isinstance(error, NoAnswer):
+        error = f"the Docker Engine did not answer ({_innermost(error)})"
     lines = str(error).strip().splitlines()
     text = lines[0].strip() if lines else ("" if isinstance(error, str) else type(error).__name__)
     return text[:limit] if limit else text
+
+
+def _innermost(error):
+    """In words, the innermost exception an error wraps in its arguments (as requests and urllib3 do)."""
+    while True:
+        inner = next((a for a in reversed(error.args) if isinstance(a, BaseException)), None)
+        if inner is None:
+            return getattr(error, "strerror", None) or str(error) or type(error).__name__
+        error = inner

@@ -1,5 +1,6 @@
-"""An engine call that fails at a random moment of a run ("an exception in the middle"), and a
-container of the run killed or removed from outside at a random moment.
+"""An engine call that fails at a random moment of a run ("an exception in the middle"), a
+container of the run killed or removed from outside at a random moment, and dockerd restarted at a
+random moment.
 
 A relay (enginerelay) between voltools and the engine cuts the connection at a random request of a
 sweep: before the engine sees it (the engine is unreachable for that call), or after (the engine
@@ -10,19 +11,25 @@ stored before the fault unchanged. The seed is printed (VOLTOOLS_SOAK_SEED repla
 """
 import os
 import random
+import signal
 import subprocess
 import time
+from pathlib import Path
+
+import pytest
 
 from voltools.measuring.cleanup import label_filter, leftover_names
 from voltools.points import POINT_KEY
 from voltools.store import load_run
 
 from enginerelay import CUT_AFTER, CUT_BEFORE, PASS, Relay
+from repo import ROOT
 from soaking import SEED, cli, remove_named
 from test_soak import unlabeled_volumes
 
 SOAK = os.environ.get("VOLTOOLS_SOAK", "") not in ("", "0")
 TRIALS = 40 if SOAK else 6
+RESTARTS = 20 if SOAK else 3
 GRID = ["--bs", "4k,64k", "--blocks", "1,8", "--rw", "read", "--repeat", "2"]
 
 
@@ -112,19 +119,25 @@ def test_a_container_of_the_run_stopped_from_outside_at_random_is_a_clear_error(
     print(f"containers stopped from outside: seed {SEED}, {TRIALS} trials in a window of {window:.1f} s")
     for trial in range(TRIALS):
         run_id = f"outside{SEED}x{trial}"
-        proc = subprocess.Popen(_command(raw, run_id), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            _first_container(docker_client, run_id, proc)
-            time.sleep(rng.uniform(0.0, window))
-            what = _stop_one(docker_client, run_id, rng)
-            out, err = proc.communicate(timeout=180)
-            done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-            said = [line for line in err.splitlines() if line.startswith("voltools: error:")]
-            print(f"  {run_id}: {what}: exit {done.returncode} {said[0] if said else ''}")
-            _check_stop(docker_client, raw, run_id, done, what)
-        finally:
-            proc.kill()
-            remove_named(docker_client, run_id)
+        _disturbed(docker_client, raw, run_id, rng.uniform(0.0, window), lambda: _stop_one(docker_client, run_id, rng))
+
+
+def _disturbed(client, raw, run_id, delay, disturb):
+    """A sweep disturbed `delay` s after its first container by `disturb()` (which says what it did);
+    then the promises of _check_stop."""
+    proc = subprocess.Popen(_command(raw, run_id), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _first_container(client, run_id, proc)
+        time.sleep(delay)
+        what = f"{disturb()} {delay:.2f} s after the first container"
+        out, err = proc.communicate(timeout=180)
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        said = [line for line in err.splitlines() if line.startswith("voltools: error:")]
+        print(f"  {run_id}: {what}: exit {done.returncode} {said[0] if said else ''}")
+        _check_stop(client, raw, run_id, done, what)
+    finally:
+        proc.kill()
+        remove_named(client, run_id)
 
 
 def _command(raw, run_id):
@@ -158,3 +171,34 @@ def _stop_one(client, run_id, rng):
     except Exception as exc:  # it went by itself meanwhile: the run goes on as it would
         return f"{how} {container.name} found it gone ({exc})"
     return f"{how} {container.name}"
+
+
+def test_dockerd_restarted_at_random_is_a_clear_error_and_clean_works(docker_client, probe_image, tmp_path):
+    """dockerd stopped (SIGTERM) at a random moment of the time a sweep's containers live, and
+    started again: the same promises as for a cut request."""
+    if os.geteuid() != 0 or _dockerd_pid() is None:
+        pytest.skip("needs root and exactly one local dockerd to restart")
+    rng = random.Random(SEED + 2)
+    raw = tmp_path / "raw"
+    window = _containers_live(docker_client, raw, f"restart{SEED}clean")
+    print(f"dockerd restarted: seed {SEED}, {RESTARTS} trials in a window of {window:.1f} s")
+    for trial in range(RESTARTS):
+        _disturbed(docker_client, raw, f"restart{SEED}x{trial}", rng.uniform(0.0, window), _restart_dockerd)
+
+
+def _dockerd_pid():
+    pids = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True).stdout.split()
+    return int(pids[0]) if len(pids) == 1 else None
+
+
+def _restart_dockerd():
+    """SIGTERM to the one dockerd, wait until it is gone, start it again as make does."""
+    pid = _dockerd_pid()
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists(), "dockerd did not stop"
+    started = subprocess.run([str(ROOT / "scripts" / "ensure-engine.sh")], capture_output=True, text=True)
+    assert started.returncode == 0, started.stderr
+    return "dockerd restarted"

@@ -2,7 +2,7 @@
 data set verified by a new container; local, loop and bind keep it, tmpfs and layer do not.
 
 It restarts the engine, stopping every container on it: run it only where nothing else uses the
-engine (CI, `make test`). Like test_engine_restart.py it needs root and exactly one local dockerd."""
+engine (CI, `make test`). Like the restart attack in test_engine_faults.py it needs root and exactly one local dockerd."""
 import os
 import subprocess
 

@@ -49,7 +49,8 @@ def translated():
     try:
         yield
     except engine_errors() as exc:
-        error = EngineError(f"the Docker Engine failed: {first_line(exc, 160)}")
+        said = first_line(exc, 160)
+        error = EngineError(said if said.startswith("the Docker Engine") else f"the Docker Engine failed: {said}")
         for note in getattr(exc, "__notes__", ()):
             error.add_note(note)
         raise error from exc

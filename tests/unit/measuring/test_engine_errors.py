@@ -15,7 +15,7 @@ def test_an_engine_error_leaves_as_one_line_with_its_notes(raised):
     with pytest.raises(EngineError) as caught:
         with translated():
             raise raised
-    assert str(caught.value).startswith("the Docker Engine failed: ")
+    assert str(caught.value).startswith("the Docker Engine ") and str(caught.value).count("Docker Engine") == 1
     assert "\n" not in str(caught.value) and caught.value.__cause__ is raised
     assert caught.value.__notes__ == ["tearing down target local failed: volume in use"]
 
@@ -39,3 +39,14 @@ def test_a_docker_api_error_says_its_status_and_the_engines_words_without_the_ur
     assert "http+docker" in str(error)
     assert first_line(error) == "409 container 0123 is not running"
     assert first_line(APIError("500 Server Error: injected")) == "500 Server Error: injected"  # no answer to explain it
+
+
+@pytest.mark.parametrize("cause, said", [(FileNotFoundError(2, "No such file or directory"), "No such file or directory"),
+                                         (ConnectionRefusedError(111, "Connection refused"), "Connection refused"),
+                                         (TimeoutError(), "TimeoutError")])
+def test_a_connection_that_failed_says_so_and_why_without_the_librarys_tuples(cause, said):
+    from urllib3.exceptions import ProtocolError
+    from voltools.errors import first_line
+    error = LostConnection(ProtocolError("Connection aborted.", cause))
+    assert "('Connection aborted.'" in str(error)
+    assert first_line(error) == f"the Docker Engine did not answer ({said})"
