@@ -175,6 +175,34 @@ def test_fresh_rounds_set_each_target_up_anew_each_round(docker_client, run_id, 
     assert json.loads((raw_root / run_id / "run.json").read_text())["grid"]["fresh_rounds"] is True
 
 
+@pytest.mark.parametrize("target", ["local", "tmpfs:size=64m"])
+def test_a_users_volume_with_the_runs_name_is_neither_used_nor_removed(target, docker_client, probe_image,
+                                                                       run_id, raw_root):
+    """The engine answers a volume create of a name that exists with the volume that is there: a
+    volume of the user's named voltools_<run>_<target> (unlabeled, holding a file) is refused in one
+    line naming it, and left as it was, its file and labels unchanged; nothing of the run is left."""
+    from voltools.measuring.cleanup import leftovers
+    name = f"voltools_{run_id}_{target.split(':')[0]}"
+    mine = docker_client.volumes.create(name=name, labels={"owner": "user"})
+    try:
+        docker_client.containers.run(probe_image, ["sh", "-c", "echo mine > /v/keep.txt"], remove=True,
+                                     network_mode="none", volumes={name: {"bind": "/v", "mode": "rw"}})
+        done = subprocess.run([sys.executable, "-m", "voltools", "sweep", "--target", target, "--bs", "4k",
+                               "--blocks", "1", "--rw", "read", "-q", "--run-id", run_id, "--data-dir", str(raw_root)],
+                              capture_output=True, text=True, timeout=300)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 1 and len(lines) == 1, done.stderr
+        assert f"a volume named {name} exists that this run did not make" in lines[0], lines
+        kept = docker_client.volumes.get(name)
+        assert kept.id == mine.id and kept.attrs["Labels"] == {"owner": "user"} and kept.attrs["Options"] is None
+        read = docker_client.containers.run(probe_image, ["sh", "-c", "ls -A /v; cat /v/keep.txt"], remove=True,
+                                            network_mode="none", volumes={name: {"bind": "/v", "mode": "ro"}})
+        assert read.decode() == "keep.txt\nmine\n"
+        assert leftovers(docker_client, run_id) == 0
+    finally:
+        mine.remove(force=True)
+
+
 def test_a_round_whose_volume_cannot_be_removed_stops_the_run(docker_client, probe_image, run_id, raw_root):
     """--fresh-rounds, attacked: a container of the user's takes hold of the run's volume (it
     mounts it) while a round reads, so that round's teardown cannot remove the volume. The run

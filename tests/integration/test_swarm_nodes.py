@@ -118,6 +118,26 @@ def test_bad_node_url_is_refused_with_nothing_made(cluster3, tmp_path):
     assert_nodes_clean(cluster3, run_id)
 
 
+def test_a_users_volume_with_the_runs_name_on_a_node_is_refused_before_any_task(cluster3, tmp_path):
+    """A Swarm task's mount uses a node's volume of that name as it is: a volume of the user's on
+    node2 named voltools_<run>_local is refused in one line naming node2, before any service is
+    made, and left as it was."""
+    run_id = new_run_id()
+    name, node2 = f"voltools_{run_id}_local", node_client(cluster3["socks"]["node2"])
+    mine = node2.volumes.create(name=name, labels={"owner": "user"})
+    try:
+        done = sweep(cluster3, run_id, tmp_path, "--mode", "global", "--repeat", "1", "--quiet")
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 1 and len(lines) == 1, done.stderr
+        assert f"a volume named {name} exists on unix://{cluster3['socks']['node2']}" in lines[0], lines
+        kept = node2.volumes.get(name)
+        assert kept.id == mine.id and kept.attrs["Labels"] == {"owner": "user"}
+        assert not node_client(cluster3["socks"]["node1"]).services.list(filters={"name": f"voltools_{run_id}"})
+        assert_nodes_clean(cluster3, run_id)
+    finally:
+        mine.remove(force=True)
+
+
 def wait_for_task_on(cluster, service, hostname, timeout=120):
     """Until `service` has a running task on node `hostname`."""
     manager = node_client(cluster["socks"]["node1"])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .. import interrupts
 from ..config import NOBODY_UID, marker_dir, state_dir, system_folder
-from ..errors import TargetError, UsageError
+from ..errors import TargetError, UsageError, first_line
 from ..naming import check_name, labels, object_name
 from ..units import parse_size
 from . import jobs, kinds
@@ -248,7 +248,7 @@ class PreparedTarget:
             except Exception as exc:  # keep undoing; a leak is worse than a late error
                 errors.append(exc)
         if errors:
-            raise TargetError(f"tearing down target {self.spec.name} failed: {errors[0]}")
+            raise TargetError(f"tearing down target {self.spec.name} failed: {first_line(errors[0], None)}")
 
 
 def prepare(client, spec, run_id):
@@ -265,19 +265,38 @@ def prepare(client, spec, run_id):
     return prepared
 
 
-def volume_labels(prepared):
-    """The labels of the target's volume: also on every mount of it, so that a volume the engine
+def volume_labels(run_id, target):
+    """The labels of a target's volume: also on every mount of it, so that a volume the engine
     makes anew (a container made after the volume was removed) is the run's too."""
-    return labels(prepared.run_id, f"volume-{prepared.spec.name}")
+    return labels(run_id, f"volume-{target}")
+
+
+def refuse_foreign_volume(client, name, wanted, where="this engine"):
+    """TargetError if a volume `name` exists without the labels `wanted`: someone else's, which a
+    mount of that name would use as it is (a Swarm task's mount does)."""
+    from docker.errors import NotFound
+    try:
+        found = client.volumes.get(name)
+    except NotFound:
+        return
+    if (found.attrs.get("Labels") or {}) != wanted:
+        raise TargetError(f"a volume named {name} exists on {where} that this run did not make; voltools "
+                          "leaves it as it is: remove it yourself or choose another --run-id")
 
 
 def create_volume(client, prepared, driver_opts):
-    """A volume of the local driver with `driver_opts`, named and labeled for the run."""
-    spec = prepared.spec
+    """A volume of the local driver with `driver_opts`, named and labeled for the run.
+
+    The engine answers a create of a name that exists with the volume that is there: one without
+    the run's labels is someone else's, refused and left as it is (never used, never removed)."""
+    spec, run_id = prepared.spec, prepared.run_id
+    name, wanted = object_name(run_id, spec.name), volume_labels(run_id, spec.name)
     with interrupts.creating():
-        prepared.volume = client.volumes.create(
-            name=object_name(prepared.run_id, spec.name), driver="local", driver_opts=driver_opts,
-            labels=volume_labels(prepared))
+        volume = client.volumes.create(name=name, driver="local", driver_opts=driver_opts, labels=wanted)
+        if (volume.attrs.get("Labels") or {}) != wanted:
+            raise TargetError(f"target {spec.name}: a volume named {name} exists that this run did not make; "
+                              "voltools leaves it as it is: remove it yourself or choose another --run-id")
+        prepared.volume = volume
         prepared.undo.append(lambda: prepared.volume.remove(force=True))
 
 

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from .. import interrupts
 from ..config import DATA_MOUNT, LABEL
 from ..errors import EngineError, ProbeError, UsageError, first_line
-from ..measuring import engine, kinds
+from ..measuring import engine, kinds, targets
 from ..measuring.cleanup import labeled_services, remove_copies, remove_services  # noqa: F401 (part of the swarm API)
 from ..measuring.taskscript import MARK, SCRIPT_COMMAND, script_args, store_task, task_steps
 from ..naming import labels, object_name
@@ -140,6 +140,7 @@ class SwarmOrchestrator(Orchestrator):
     def measure(self, run, progress=None):
         """Each target's job service in turn, inside a swarm (one made for the run if there was none)."""
         options = JobOptions(self.settings["mode"], tuple(self.settings["constraints"]), self.settings["timeout"])
+        self._refuse_foreign_volumes(run)
         with swarm_for_run(self.client) as created:
             run.meta["swarm"]["swarm_created"] = created
             self.watch = nodes.NodeWatch(self.client, self.others)
@@ -153,6 +154,14 @@ class SwarmOrchestrator(Orchestrator):
                     raise lost
             finally:  # services go before a swarm made for the run is left
                 run.problems += self.remove(run.run_id)
+
+    def _refuse_foreign_volumes(self, run):
+        """A task's mount would use a volume of the target's name that a node has: one the run did not
+        make (without its labels) is refused, on the manager and on every --node, before any task."""
+        for spec in run.plan.targets:
+            name, wanted = object_name(run.run_id, spec.name), targets.volume_labels(run.run_id, spec.name)
+            for where, each in [("the manager", self.client), *((e.url, e.client) for e in self.others)]:
+                targets.refuse_foreign_volume(each, name, wanted, where)
 
     def _spread_image(self, run_id):
         """The probe image onto every engine that lacks it; {engine: what was done}."""
@@ -251,7 +260,7 @@ def _volume_mount(spec, run_id):
     options = spec.target_kind.volume_options(spec) or None
     return Mount(DATA_MOUNT, object_name(run_id, spec.name), type="volume",
                  driver_config=DriverConfig("local", options=options),
-                 labels=labels(run_id, f"volume-{spec.name}"))
+                 labels=targets.volume_labels(run_id, spec.name))
 
 
 def wait_for_tasks(client, service, timeout, progress=None, label="", lost=None):

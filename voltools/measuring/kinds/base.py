@@ -65,7 +65,7 @@ class TargetKind:
         if prepared.volume is None:
             return []
         return [Mount(DATA_MOUNT, prepared.volume.name, type="volume", read_only=read_only,
-                      labels=volume_labels(prepared))]
+                      labels=volume_labels(prepared.run_id, prepared.spec.name))]
 
 
 class VolumeKind(TargetKind):
