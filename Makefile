@@ -44,7 +44,7 @@ sample: $(STAMP) engine ## re-measure the committed sample run under data/raw (m
 
 SOAK_KILLS ?= 30
 
-soak: $(STAMP) engine ## the full attack: >= 30 kills of real sweeps, 30 of persist runs, the store's crash state machine at 400 runs, 40 engine calls cut, 20 dockerd restarts, the set-up on 1,000 machines
+soak: $(STAMP) engine ## the full attack: >= 30 kills of real sweeps, 30 of persist runs, the store's crash state machine at 400 runs, 40 engine calls cut, 40 containers stopped from outside, 20 dockerd restarts, 40 user holds of a run's volume, the set-up on 1,000 machines
 	VOLTOOLS_SOAK=1 VOLTOOLS_SOAK_KILLS=$(SOAK_KILLS) $(BIN)/pytest -q -s -p no:cacheprovider \
 	  tests/integration/test_soak.py::test_kill_soak tests/integration/test_persist_soak.py::test_persist_kill_soak \
 	  "tests/unit/test_store.py::TestStoreUnderAttack" tests/integration/test_engine_faults.py \

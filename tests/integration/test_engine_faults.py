@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from voltools.config import LABEL
 from voltools.measuring.cleanup import label_filter, leftover_names
 from voltools.points import POINT_KEY
 from voltools.store import load_run
@@ -122,10 +123,10 @@ def test_a_container_of_the_run_stopped_from_outside_at_random_is_a_clear_error(
         _disturbed(docker_client, raw, run_id, rng.uniform(0.0, window), lambda: _stop_one(docker_client, run_id, rng))
 
 
-def _disturbed(client, raw, run_id, delay, disturb):
-    """A sweep disturbed `delay` s after its first container by `disturb()` (which says what it did);
-    then the promises of _check_stop."""
-    proc = subprocess.Popen(_command(raw, run_id), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _disturbed(client, raw, run_id, delay, disturb, extra=(), after=None):
+    """A sweep (with `extra` arguments) disturbed `delay` s after its first container by `disturb()`
+    (which says what it did); then `after()`, if given, and the promises of _check_stop."""
+    proc = subprocess.Popen(_command(raw, run_id, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _first_container(client, run_id, proc)
         time.sleep(delay)
@@ -134,14 +135,16 @@ def _disturbed(client, raw, run_id, delay, disturb):
         done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
         said = [line for line in err.splitlines() if line.startswith("voltools: error:")]
         print(f"  {run_id}: {what}: exit {done.returncode} {said[0] if said else ''}")
+        if after:
+            after(what)
         _check_stop(client, raw, run_id, done, what)
     finally:
         proc.kill()
         remove_named(client, run_id)
 
 
-def _command(raw, run_id):
-    return cli("sweep", "--target", "local", *GRID, "--run-id", run_id, "--data-dir", str(raw))
+def _command(raw, run_id, *extra):
+    return cli("sweep", "--target", "local", *GRID, *extra, "--run-id", run_id, "--data-dir", str(raw))
 
 
 def _first_container(client, run_id, proc):
@@ -151,9 +154,9 @@ def _first_container(client, run_id, proc):
     return time.monotonic()
 
 
-def _containers_live(client, raw, run_id):
+def _containers_live(client, raw, run_id, *extra):
     """Seconds from a clean sweep's first container to its end: where a stop can land."""
-    proc = subprocess.Popen(_command(raw, run_id), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(_command(raw, run_id, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = _first_container(client, run_id, proc)
     _, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
@@ -202,3 +205,80 @@ def _restart_dockerd():
     started = subprocess.run([str(ROOT / "scripts" / "ensure-engine.sh")], capture_output=True, text=True)
     assert started.returncode == 0, started.stderr
     return "dockerd restarted"
+
+
+def test_a_users_container_holding_a_volume_of_the_run_at_random_is_a_clear_error(docker_client, probe_image, tmp_path):
+    """With --fresh-rounds (a new volume each round), a user's container (created, or running) mounts
+    a random volume of the run at a random moment, or, when the run has none just then (between
+    rounds, at its end; one trial in three waits for that), the name its volume had: that mount
+    makes the user a volume of the run's name, which the run must neither use nor remove. The user's container and volume stay as they were; once the
+    user has removed them, the promises of a cut request hold."""
+    rng = random.Random(SEED + 3)
+    raw = tmp_path / "raw"
+    window = _containers_live(docker_client, raw, f"held{SEED}clean", "--fresh-rounds")
+    print(f"a user's container holds a volume: seed {SEED}, {TRIALS} trials in a window of {window:.1f} s")
+    for trial in range(TRIALS):
+        user = UserHolder(docker_client, probe_image, f"held{SEED}x{trial}", rng)
+        try:
+            _disturbed(docker_client, raw, user.run_id, rng.uniform(0.0, window), user.hold,
+                       extra=("--fresh-rounds",), after=user.kept_then_removed)
+        finally:
+            user.remove()
+
+
+class UserHolder:
+    """A container of the user's (labeled owner=user) that mounts a volume of the run."""
+
+    def __init__(self, client, image, run_id, rng):
+        self.client, self.image, self.run_id, self.rng = client, image, run_id, rng
+        self.container, self.state, self.own_volume = None, None, None
+
+    def hold(self):
+        # None there (between rounds, or at the end): the user mounts the name the run's had. One
+        # time in three the user waits for the run's volume to go, and mounts its name at once.
+        if self.rng.random() < 1 / 3:
+            self._until_the_volume_goes()
+        names = [v.name for v in self.client.volumes.list(filters=label_filter(self.run_id))]
+        name, running = self.rng.choice(names or [f"voltools_{self.run_id}_local"]), self.rng.random() < 0.5
+        self.container = self.client.containers.create(
+            self.image, ["sleep", "600"] if running else ["true"], network_mode="none", labels={"owner": "user"},
+            volumes={name: {"bind": "/held", "mode": self.rng.choice(["ro", "rw"])}})
+        if running:
+            self.container.start()
+        self.state = "running" if running else "created"
+        volume = self.client.volumes.get(name)
+        if (volume.attrs.get("Labels") or {}).get(LABEL) != self.run_id:  # gone just before: the mount made it
+            self.own_volume = (name, _inode(volume))
+        return f"a user's {self.state} container holds {name}{' (made anew, the user' + chr(39) + 's)' if self.own_volume else ''}"
+
+    def _until_the_volume_goes(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while self.client.volumes.list(filters=label_filter(self.run_id)) and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def kept_then_removed(self, what):
+        """The user's container (and a volume its mount made) as they were; then the user removes them."""
+        if self.container:
+            self.container.reload()
+            assert self.container.status == self.state, f"{what}: the user's container is {self.container.status}"
+        if self.own_volume:
+            name, inode = self.own_volume
+            kept = self.client.volumes.get(name)
+            assert _inode(kept) == inode and LABEL not in (kept.attrs.get("Labels") or {}), what
+        self.remove()
+
+    def remove(self):
+        if self.container:
+            self.container.remove(force=True)
+            self.container = None
+        if self.own_volume:
+            found = [v for v in self.client.volumes.list() if v.name == self.own_volume[0]]
+            if found and _inode(found[0]) == self.own_volume[1]:
+                found[0].remove(force=True)
+            self.own_volume = None
+
+
+def _inode(volume):
+    """Which volume this is, as a remade one of the same name is not: its folder's inode (its
+    CreatedAt moves by a second between inspections here)."""
+    return os.stat(volume.attrs["Mountpoint"]).st_ino
