@@ -118,12 +118,16 @@ class Run:
 
 
 def reported(exc, problems):
-    """What a run's end could not do: notes on `exc` on its way out, else the first one raised."""
+    """What a run's end could not do: notes on `exc` on its way out, else the first one raised
+    with the rest as its notes (among them, what to clean: never dropped)."""
     if exc is not None:
         for problem in problems:
             exc.add_note(problem)
     elif problems:
-        raise TargetError(problems[0])
+        error = TargetError(problems[0])
+        for problem in problems[1:]:
+            error.add_note(problem)
+        raise error
 
 
 def _stored_request(store, meta):

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from voltools.errors import StoreError, UsageError
+from voltools.errors import StoreError, TargetError, UsageError
 from voltools.measuring.plan import SweepRequest
 from voltools.points import POINT_KEY
-from voltools.run import _stored_request, check, finished_keys, start_meta
+from voltools.run import _stored_request, check, finished_keys, reported, start_meta
 
 
 def _points(errors):
@@ -58,3 +58,20 @@ def test_a_dry_run_check_of_a_host_sweep_makes_nothing_and_names_the_run(tmp_pat
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(UsageError, match="run id 'a_b' is not accepted"):
         check(SweepRequest.of(["host"], run_id="a_b"), dry_run=True)
+
+
+def test_what_a_clean_run_end_could_not_do_is_raised_whole_its_clean_hint_kept():
+    """A teardown error found after an otherwise clean run is raised, and what is left to clean
+    (the later problems) comes with it as notes (dockerd restarted in teardown: test_engine_faults)."""
+    problems = ["tearing down target local failed: the Docker Engine did not answer",
+                "removing what run r made failed: ...; run 'voltools clean --run-id r' once the engine answers"]
+    with pytest.raises(TargetError) as caught:
+        reported(None, problems)
+    assert str(caught.value) == problems[0] and caught.value.__notes__ == problems[1:]
+
+
+def test_what_a_run_end_could_not_do_rides_on_the_error_on_its_way_out():
+    exc = KeyboardInterrupt()
+    reported(exc, ["a", "b"])
+    assert exc.__notes__ == ["a", "b"]
+    reported(None, [])
