@@ -192,32 +192,42 @@ ensure_swarm() {
 }
 
 wait_ready() {  # every node Ready in the manager's node list
-  local deadline=$((SECONDS + wait_s)) nudge=$((SECONDS + wait_s / 3)) nudged= ready
+  local deadline=$((SECONDS + wait_s)) nudge_s=$((wait_s / 3 > 10 ? wait_s / 3 : 10)) nudge nudged= ready
+  nudge=$((SECONDS + nudge_s))
   while :; do
     ready=$(node_docker 1 node ls --format '{{.Status}}' 2>/dev/null | grep -c '^Ready$' || true)
     (( ready >= n )) && return 0
-    if [[ -z $nudged ]] && (( SECONDS >= nudge )); then restart_down_nodes; nudged=1; fi
+    if [[ -z $nudged ]] && (( SECONDS >= nudge )); then
+      nudged=1
+      restart_down_nodes "$nudge_s" && (( deadline < SECONDS + nudge_s )) && deadline=$((SECONDS + nudge_s))
+      continue
+    fi
     (( SECONDS < deadline )) || die "only $ready of $n nodes Ready within $wait_s s ($(not_ready); manager log: $(log_of 1))"
     sleep 0.5
   done
 }
 
-listed_down() {  # the numbers K of the nodes the manager lists Down
+listed_down() {  # the numbers K of the nodes the manager lists Down, and not also Ready
   node_docker 1 node ls --format '{{.Hostname}} {{.Status}}' 2>/dev/null |
-    awk '$2 == "Down" && $1 ~ /^node[0-9]+$/ {print substr($1, 5)}'
+    awk '$1 ~ /^node[0-9]+$/ {if ($2 == "Ready") up[$1] = 1; else if ($2 == "Down") down[$1] = 1}
+         END {for (h in down) if (!(h in up)) print substr(h, 5)}' | sort -n
 }
 
-restart_down_nodes() {  # once: restart the dockerd of a node still listed Down though it answers
+restart_down_nodes() {  # restart_down_nodes S: restart the dockerds of nodes listed Down that answer
   # A restarted node can say its swarm is active while the manager keeps it Down (seen once in
-  # CI, 60 s long); its agent reconnects when its dockerd starts again.
-  local k pid
+  # CI, for 60 s); its agent reconnects when its dockerd starts again. Fails if none was restarted.
+  local k pid picked=()
   for k in $(listed_down); do
-    (( k <= n )) && answers "$k" || continue
-    say "$(node_name "$k"): its engine answers, but the manager lists it Down after $((wait_s / 3)) s; restarting its dockerd"
-    if pid=$(node_pid "$k"); then stop_pid "$pid"; fi
-    start_node "$k"
-    wait_node "$k"
+    (( k <= n )) && answers "$k" && picked+=("$k")
   done
+  (( ${#picked[@]} )) || return 1
+  for k in "${picked[@]}"; do
+    say "$(node_name "$k"): its engine answers, but the manager lists it Down after $1 s; restarting its dockerd"
+    pid=$(node_pid "$k") && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]] && stop_pid "$pid" &
+  done
+  wait
+  for k in "${picked[@]}"; do start_node "$k"; done
+  for k in "${picked[@]}"; do wait_node "$k"; done
 }
 
 not_ready() {  # what the manager and each node say of the nodes not Ready, for the error

@@ -70,3 +70,8 @@ def default_target_name(kind, options):
 def labels(run_id, role):
     """Labels every Docker object of a run carries."""
     return {LABEL: run_id, ROLE_LABEL: role}
+
+
+def is_runs(found_labels, run_id):
+    """Whether an object's labels mark it as run `run_id`'s: the rule clean removes by."""
+    return (found_labels or {}).get(LABEL) == run_id

@@ -260,7 +260,7 @@ def test_a_node_the_manager_keeps_down_is_restarted_once_then_named(cluster):
         assert dockerd_pids(state)["node3"] != before, "node3's dockerd was not restarted"
     finally:
         subprocess.run([*in_node3, "-D", *block], check=True)
-    back = run_script("up", str(NODES), state=state)
+        back = run_script("up", str(NODES), state=state)  # the cluster as it was, for the tests after
     assert back.returncode == 0, back.stderr
     assert set(listed(socks).values()) == {"ready"}
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from voltools.config import LABEL
 from voltools.measuring.cleanup import label_filter, leftover_names
+from voltools.naming import is_runs
 from voltools.points import POINT_KEY
 from voltools.store import load_run
 
@@ -34,9 +34,9 @@ RESTARTS = 20 if SOAK else 3
 GRID = ["--bs", "4k,64k", "--blocks", "1,8", "--rw", "read", "--repeat", "2"]
 
 
-def _sweep(raw, run_id, relay_path=None, resume=False):
+def _sweep(raw, run_id, relay_path=None, resume=False, extra=()):
     env = dict(os.environ, **({"DOCKER_HOST": f"unix://{relay_path}"} if relay_path else {}))
-    args = ("sweep", "--resume", run_id) if resume else ("sweep", "--target", "local", *GRID, "--run-id", run_id)
+    args = ("sweep", "--resume", run_id) if resume else ("sweep", "--target", "local", *GRID, *extra, "--run-id", run_id)
     return subprocess.run(cli(*args, "--data-dir", str(raw)), env=env, capture_output=True, text=True, timeout=180)
 
 
@@ -123,14 +123,17 @@ def test_a_container_of_the_run_stopped_from_outside_at_random_is_a_clear_error(
         _disturbed(docker_client, raw, run_id, rng.uniform(0.0, window), lambda: _stop_one(docker_client, run_id, rng))
 
 
-def _disturbed(client, raw, run_id, delay, disturb, extra=(), after=None):
+def _disturbed(client, raw, run_id, delay, disturb, extra=(), after=None, cleanup=None):
     """A sweep (with `extra` arguments) disturbed `delay` s after its first container by `disturb()`
-    (which says what it did); then `after()`, if given, and the promises of _check_stop."""
+    (which says what it did); then `after(what)`, if given, and the promises of _check_stop.
+    Whatever happens, `cleanup()` and then the removal of what is named as the run's. Returns
+    whether the sweep was still running when disturbed."""
     proc = subprocess.Popen(_command(raw, run_id, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _first_container(client, run_id, proc)
         time.sleep(delay)
-        what = f"{disturb()} {delay:.2f} s after the first container"
+        running = proc.poll() is None
+        what = f"{disturb()} {delay:.2f} s after the first container{'' if running else ', after the end'}"
         out, err = proc.communicate(timeout=180)
         done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
         said = [line for line in err.splitlines() if line.startswith("voltools: error:")]
@@ -138,8 +141,11 @@ def _disturbed(client, raw, run_id, delay, disturb, extra=(), after=None):
         if after:
             after(what)
         _check_stop(client, raw, run_id, done, what)
+        return running
     finally:
         proc.kill()
+        if cleanup:
+            cleanup()
         remove_named(client, run_id)
 
 
@@ -178,20 +184,27 @@ def _stop_one(client, run_id, rng):
 
 def test_dockerd_restarted_at_random_is_a_clear_error_and_clean_works(docker_client, probe_image, tmp_path):
     """dockerd stopped (SIGTERM) at a random moment of the time a sweep's containers live, and
-    started again: the same promises as for a cut request."""
+    started again: the same promises as for a cut request. It restarts the machine's engine (the
+    one of /var/run/docker.pid, which make engine starts), stopping every container on it."""
     if os.geteuid() != 0 or _dockerd_pid() is None:
-        pytest.skip("needs root and exactly one local dockerd to restart")
+        pytest.skip("needs root and a dockerd of /var/run/docker.pid to restart")
     rng = random.Random(SEED + 2)
     raw = tmp_path / "raw"
     window = _containers_live(docker_client, raw, f"restart{SEED}clean")
     print(f"dockerd restarted: seed {SEED}, {RESTARTS} trials in a window of {window:.1f} s")
-    for trial in range(RESTARTS):
-        _disturbed(docker_client, raw, f"restart{SEED}x{trial}", rng.uniform(0.0, window), _restart_dockerd)
+    mid_run = [_disturbed(docker_client, raw, f"restart{SEED}x{trial}", rng.uniform(0.0, window), _restart_dockerd)
+               for trial in range(RESTARTS)]
+    assert any(mid_run), "every restart came after its sweep had ended"
 
 
 def _dockerd_pid():
-    pids = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True).stdout.split()
-    return int(pids[0]) if len(pids) == 1 else None
+    """The engine's pid, from its pid file, if that process is a dockerd."""
+    try:
+        pid = int(Path("/var/run/docker.pid").read_text())
+    except (OSError, ValueError):
+        return None
+    comm = Path(f"/proc/{pid}/comm")
+    return pid if comm.exists() and comm.read_text().strip() == "dockerd" else None
 
 
 def _restart_dockerd():
@@ -211,23 +224,52 @@ def test_a_users_container_holding_a_volume_of_the_run_at_random_is_a_clear_erro
     """With --fresh-rounds (a new volume each round), a user's container (created, or running) mounts
     a random volume of the run at a random moment, or, when the run has none just then (between
     rounds, at its end; one trial in three waits for that), the name its volume had: that mount
-    makes the user a volume of the run's name, which the run must neither use nor remove. The user's container and volume stay as they were; once the
-    user has removed them, the promises of a cut request hold."""
+    makes the user a volume of the run's name, which the run must neither use nor remove. Every
+    third trial wins that race on purpose (_first_to_the_name). The user's container and volume
+    stay as they were; once the user has removed them, the promises of a cut request hold."""
     rng = random.Random(SEED + 3)
     raw = tmp_path / "raw"
     window = _containers_live(docker_client, raw, f"held{SEED}clean", "--fresh-rounds")
     print(f"a user's container holds a volume: seed {SEED}, {TRIALS} trials in a window of {window:.1f} s")
     for trial in range(TRIALS):
         user = UserHolder(docker_client, probe_image, f"held{SEED}x{trial}", rng)
-        try:
+        if trial % 3 == 0:
+            _first_to_the_name(docker_client, raw, user, rng.choice([1, 2]), tmp_path / f"{trial}.sock")
+        else:
             _disturbed(docker_client, raw, user.run_id, rng.uniform(0.0, window), user.hold,
-                       extra=("--fresh-rounds",), after=user.kept_then_removed)
-        finally:
-            user.remove()
+                       extra=("--fresh-rounds",), after=user.kept_then_removed, cleanup=user.remove)
+
+
+def _first_to_the_name(client, raw, user, which, path):
+    """The race a user's mount can win, won on purpose: the relay lets the user's container mount
+    the run's volume name just before the run's `which`-th volume create (of round `which`) reaches
+    the engine, which then answers it with the user's volume. The run must refuse it."""
+    name, creates = f"voltools_{user.run_id}_local", []
+
+    def decide(number, data):
+        if data.split(b"\r\n", 1)[0].startswith(b"POST ") and b"/volumes/create" in data.split(b"\r\n", 1)[0]:
+            creates.append(number)
+            if len(creates) == which:
+                user.mount(name)
+        return PASS
+    relay = Relay(path, decide)
+    try:
+        done = _sweep(raw, user.run_id, path, extra=("--fresh-rounds",))
+        relay.close()
+        what = f"the user's {user.state} container mounted {name} just before the run's volume create {which}"
+        print(f"  {user.run_id}: {what}: exit {done.returncode} {done.stderr.strip().splitlines()[-1:]}")
+        assert user.own_volume and f"a volume named {name} exists that run {user.run_id} did not make" in done.stderr, \
+            f"{what}: {done.stderr}"
+        user.kept_then_removed(what)
+        _check_stop(client, raw, user.run_id, done, what)
+    finally:
+        relay.close()
+        user.remove()
+        remove_named(client, user.run_id)
 
 
 class UserHolder:
-    """A container of the user's (labeled owner=user) that mounts a volume of the run."""
+    """A container of the user's (labeled owner=user) that mounts a volume of the run, or its name."""
 
     def __init__(self, client, image, run_id, rng):
         self.client, self.image, self.run_id, self.rng = client, image, run_id, rng
@@ -239,17 +281,23 @@ class UserHolder:
         if self.rng.random() < 1 / 3:
             self._until_the_volume_goes()
         names = [v.name for v in self.client.volumes.list(filters=label_filter(self.run_id))]
-        name, running = self.rng.choice(names or [f"voltools_{self.run_id}_local"]), self.rng.random() < 0.5
+        name = self.rng.choice(names or [f"voltools_{self.run_id}_local"])
+        self.mount(name)
+        made = " (made anew: the user's)" if self.own_volume else ""
+        return f"a user's {self.state} container holds {name}{made}"
+
+    def mount(self, name):
+        """The user's container (created, or running) mounting volume `name`, which the engine
+        makes, the user's, if it is not there."""
+        running = self.rng.random() < 0.5
         self.container = self.client.containers.create(
             self.image, ["sleep", "600"] if running else ["true"], network_mode="none", labels={"owner": "user"},
             volumes={name: {"bind": "/held", "mode": self.rng.choice(["ro", "rw"])}})
         if running:
             self.container.start()
         self.state = "running" if running else "created"
-        volume = self.client.volumes.get(name)
-        if (volume.attrs.get("Labels") or {}).get(LABEL) != self.run_id:  # gone just before: the mount made it
-            self.own_volume = (name, _inode(volume))
-        return f"a user's {self.state} container holds {name}{' (made anew, the user' + chr(39) + 's)' if self.own_volume else ''}"
+        if not is_runs(self.client.volumes.get(name).attrs.get("Labels"), self.run_id):
+            self.own_volume = name  # gone just before: the mount made it, the user's; held, none can remake it
 
     def _until_the_volume_goes(self, timeout=10):
         deadline = time.monotonic() + timeout
@@ -257,14 +305,17 @@ class UserHolder:
             time.sleep(0.005)
 
     def kept_then_removed(self, what):
-        """The user's container (and a volume its mount made) as they were; then the user removes them."""
+        """The user's container as it was, and a volume its mount made still the user's and empty
+        (the run laid nothing out in it); then the user removes them."""
         if self.container:
             self.container.reload()
             assert self.container.status == self.state, f"{what}: the user's container is {self.container.status}"
         if self.own_volume:
-            name, inode = self.own_volume
-            kept = self.client.volumes.get(name)
-            assert _inode(kept) == inode and LABEL not in (kept.attrs.get("Labels") or {}), what
+            kept = self.client.volumes.get(self.own_volume)
+            assert not is_runs(kept.attrs.get("Labels"), self.run_id), f"{what}: {kept.attrs.get('Labels')}"
+            inside = self.client.containers.run(self.image, ["ls", "-A", "/v"], remove=True, network_mode="none",
+                                                volumes={self.own_volume: {"bind": "/v", "mode": "ro"}})
+            assert inside == b"", f"{what}: the run wrote into the user's volume: {inside!r}"
         self.remove()
 
     def remove(self):
@@ -272,13 +323,7 @@ class UserHolder:
             self.container.remove(force=True)
             self.container = None
         if self.own_volume:
-            found = [v for v in self.client.volumes.list() if v.name == self.own_volume[0]]
-            if found and _inode(found[0]) == self.own_volume[1]:
+            found = [v for v in self.client.volumes.list() if v.name == self.own_volume]
+            if found and not is_runs(found[0].attrs.get("Labels"), self.run_id):
                 found[0].remove(force=True)
             self.own_volume = None
-
-
-def _inode(volume):
-    """Which volume this is, as a remade one of the same name is not: its folder's inode (its
-    CreatedAt moves by a second between inspections here)."""
-    return os.stat(volume.attrs["Mountpoint"]).st_ino

@@ -118,21 +118,26 @@ def test_bad_node_url_is_refused_with_nothing_made(cluster3, tmp_path):
     assert_nodes_clean(cluster3, run_id)
 
 
-def test_a_users_volume_with_the_runs_name_on_a_node_is_refused_before_any_task(cluster3, tmp_path):
+def test_a_users_volume_with_the_runs_name_on_a_node_is_refused_before_its_service(cluster3, tmp_path):
     """A Swarm task's mount uses a node's volume of that name as it is: a volume of the user's on
-    node2 named voltools_<run>_local is refused in one line naming node2, before any service is
-    made, and left as it was."""
+    node2 named voltools_<run>_tmpfs (the first target's) is refused in one line naming node2, before
+    any service is made (the manager's events show none), and left as it was."""
     run_id = new_run_id()
-    name, node2 = f"voltools_{run_id}_local", node_client(cluster3["socks"]["node2"])
+    name, node2 = f"voltools_{run_id}_tmpfs", node_client(cluster3["socks"]["node2"])
+    manager = node_client(cluster3["socks"]["node1"])
     mine = node2.volumes.create(name=name, labels={"owner": "user"})
     try:
+        since = f"{time.time():.6f}"  # the nodes share this machine's clock
         done = sweep(cluster3, run_id, tmp_path, "--mode", "global", "--repeat", "1", "--quiet")
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 1 and len(lines) == 1, done.stderr
-        assert f"a volume named {name} exists on unix://{cluster3['socks']['node2']}" in lines[0], lines
+        assert (f"swarm node unix://{cluster3['socks']['node2']}: a volume named {name} exists that run "
+                f"{run_id} did not make") in lines[0], lines
         kept = node2.volumes.get(name)
         assert kept.id == mine.id and kept.attrs["Labels"] == {"owner": "user"}
-        assert not node_client(cluster3["socks"]["node1"]).services.list(filters={"name": f"voltools_{run_id}"})
+        until = f"{time.time():.6f}"
+        services = list(manager.events(since=since, until=until, filters={"type": "service"}, decode=True))
+        assert not [e for e in services if e.get("Action") == "create"], services
         assert_nodes_clean(cluster3, run_id)
     finally:
         mine.remove(force=True)

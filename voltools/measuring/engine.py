@@ -2,7 +2,7 @@
 import os
 from contextlib import contextmanager
 
-from ..errors import EngineError, first_line
+from ..errors import EngineError, first_line, no_answer
 
 _HOWTO = "run 'make engine' as root (installs docker.io and starts dockerd) or start Docker"
 
@@ -49,8 +49,8 @@ def translated():
     try:
         yield
     except engine_errors() as exc:
-        said = first_line(exc, 160)
-        error = EngineError(said if said.startswith("the Docker Engine") else f"the Docker Engine failed: {said}")
+        said = first_line(exc, 160)  # a connection error says "the Docker Engine did not answer" itself
+        error = EngineError(said if no_answer(exc) else f"the Docker Engine failed: {said}")
         for note in getattr(exc, "__notes__", ()):
             error.add_note(note)
         raise error from exc

@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import interrupts
 from ..config import NOBODY_UID, marker_dir, state_dir, system_folder
 from ..errors import TargetError, UsageError, first_line
-from ..naming import check_name, labels, object_name
+from ..naming import check_name, is_runs, labels, object_name
 from ..units import parse_size
 from . import jobs, kinds
 from .exclusive import created
@@ -271,31 +271,33 @@ def volume_labels(run_id, target):
     return labels(run_id, f"volume-{target}")
 
 
-def refuse_foreign_volume(client, name, wanted, where="this engine"):
-    """TargetError if a volume `name` exists without the labels `wanted`: someone else's, which a
-    mount of that name would use as it is (a Swarm task's mount does)."""
+def refuse_foreign_volume(client, name, run_id, where):
+    """TargetError if a volume `name` is there and is not the run's: someone else's, which a mount
+    of that name would use as it is (a Swarm task's mount does)."""
     from docker.errors import NotFound
     try:
-        found = client.volumes.get(name)
+        refuse_foreign(client.volumes.get(name), run_id, where)
     except NotFound:
-        return
-    if (found.attrs.get("Labels") or {}) != wanted:
-        raise TargetError(f"a volume named {name} exists on {where} that this run did not make; voltools "
-                          "leaves it as it is: remove it yourself or choose another --run-id")
+        pass
+
+
+def refuse_foreign(volume, run_id, where):
+    """TargetError if `volume` is not the run's (by its labels, as clean tells): left as it is."""
+    if not is_runs(volume.attrs.get("Labels"), run_id):
+        raise TargetError(f"{where}: a volume named {volume.name} exists that run {run_id} did not make; voltools "
+                          "leaves it as it is: remove it yourself, or choose another --run-id")
 
 
 def create_volume(client, prepared, driver_opts):
     """A volume of the local driver with `driver_opts`, named and labeled for the run.
 
-    The engine answers a create of a name that exists with the volume that is there: one without
-    the run's labels is someone else's, refused and left as it is (never used, never removed)."""
+    The engine answers a create of a name that exists with the volume that is there: one not the
+    run's is someone else's, refused and left as it is (never used, never removed)."""
     spec, run_id = prepared.spec, prepared.run_id
-    name, wanted = object_name(run_id, spec.name), volume_labels(run_id, spec.name)
     with interrupts.creating():
-        volume = client.volumes.create(name=name, driver="local", driver_opts=driver_opts, labels=wanted)
-        if (volume.attrs.get("Labels") or {}) != wanted:
-            raise TargetError(f"target {spec.name}: a volume named {name} exists that this run did not make; "
-                              "voltools leaves it as it is: remove it yourself or choose another --run-id")
+        volume = client.volumes.create(name=object_name(run_id, spec.name), driver="local",
+                                       driver_opts=driver_opts, labels=volume_labels(run_id, spec.name))
+        refuse_foreign(volume, run_id, f"target {spec.name}")
         prepared.volume = volume
         prepared.undo.append(lambda: prepared.volume.remove(force=True))
 

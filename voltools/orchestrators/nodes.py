@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..config import COPY_REPO
-from ..errors import EngineError, ProbeError, UsageError, first_line
+from ..errors import EngineError, ProbeError, UsageError, cause, first_line
 from ..measuring import probe
 from ..measuring.engine import engine_errors
 
@@ -53,7 +53,7 @@ def node_engine(value, timeout=60):
         client = engine_client(value, timeout) if isinstance(value, str) else value
         info = client.info()
     except engine_errors() as exc:
-        raise EngineError(f"--node {url}: no Docker Engine answers there ({first_line(exc, 160)})") from None
+        raise EngineError(f"--node {url}: no Docker Engine answers there ({cause(exc)[:160]})") from None
     node_id = (info.get("Swarm") or {}).get("NodeID") or ""
     if not node_id:
         raise EngineError(f"--node {url}: that engine ({info.get('Name')}) is in no swarm")

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from .. import interrupts
 from ..config import DATA_MOUNT, LABEL
-from ..errors import EngineError, ProbeError, UsageError, first_line
+from ..errors import EngineError, ProbeError, UsageError, cause, first_line
 from ..measuring import engine, kinds, targets
 from ..measuring.cleanup import labeled_services, remove_copies, remove_services  # noqa: F401 (part of the swarm API)
 from ..measuring.taskscript import MARK, SCRIPT_COMMAND, script_args, store_task, task_steps
@@ -140,7 +140,6 @@ class SwarmOrchestrator(Orchestrator):
     def measure(self, run, progress=None):
         """Each target's job service in turn, inside a swarm (one made for the run if there was none)."""
         options = JobOptions(self.settings["mode"], tuple(self.settings["constraints"]), self.settings["timeout"])
-        self._refuse_foreign_volumes(run)
         with swarm_for_run(self.client) as created:
             run.meta["swarm"]["swarm_created"] = created
             self.watch = nodes.NodeWatch(self.client, self.others)
@@ -148,6 +147,7 @@ class SwarmOrchestrator(Orchestrator):
                 run.meta["swarm"]["nodes"] = self._spread_image(run.run_id)
                 seq = run.store.next_seq()
                 for spec in run.plan.targets:
+                    self._refuse_foreign_volume(run.run_id, spec)
                     seq = _measure_target(self.client, self.image, spec, run, seq, options, progress, self.watch)
                 lost = self.watch.error(run.run_id)
                 if lost:
@@ -155,13 +155,17 @@ class SwarmOrchestrator(Orchestrator):
             finally:  # services go before a swarm made for the run is left
                 run.problems += self.remove(run.run_id)
 
-    def _refuse_foreign_volumes(self, run):
-        """A task's mount would use a volume of the target's name that a node has: one the run did not
-        make (without its labels) is refused, on the manager and on every --node, before any task."""
-        for spec in run.plan.targets:
-            name, wanted = object_name(run.run_id, spec.name), targets.volume_labels(run.run_id, spec.name)
-            for where, each in [("the manager", self.client), *((e.url, e.client) for e in self.others)]:
-                targets.refuse_foreign_volume(each, name, wanted, where)
+    def _refuse_foreign_volume(self, run_id, spec):
+        """A task's mount uses a node's volume of the target's name as it is: one not the run's is
+        refused, on the manager and every --node that answers, just before the target's service (a
+        node not given with --node is not seen)."""
+        name = object_name(run_id, spec.name)
+        reachable = self.watch.reachable() if self.watch else self.others
+        for where, each in [("the manager", self.client), *((e.url, e.client) for e in reachable)]:
+            try:
+                targets.refuse_foreign_volume(each, name, run_id, f"swarm node {where}")
+            except engine.engine_errors() as exc:
+                raise EngineError(f"swarm node {where}: no Docker Engine answers there ({cause(exc)})") from None
 
     def _spread_image(self, run_id):
         """The probe image onto every engine that lacks it; {engine: what was done}."""

@@ -2,20 +2,25 @@
 as one EngineError (the one error root), its notes kept; anything else passes untouched."""
 import pytest
 from docker.errors import APIError
+from http.client import RemoteDisconnected
+
 from requests.exceptions import ConnectionError as LostConnection
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from voltools.errors import EngineError, VoltoolsError
 from voltools.measuring.engine import translated
 
 
-@pytest.mark.parametrize("raised", [LostConnection("('Connection aborted.', RemoteDisconnected())"),
-                                    APIError("500 Server Error: injected")])
-def test_an_engine_error_leaves_as_one_line_with_its_notes(raised):
+@pytest.mark.parametrize("raised, said", [
+    (LostConnection(ProtocolError("Connection aborted.", RemoteDisconnected("Remote end closed connection"))),
+     "the Docker Engine did not answer (Remote end closed connection)"),
+    (APIError("500 Server Error: injected"), "the Docker Engine failed: 500 Server Error: injected")])
+def test_an_engine_error_leaves_as_one_line_with_its_notes(raised, said):
     raised.add_note("tearing down target local failed: volume in use")
     with pytest.raises(EngineError) as caught:
         with translated():
             raise raised
-    assert str(caught.value).startswith("the Docker Engine ") and str(caught.value).count("Docker Engine") == 1
+    assert str(caught.value) == said
     assert "\n" not in str(caught.value) and caught.value.__cause__ is raised
     assert caught.value.__notes__ == ["tearing down target local failed: volume in use"]
 
@@ -45,8 +50,16 @@ def test_a_docker_api_error_says_its_status_and_the_engines_words_without_the_ur
                                          (ConnectionRefusedError(111, "Connection refused"), "Connection refused"),
                                          (TimeoutError(), "TimeoutError")])
 def test_a_connection_that_failed_says_so_and_why_without_the_librarys_tuples(cause, said):
-    from urllib3.exceptions import ProtocolError
     from voltools.errors import first_line
     error = LostConnection(ProtocolError("Connection aborted.", cause))
     assert "('Connection aborted.'" in str(error)
     assert first_line(error) == f"the Docker Engine did not answer ({said})"
+
+
+def test_a_refused_tcp_connection_says_why_without_the_pool_url_or_objects():
+    from voltools.errors import first_line
+    refused = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
+    refused.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    error = LostConnection(MaxRetryError(None, "/v1.41/info", refused))
+    assert "Max retries exceeded" in str(error)
+    assert first_line(error) == "the Docker Engine did not answer (Connection refused)"
