@@ -25,8 +25,7 @@ from voltools.store import load_run
 
 from enginerelay import CUT_AFTER, CUT_BEFORE, PASS, Relay
 from repo import ROOT
-from soaking import SEED, cli, remove_named
-from test_soak import unlabeled_volumes
+from soaking import SEED, cli, remove_named, unlabeled_volumes
 
 SOAK = os.environ.get("VOLTOOLS_SOAK", "") not in ("", "0")
 TRIALS = 40 if SOAK else 6
@@ -247,7 +246,8 @@ def _first_to_the_name(client, raw, user, which, path):
     name, creates = f"voltools_{user.run_id}_local", []
 
     def decide(number, data):
-        if data.split(b"\r\n", 1)[0].startswith(b"POST ") and b"/volumes/create" in data.split(b"\r\n", 1)[0]:
+        line = data.split(b"\r\n", 1)[0]
+        if line.startswith(b"POST ") and b"/volumes/create" in line:
             creates.append(number)
             if len(creates) == which:
                 user.mount(name)

@@ -21,7 +21,7 @@ from voltools.config import loop_dir
 from voltools.points import POINT_KEY
 from voltools.store import load_run
 
-from soaking import KILLS, SEED, SIGNALS, cli, interpreter_start_up, user_files_kept, user_folder
+from soaking import KILLS, SEED, SIGNALS, cli, interpreter_start_up, unlabeled_volumes, user_files_kept, user_folder
 
 GRID = ["--bs", "4k,64k", "--blocks", "1,8", "--rw", "read", "--repeat", "2"]  # 8 points a target
 
@@ -112,13 +112,6 @@ def objects(client, run_id):
     found |= {("loop device", d, run) for d, run in loop.devices(wanted)}
     paths = [p for p, _ in loop.leftover_images(wanted)] + [m for m, _ in markers(wanted)]
     return found | {("file", str(p), os.stat(p).st_ino, os.stat(p).st_mtime_ns) for p in paths}
-
-
-def unlabeled_volumes(client, run_id):
-    """Volumes named as the run's but without its label: what the engine makes when a container
-    is created after its named volume was removed (interrupts.creating); no clean by label finds them."""
-    return [v for v in client.volumes.list() if v.name.startswith(f"voltools_{run_id}_")
-            and ((v.attrs.get("Labels") or {}).get("voltools.run") != run_id)]
 
 
 def _soak_one(client, run_id, raw_root, tmp_path, rng, kills):
